@@ -1,0 +1,129 @@
+// Payload codecs of the coordinator protocol (see protocol.h).
+#include "ckpt/protocol.h"
+
+#include <cstring>
+
+#include "ckpt/siphash.h"
+
+namespace ckpt::proto {
+
+bool Challenge::decode(ByteReader& r) {
+  const uint8_t* p = r.bytes(kNonceSize);
+  if (p) std::memcpy(nonce, p, kNonceSize);
+  return r.ok();
+}
+
+void Hello::encode(ByteWriter& w) const {
+  w.put_u64(proof);
+  w.put_u8(static_cast<uint8_t>(role));
+  if (role != Role::kProcess) return;
+  w.put_u32(process.vpid);
+  w.put_u32(process.vppid);
+  w.put_u32(process.real_pid);
+  w.put_u32(process.rank);
+  w.put_u32(process.restart_count);
+  w.put_str(process.host);
+  w.put_str(process.program);
+}
+
+bool Hello::decode(ByteReader& r) {
+  proof = r.u64();
+  role = static_cast<Role>(r.u8());
+  if (!r.ok()) return false;
+  if (role == Role::kCommand) return true;
+  if (role != Role::kProcess) return false;
+  process.vpid = r.u32();
+  process.vppid = r.u32();
+  process.real_pid = r.u32();
+  process.rank = r.u32();
+  process.restart_count = r.u32();
+  process.host = r.str();
+  process.program = r.str();
+  return r.ok();
+}
+
+void Welcome::encode(ByteWriter& w) const {
+  w.put_u64(generation);
+  w.put_str(ckpt_dir);
+}
+
+bool Welcome::decode(ByteReader& r) {
+  generation = r.u64();
+  ckpt_dir = r.str();
+  return r.ok();
+}
+
+void Suspend::encode(ByteWriter& w) const {
+  w.put_u64(generation);
+  w.put_str(dir);
+}
+
+bool Suspend::decode(ByteReader& r) {
+  generation = r.u64();
+  dir = r.str();
+  return r.ok();
+}
+
+void Resume::encode(ByteWriter& w) const {
+  w.put_u8(committed);
+  w.put_u64(generation);
+}
+
+bool Resume::decode(ByteReader& r) {
+  committed = r.u8();
+  generation = r.u64();
+  return r.ok();
+}
+
+void Suspended::encode(ByteWriter& w) const {
+  w.put_u8(ok);
+  w.put_str(error);
+}
+
+bool Suspended::decode(ByteReader& r) {
+  ok = r.u8();
+  error = r.str();
+  return r.ok();
+}
+
+void Written::encode(ByteWriter& w) const {
+  w.put_u8(ok);
+  w.put_str(error);
+  w.put_str(image);
+  w.put_u64(bytes);
+}
+
+bool Written::decode(ByteReader& r) {
+  ok = r.u8();
+  error = r.str();
+  image = r.str();
+  bytes = r.u64();
+  return r.ok();
+}
+
+void CmdReply::encode(ByteWriter& w) const {
+  w.put_u8(ok);
+  w.put_str(text);
+}
+
+bool CmdReply::decode(ByteReader& r) {
+  ok = r.u8();
+  text = r.str();
+  return r.ok();
+}
+
+void put_frame(ByteWriter& out, Msg type, const ByteWriter& payload) {
+  FrameHeader h{static_cast<uint32_t>(payload.size()), static_cast<uint16_t>(type),
+                kProtocolVersion};
+  out.put_bytes(&h, sizeof(h));
+  out.put_bytes(payload.data(), payload.size());
+}
+
+uint64_t prove(const uint8_t key[16], const uint8_t nonce[kNonceSize], Role role) {
+  uint8_t msg[kNonceSize + 1];
+  std::memcpy(msg, nonce, kNonceSize);
+  msg[kNonceSize] = static_cast<uint8_t>(role);
+  return siphash24(key, msg, sizeof(msg));
+}
+
+}  // namespace ckpt::proto

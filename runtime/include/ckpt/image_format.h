@@ -1,0 +1,222 @@
+// The checkpoint image format, version 1: one file per process.
+//
+//   FileHeader (fixed size, little-endian, its own CRC)
+//   Section*   each = SectionHeader + payload of `size` bytes, CRC32C of payload
+//   End        a section with tag kEnd whose payload counts what came before
+//
+// Sections appear in this order: Process, Threads, Signals, Fds, FileData*,
+// MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
+// not know. A file without an End section, or whose End counts disagree, is
+// truncated. docs/image_format.md describes every field; keep both in step.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "ckpt/byte_codec.h"
+
+namespace ckpt::image {
+
+inline constexpr char kMagic[8] = {'C', 'K', 'P', 'T', 'I', 'M', 'G', '1'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kArchX86_64 = 62;  // ELF EM_X86_64
+inline constexpr uint32_t kPageSize = 4096;
+// Memory is cut into chunks of at most this many pages; each chunk is one
+// independent zstd frame, so chunks compress and decompress in parallel.
+inline constexpr uint32_t kChunkPages = 256;  // 1 MiB
+
+struct FileHeader {
+  char magic[8];
+  uint32_t version;      // kFormatVersion
+  uint32_t arch;         // kArchX86_64
+  uint32_t header_size;  // sizeof(FileHeader)
+  uint32_t flags;        // reserved, 0
+  char build_id[48];     // runtime build id, NUL-padded
+  uint64_t created_ns;   // CLOCK_REALTIME at checkpoint
+  uint64_t generation;   // checkpoint generation number
+  uint32_t reserved;
+  uint32_t header_crc;  // CRC32C of all bytes before this field
+};
+static_assert(sizeof(FileHeader) == 96);
+
+enum class Tag : uint32_t {
+  kProcess = 1,
+  kThreads = 2,
+  kSignals = 3,
+  kFds = 4,
+  kFileData = 5,  // content of a file that was unlinked while open
+  kMemRegions = 6,
+  kMemChunk = 7,
+  kEnd = 0x454e4421,  // "!DNE"
+};
+
+struct SectionHeader {
+  uint32_t tag;  // Tag
+  uint32_t flags;
+  uint64_t size;  // payload bytes following this header
+  uint32_t crc;   // CRC32C of the payload
+  uint32_t reserved;
+};
+static_assert(sizeof(SectionHeader) == 24);
+
+// --- Section payloads. Each has encode() and decode(); decode returns false
+// --- on malformed input and never reads out of bounds.
+
+inline constexpr int kNumRlimits = 16;
+
+struct MmLayout {
+  uint64_t start_code, end_code, start_data, end_data;
+  uint64_t start_brk, brk, start_stack;
+  uint64_t arg_start, arg_end, env_start, env_end;
+};
+
+struct ProcessRecord {
+  int32_t vpid = 0, vppid = 0, vpgid = 0, vsid = 0;
+  int32_t real_pid = 0;  // real pid when checkpointed
+  uint32_t uid = 0, gid = 0;
+  uint32_t umask = 0;
+  uint32_t restart_count = 0;  // how many restarts this process went through
+  std::string_view host;
+  std::string_view exe;      // /proc/self/exe at launch
+  std::string_view cmdline;  // argv joined by '\0'
+  std::string_view cwd;
+  std::string_view comm;  // prctl PR_GET_NAME
+  struct {
+    uint64_t cur, max;
+  } rlimits[kNumRlimits] = {};
+  MmLayout mm = {};
+  // Where the restored runtime lives: the restorer writes the address of the
+  // RestoreArgs into *restart_hook and jumps to the checkpoint thread.
+  uint64_t restart_hook = 0;
+  uint64_t stdio_kinds = 0;  // reserved
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// The saved callee-saved context of a thread (see core/context_switch.S).
+struct JumpContext {
+  uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+};
+static_assert(sizeof(JumpContext) == 64);
+
+struct ThreadRecord {
+  int32_t vtid = 0;
+  int32_t real_tid = 0;
+  uint32_t is_ckpt_thread = 0;  // the runtime's checkpoint thread
+  uint64_t fs_base = 0;
+  uint64_t tid_addr = 0;  // &struct pthread::tid (glibc's cached tid)
+  JumpContext ctx = {};   // where the thread resumes after restart
+  uint64_t sigmask = 0;   // blocked signals when stopped (informational)
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct SignalRecord {
+  uint32_t signo = 0;
+  uint64_t handler = 0;  // SIG_DFL=0, SIG_IGN=1, else an address
+  uint64_t flags = 0;    // SA_*
+  uint64_t restorer = 0;
+  uint64_t mask = 0;
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+enum class FdKind : uint32_t {
+  kRegular = 1,   // a regular file, reopened by path
+  kUnlinked = 2,  // a regular file unlinked while open: content in FileData
+  kDirectory = 3,
+  kDevice = 4,  // character device such as /dev/null
+  kTty = 5,     // a terminal: becomes ckpt_restart's own
+  kPipe = 6,    // a pipe to outside the computation: ckpt_restart's own
+  kSocket = 7,
+  kOther = 8,  // anon inodes etc.: not supported yet
+};
+
+struct FdRecord {
+  int32_t fd = 0;
+  FdKind kind = FdKind::kOther;
+  uint32_t open_flags = 0;  // O_* from /proc/self/fdinfo (no O_CREAT/O_TRUNC)
+  uint32_t fd_flags = 0;    // FD_CLOEXEC
+  int64_t pos = 0;
+  int32_t shares_with = -1;  // earlier fd with the same open file description
+  uint32_t mode = 0;         // st_mode
+  uint64_t dev = 0, ino = 0;
+  int64_t size = 0;            // st_size at checkpoint (for rollback)
+  int32_t file_data = -1;      // index of the FileData section, kUnlinked only
+  std::string_view path;       // readlink of /proc/self/fd/N, " (deleted)" removed
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct FileDataHeader {
+  uint32_t index = 0;  // referenced by FdRecord::file_data
+  uint64_t size = 0;   // content bytes following (uncompressed)
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+enum class RegionKind : uint32_t {
+  kAnon = 1,        // private anonymous
+  kFilePrivate = 2, // private file mapping (content saved, restored anonymous)
+  kFileShared = 3,  // MAP_SHARED file mapping (content saved, file remapped)
+  kAnonShared = 4,  // MAP_SHARED|MAP_ANONYMOUS (single process for now)
+  kHeap = 5,
+  kStack = 6,
+  kVdso = 7,
+  kVvar = 8,
+  kVvarVclock = 9,
+  kVsyscall = 10,  // never restored (fixed by the kernel)
+};
+
+struct RegionRecord {
+  uint64_t start = 0, end = 0;
+  uint32_t prot = 0;  // PROT_*
+  RegionKind kind = RegionKind::kAnon;
+  uint64_t offset = 0;  // file offset
+  uint64_t dev = 0, ino = 0;
+  uint32_t has_content = 0;  // 1 if MemChunks carry its pages
+  std::string_view path;
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+inline constexpr uint32_t kChunkRaw = 1;  // payload stored uncompressed
+
+// A chunk: `page_count` pages of region `region` starting at `first_page`.
+// `bitmap` has one bit per page (LSB first): set = the page's bytes are in
+// the payload, clear = the page is all zero (or never touched). The payload
+// is one zstd frame (with content checksum) holding the set pages in order,
+// or, with kChunkRaw, those pages uncompressed.
+struct ChunkHeader {
+  uint32_t region = 0;
+  uint32_t flags = 0;
+  uint64_t first_page = 0;
+  uint32_t page_count = 0;
+  uint32_t stored_pages = 0;
+  uint64_t bitmap[kChunkPages / 64] = {};
+  uint64_t payload_size = 0;
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct EndRecord {
+  uint64_t sections = 0;  // sections before End
+  uint64_t chunks = 0;
+  uint64_t memory_bytes = 0;  // bytes of all regions with content
+  uint64_t stored_bytes = 0;  // bytes of pages stored (before compression)
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// Runtime build id compiled into every binary (from meson).
+std::string_view build_id();
+
+}  // namespace ckpt::image

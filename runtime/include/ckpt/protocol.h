@@ -1,0 +1,153 @@
+// The coordinator protocol, version 1: TCP, length-prefixed frames.
+//
+//   frame   = FrameHeader{u32 size; u16 type; u16 version} + `size` payload bytes
+//   connect : coordinator sends Challenge{nonce}; the peer answers Hello whose
+//             proof is SipHash-2-4(job secret, nonce || role); a wrong proof
+//             or version gets Reject{reason} and the connection is closed.
+//
+// A checkpoint, as seen by each process:
+//   Suspend{generation, dir} -> stop user threads          -> Suspended{ok}
+//   Write                    -> write image into dir       -> Written{ok, image}
+//   Resume{committed}        -> resume user threads
+// The coordinator commits the generation between the last Written and Resume.
+// Payload encoders are malloc-free (ByteWriter), so the runtime can use them
+// on the checkpoint path.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "ckpt/byte_codec.h"
+
+namespace ckpt::proto {
+
+inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kDefaultPort = 7781;
+inline constexpr uint32_t kMaxFrame = 1u << 24;
+inline constexpr size_t kNonceSize = 16;
+
+struct FrameHeader {
+  uint32_t size;
+  uint16_t type;
+  uint16_t version;
+};
+static_assert(sizeof(FrameHeader) == 8);
+
+enum class Msg : uint16_t {
+  kChallenge = 1,  // coordinator -> peer
+  kHello = 2,      // peer -> coordinator
+  kWelcome = 3,    // coordinator -> peer
+  kReject = 4,     // coordinator -> peer, then close
+
+  kSuspend = 10,  // coordinator -> process
+  kWrite = 11,
+  kResume = 12,
+  kKill = 13,
+
+  kSuspended = 20,  // process -> coordinator
+  kWritten = 21,
+
+  kCmdCheckpoint = 30,  // command -> coordinator
+  kCmdStatus = 31,
+  kCmdKill = 32,
+  kCmdQuit = 33,
+
+  kCmdReply = 40,  // coordinator -> command
+};
+
+enum class Role : uint8_t { kProcess = 1, kCommand = 2 };
+
+struct Challenge {
+  uint8_t nonce[kNonceSize] = {};
+  void encode(ByteWriter& w) const { w.put_bytes(nonce, kNonceSize); }
+  bool decode(ByteReader& r);
+};
+
+// What a process tells the coordinator about itself.
+struct ProcessInfo {
+  int32_t vpid = 0;
+  int32_t vppid = 0;
+  int32_t real_pid = 0;
+  int32_t rank = -1;  // MPI rank, -1 if none
+  uint32_t restart_count = 0;
+  std::string_view host;
+  std::string_view program;  // short name, used in image names
+};
+
+struct Hello {
+  uint64_t proof = 0;
+  Role role = Role::kCommand;
+  ProcessInfo process;  // role == kProcess only
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct Welcome {
+  uint64_t generation = 0;  // last committed generation
+  std::string_view ckpt_dir;
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct TextMsg {  // Reject and anything else that carries one string
+  std::string_view text;
+  void encode(ByteWriter& w) const { w.put_str(text); }
+  bool decode(ByteReader& r) {
+    text = r.str();
+    return r.ok();
+  }
+};
+
+struct Suspend {
+  uint64_t generation = 0;
+  std::string_view dir;  // absolute directory to write the image into
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct Resume {
+  uint8_t committed = 0;
+  uint64_t generation = 0;
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct Suspended {
+  uint8_t ok = 1;
+  std::string_view error;
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct Written {
+  uint8_t ok = 1;
+  std::string_view error;
+  std::string_view image;  // file name inside the generation dir
+  uint64_t bytes = 0;
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+struct CmdStatus {
+  uint8_t json = 0;
+  void encode(ByteWriter& w) const { w.put_u8(json); }
+  bool decode(ByteReader& r) {
+    json = r.u8();
+    return r.ok();
+  }
+};
+
+struct CmdReply {
+  uint8_t ok = 0;
+  std::string_view text;
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// Write one frame (header + payload) into `out`.
+void put_frame(ByteWriter& out, Msg type, const ByteWriter& payload);
+
+// The secret's proof for a nonce and role.
+uint64_t prove(const uint8_t key[16], const uint8_t nonce[kNonceSize], Role role);
+
+}  // namespace ckpt::proto

@@ -1,0 +1,89 @@
+// The one flat struct passed from ckpt_restart to the freestanding restorer
+// and then to the restored runtime (version kRestoreArgsVersion).
+//
+// ckpt_restart builds it inside a mapping placed where the image has nothing
+// (the "hole"); the restorer reads it after everything else of ckpt_restart
+// is gone; the restored checkpoint thread reads the connection settings from
+// it and unmaps it. All pointers are absolute addresses inside the hole.
+#pragma once
+
+#include <cstdint>
+
+#include "ckpt/image_format.h"
+
+namespace ckpt {
+
+inline constexpr uint32_t kRestoreArgsVersion = 1;
+
+struct RestoreRange {
+  uint64_t start, len;
+};
+
+// Move a filled temporary mapping to its final address, then set prot.
+struct RestoreMove {
+  uint64_t from, to, len;
+  uint32_t prot;
+  uint32_t reserved;
+};
+
+// Map a file MAP_SHARED at its final address.
+struct RestoreFileMap {
+  uint64_t addr, len, offset;
+  uint32_t prot;
+  uint32_t open_flags;
+  uint64_t path;  // address of a NUL-terminated path inside the hole
+};
+
+struct KernelSigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+struct RestoreArgs {
+  uint32_t version;
+  uint32_t flags;
+  uint64_t hole_start, hole_len;  // the whole hole (args, restorer, stack)
+
+  // Phase 1: unmap what is left of ckpt_restart.
+  RestoreRange* unmap;
+  uint32_t n_unmap;
+  // Phase 2: move [vvar]/[vvar_vclock]/[vdso] to where the image had them;
+  // first all to a parking spot in the hole, then to their targets.
+  uint32_t n_specials;
+  RestoreMove specials[4];
+  uint64_t parking;  // start of a free area in the hole for phase 2
+  // Phase 3: private and shared-anonymous memory, already filled.
+  RestoreMove* moves;
+  uint32_t n_moves;
+  // Phase 4: shared file mappings.
+  RestoreFileMap* file_maps;
+  uint32_t n_file_maps;
+  // Phase 5: signal dispositions (bit s-1 of sig_set: entry s-1 is set).
+  uint64_t sig_set;
+  KernelSigaction sigactions[64];
+  // Phase 6: the mm layout (best effort: PR_SET_MM_MAP needs privileges).
+  image::MmLayout mm;
+  uint64_t auxv;
+  uint32_t auxv_size;
+  int32_t exe_fd;
+  // Phase 7: jump into the checkpoint thread of the restored runtime.
+  uint64_t restart_hook;  // *restart_hook = this struct
+  uint64_t ckpt_fs_base;
+  image::JumpContext ckpt_ctx;
+
+  // Read by the restored runtime.
+  int32_t real_pid;
+  int32_t real_ppid;
+  uint16_t coord_port;
+  uint16_t reserved16;
+  uint32_t restart_flags;  // kRestart*
+  uint8_t secret[16];
+  char coord_host[256];
+  char ckpt_dir[4096];
+};
+
+inline constexpr uint32_t kRestartNoRollback = 1;
+
+// Entry point of the restorer blob (at offset 0), called on the hole's stack.
+using RestorerEntry = void (*)(RestoreArgs*);
+
+}  // namespace ckpt
