@@ -178,6 +178,13 @@ TEST_P(ImageRoundTrip, RestoresEveryByte) {
   TempFile file;
   ASSERT_TRUE(write_image(file.fd, spec, GetParam()));
 
+  if (const char* keep = getenv("CKPT_TEST_KEEP_IMAGE")) {  // a sample for ckpt_info
+    TempFile copy;
+    copy.path = keep;
+    copy.fd = open(keep, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    copy.replace(file.contents());
+    copy.path = "";
+  }
   LoadedImage img;
   std::string err;
   ASSERT_TRUE(read_image(file.path, true, &img, &err)) << err;
@@ -376,6 +383,8 @@ TEST(ImageBench, DISABLED_MixedData256MiB) {
     ChunkEncoder enc;
     ASSERT_TRUE(enc.init(level));
     ByteWriter out;
+    out.reserve(src.size + src.size / 8);  // fault the output in before timing
+    out.clear();
     std::vector<std::pair<size_t, size_t>> spans;
     auto t0 = std::chrono::steady_clock::now();
     for (size_t first = 0; first < pages; first += kChunkPages) {

@@ -1,0 +1,232 @@
+// The coordinator's event loop (see coordinator.h).
+#include "coordinator.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace ckpt {
+namespace {
+
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr PeerId kListenerId = 0;
+
+bool proofs_equal(uint64_t a, uint64_t b) {  // constant time
+  volatile uint64_t diff = a ^ b;
+  uint8_t acc = 0;
+  for (int i = 0; i < 8; i++) acc |= static_cast<uint8_t>(diff >> (8 * i));
+  return acc == 0;
+}
+
+void epoll_set(int epfd, int op, int fd, PeerId id, bool want_out) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0u);
+  ev.data.u64 = id;
+  ::epoll_ctl(epfd, op, fd, &ev);
+}
+
+}  // namespace
+
+int Coordinator::run() {
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) {
+    log_line("epoll_create1: %s", std::strerror(errno));
+    return 1;
+  }
+  epoll_set(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), kListenerId, false);
+  epoll_event events[64];
+  for (;;) {
+    int n = ::epoll_wait(epoll_.get(), events, 64, wait_timeout_ms(Clock::now()));
+    if (n < 0 && errno != EINTR) {
+      log_line("epoll_wait: %s", std::strerror(errno));
+      return 1;
+    }
+    for (int i = 0; i < n; i++) {
+      PeerId id = events[i].data.u64;
+      if (id == kListenerId) {
+        accept_all();
+      } else if (Peer* peer = peers_.find(id); peer && !peer->dead) {
+        on_peer_event(*peer, events[i].events);
+      }
+    }
+    settle(Clock::now());
+    peers_.remove_dead();
+    if (should_exit()) break;
+  }
+  peers_.for_each([](Peer& p) { p.conn.flush_blocking(1000); });
+  log_line("exiting");
+  return 0;
+}
+
+bool Coordinator::should_exit() {
+  if (commands_.quit_requested()) return true;
+  return config_.exit_on_last && had_process_ && peers_.process_count() == 0 && !machine_.active();
+}
+
+void Coordinator::accept_all() {
+  for (;;) {
+    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) log_line("accept: %s", std::strerror(errno));
+      return;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    Peer& peer = peers_.add(ScopedFd(fd));
+    if (::getrandom(peer.nonce, sizeof(peer.nonce), 0) !=
+        static_cast<ssize_t>(sizeof(peer.nonce))) {
+      log_line("getrandom: %s", std::strerror(errno));
+      peer.dead = true;
+      continue;
+    }
+    epoll_set(epoll_.get(), EPOLL_CTL_ADD, fd, peer.id, false);
+    proto::Challenge challenge;
+    std::memcpy(challenge.nonce, peer.nonce, sizeof(peer.nonce));
+    peer.conn.queue_message(proto::Msg::kChallenge, challenge);
+  }
+}
+
+void Coordinator::on_peer_event(Peer& peer, uint32_t events) {
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+  Connection::ReadStatus status = peer.conn.read_available();
+  Frame frame;
+  bool bad_version = false;
+  while (!peer.dead && !peer.closing) {
+    Connection::FrameStatus fs = peer.conn.next_frame(&frame, &bad_version);
+    if (fs == Connection::FrameStatus::kNeedMore) break;
+    if (fs == Connection::FrameStatus::kBad) {
+      if (peer.kind == PeerKind::kUnauthenticated && bad_version) {
+        reject(peer, "protocol version mismatch (coordinator speaks version " +
+                         std::to_string(proto::kProtocolVersion) + ")");
+      } else {
+        disconnect(peer, bad_version ? "wrong protocol version" : "oversized frame");
+      }
+      return;
+    }
+    handle_frame(peer, frame);
+  }
+  if (status == Connection::ReadStatus::kClosed) disconnect(peer, "connection closed");
+}
+
+void Coordinator::handle_frame(Peer& peer, const Frame& frame) {
+  switch (peer.kind) {
+    case PeerKind::kUnauthenticated:
+      authenticate(peer, frame);
+      return;
+    case PeerKind::kProcess:
+      on_process_frame(peer, frame);
+      return;
+    case PeerKind::kCommand:
+      if (!commands_.on_command(peer, frame, Clock::now()))
+        disconnect(peer, ("unexpected " + msg_name(frame.type) + " from a command").c_str());
+      return;
+  }
+}
+
+void Coordinator::authenticate(Peer& peer, const Frame& frame) {
+  proto::Hello hello;
+  if (frame.type != proto::Msg::kHello || !decode_payload(frame, &hello))
+    return reject(peer, "expected Hello");
+  uint64_t expected = proto::prove(config_.secret.key, peer.nonce, hello.role);
+  if (!proofs_equal(hello.proof, expected)) return reject(peer, "wrong job secret");
+
+  if (hello.role == proto::Role::kProcess) {
+    peer.kind = PeerKind::kProcess;
+    peer.process = ProcessRecord::from(hello.process);
+    had_process_ = true;
+    log_line("process %s registered (rank %d, restart %u)", peer.process.label().c_str(),
+             peer.process.rank, peer.process.restart_count);
+  } else {
+    peer.kind = PeerKind::kCommand;
+  }
+  peer.conn.queue_message(proto::Msg::kWelcome, proto::Welcome{store_.committed(), store_.dir()});
+}
+
+void Coordinator::reject(Peer& peer, const std::string& reason) {
+  log_line("rejecting a connection: %s", reason.c_str());
+  peer.conn.queue_message(proto::Msg::kReject, proto::TextMsg{reason});
+  peer.closing = true;
+}
+
+void Coordinator::on_process_frame(Peer& peer, const Frame& frame) {
+  if (frame.type == proto::Msg::kSuspended) {
+    proto::Suspended msg;
+    if (decode_payload(frame, &msg)) return machine_.on_suspended(peer, msg);
+  } else if (frame.type == proto::Msg::kWritten) {
+    proto::Written msg;
+    if (decode_payload(frame, &msg)) return machine_.on_written(peer, msg);
+  }
+  disconnect(peer, ("bad " + msg_name(frame.type) + " frame from a process").c_str());
+}
+
+void Coordinator::disconnect(Peer& peer, const char* why) {
+  if (peer.dead) return;
+  peer.dead = true;
+  if (peer.kind == PeerKind::kProcess) {
+    log_line("process %s disconnected: %s", peer.process.label().c_str(), why);
+    machine_.on_disconnect(peer);
+  }
+  commands_.on_disconnect(peer);
+}
+
+void Coordinator::settle(Clock::time_point now) {
+  // Each step can queue output, and a failed write can end a checkpoint, so
+  // repeat until the output flushes without losing anyone.
+  for (int round = 0; round < 4; round++) {
+    peers_.for_each([&](Peer& p) {
+      if (!p.dead && p.kind == PeerKind::kUnauthenticated && !p.closing &&
+          now - p.connected_at > kHandshakeTimeout)
+        disconnect(p, "no Hello within 10 s");
+    });
+    machine_.on_tick(now);
+    commands_.on_tick(now);
+    if (!flush_all()) break;
+  }
+}
+
+// Flushes every peer and keeps EPOLLOUT requested where output remains.
+// Returns true if a peer was lost on the way.
+bool Coordinator::flush_all() {
+  bool lost = false;
+  peers_.for_each([&](Peer& p) {
+    if (p.dead) return;
+    if (!p.conn.flush()) {
+      disconnect(p, "write failed");
+      lost = true;
+      return;
+    }
+    if (p.closing && !p.conn.has_output()) {
+      p.dead = true;  // a rejected peer, after its Reject went out
+      return;
+    }
+    bool want_out = p.conn.has_output();
+    if (want_out != p.epollout) {
+      epoll_set(epoll_.get(), EPOLL_CTL_MOD, p.conn.fd(), p.id, want_out);
+      p.epollout = want_out;
+    }
+  });
+  return lost;
+}
+
+int Coordinator::wait_timeout_ms(Clock::time_point now) {
+  Clock::time_point next = now + std::chrono::seconds(60);
+  if (auto d = machine_.deadline()) next = std::min(next, *d);
+  if (auto d = commands_.deadline()) next = std::min(next, *d);
+  peers_.for_each([&](Peer& p) {
+    if (p.kind == PeerKind::kUnauthenticated)
+      next = std::min(next, p.connected_at + kHandshakeTimeout + std::chrono::milliseconds(1));
+  });
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
+  return static_cast<int>(std::clamp<long long>(ms + 1, 0, 60000));
+}
+
+}  // namespace ckpt

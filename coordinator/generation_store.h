@@ -1,0 +1,62 @@
+// The generation store: checkpoint generations on disk and their atomic commit.
+//
+//   <dir>/.ckpt_gen_<N>/            one dir per generation, images inside
+//   <dir>/.ckpt_gen_<N>/MANIFEST    "generation N" then one image name per line
+//   <dir>/ckpt_latest -> .ckpt_gen_<N>      the committed generation
+//   <dir>/ckpt_X.img  -> ckpt_latest/ckpt_X.img   one link per image
+//
+// A generation is committed when the ckpt_latest symlink is renamed onto it;
+// before that the previous generation stays complete and untouched.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ckpt {
+
+class GenerationStore {
+ public:
+  GenerationStore(std::string dir, int keep) : dir_(std::move(dir)), keep_(keep) {}
+
+  // Creates dir if missing, finds the committed generation and removes
+  // leftovers of interrupted checkpoints. "" or an error line.
+  std::string open();
+
+  const std::string& dir() const { return dir_; }
+  uint64_t committed() const { return committed_; }
+  // 1 + the highest generation dir present.
+  uint64_t next() const { return highest_ + 1; }
+  std::string gen_dir(uint64_t gen) const;
+
+  // mkdir <dir>/.ckpt_gen_<gen> (0700). "" or an error naming the dir.
+  std::string create(uint64_t gen);
+  // Checks that `image` is a plain file name and a regular file in the
+  // generation dir; *bytes gets its size. "" or an error.
+  std::string check_image(uint64_t gen, const std::string& image, uint64_t* bytes) const;
+  // Commits `gen` (see the top of this file), then drops generations beyond
+  // the newest `keep`. "" when committed; an error means it was not, and the
+  // previous generation is intact. Problems after the commit point (links,
+  // cleanup) go to *warnings.
+  std::string commit(uint64_t gen, const std::vector<std::string>& images, std::string* warnings);
+  // Removes an uncommitted generation dir and everything in it.
+  void discard(uint64_t gen);
+
+ private:
+  std::vector<uint64_t> scan() const;  // generation numbers present, ascending
+  uint64_t read_latest_link() const;   // 0 if none
+  std::string write_manifest(uint64_t gen, const std::vector<std::string>& images);
+  void update_image_links(const std::vector<std::string>& images, std::string* warnings);
+  void drop_old_generations(uint64_t gen, std::string* warnings);
+
+  std::string dir_;
+  int keep_;
+  uint64_t committed_ = 0;
+  uint64_t highest_ = 0;
+};
+
+// "ckpt_foo_1.img" is acceptable; "", ".", "..", "a/b" and names starting
+// with '.' are not.
+bool is_plain_file_name(const std::string& name);
+
+}  // namespace ckpt

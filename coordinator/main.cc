@@ -1,0 +1,83 @@
+// ckpt_coordinator: the job's coordinator. Parses options, loads the job
+// secret, opens the generation store, listens, optionally daemonizes, then
+// runs the event loop (coordinator.h) until told to quit.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include "coordinator.h"
+#include "generation_store.h"
+#include "job_secret.h"
+#include "listener.h"
+#include "log.h"
+#include "options.h"
+
+namespace ckpt {
+namespace {
+
+int run(int argc, char** argv) {
+  // 1. Options.
+  CoordinatorOptions opts;
+  std::string error = parse_coordinator_options(argc, argv, &opts);
+  if (error == "help") {
+    std::fputs(kCoordinatorUsage, stdout);
+    return 0;
+  }
+  if (!error.empty()) {
+    std::fprintf(stderr, "ckpt_coordinator: %s\n%s", error.c_str(), kCoordinatorUsage);
+    return 1;
+  }
+
+  // 2. The job secret: no secret, no coordinator.
+  CoordinatorConfig config;
+  auto secret = load_secret(opts.dir, &error);
+  if (!secret) {
+    if (error.empty())
+      error = "no job secret: set CKPT_SECRET or create " + opts.dir + "/" + kSecretFileName;
+    std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
+    return 1;
+  }
+  config.secret = *secret;
+
+  // 3. The checkpoint dir: find the committed generation, drop leftovers.
+  GenerationStore store(opts.dir, opts.keep);
+  if (error = store.open(); !error.empty()) {
+    std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
+    return 1;
+  }
+
+  // 4. Listen, publish the port, then go to the background if asked.
+  ScopedFd listener = listen_tcp(opts.listen, opts.port, &config.port, &error);
+  if (!listener) {
+    std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
+    return 1;
+  }
+  if (!opts.port_file.empty()) {
+    if (error = write_port_file(opts.port_file, config.port); !error.empty()) {
+      std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  if (opts.daemon) daemonize(opts.dir + "/ckpt_coordinator.log", listener.get());
+  std::signal(SIGPIPE, SIG_IGN);
+  log_line("listening on %s:%u, dir %s, committed generation %llu", opts.listen.c_str(),
+           config.port, opts.dir.c_str(), static_cast<unsigned long long>(store.committed()));
+
+  // 5. Serve.
+  config.exit_on_last = opts.exit_on_last;
+  config.phase_timeout = std::chrono::seconds(opts.timeout_s);
+  Coordinator coordinator(std::move(listener), store, config);
+  return coordinator.run();
+}
+
+}  // namespace
+}  // namespace ckpt
+
+int main(int argc, char** argv) {
+  try {
+    return ckpt::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ckpt_coordinator: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,26 @@
+// The coordinator's command-line options, with environment fallbacks
+// (CKPT_COORD_PORT, CKPT_DIR).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ckpt {
+
+struct CoordinatorOptions {
+  uint16_t port = 0;      // 0: any free port
+  std::string port_file;  // write the bound port here once listening
+  std::string listen = "0.0.0.0";
+  std::string dir;  // absolute checkpoint dir
+  bool daemon = false;
+  bool exit_on_last = false;
+  int keep = 2;         // committed generations kept
+  int timeout_s = 600;  // limit for each checkpoint phase
+};
+
+// Parses argv into *out; returns "" or a one-line error ("help" for --help).
+std::string parse_coordinator_options(int argc, char** argv, CoordinatorOptions* out);
+
+extern const char kCoordinatorUsage[];
+
+}  // namespace ckpt

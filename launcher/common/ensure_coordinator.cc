@@ -1,0 +1,132 @@
+// Finding or starting this job's coordinator (see ensure_coordinator.h).
+#include "ensure_coordinator.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "binary_paths.h"
+#include "coordinator_link.h"
+
+extern char** environ;
+
+namespace ckpt {
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(5);
+
+// Connects as a command and hangs up: is a coordinator of our job there?
+LinkStatus probe(const Settings& settings, const Secret& secret, std::string* error) {
+  CoordinatorLink link;
+  LinkStatus st = link.open(settings, secret, proto::Role::kCommand);
+  *error = link.error();
+  return st;
+}
+
+std::string other_job(const Settings& settings) {
+  return "a coordinator of another job is listening on port " + std::to_string(settings.port) +
+         " (wrong job secret); use another --port or CKPT_COORD_PORT";
+}
+
+// Runs `path --daemon ...` with CKPT_SECRET in its environment and waits for
+// the parent half to exit (it exits once the daemon listens). Returns its
+// exit status, or -1 if it could not run (*error says why).
+int run_daemon(const std::string& path, const Settings& settings, const Secret& secret,
+               std::string* error) {
+  std::string port = std::to_string(settings.port);
+  std::vector<std::string> args = {path, "--daemon",   "--exit-on-last", "--port",
+                                   port, "--ckpt-dir", settings.dir};
+  std::vector<std::string> env_strings = {"CKPT_SECRET=" + to_hex(secret)};
+  for (char** e = environ; *e; e++) {
+    if (std::strncmp(*e, "CKPT_SECRET=", 12) != 0) env_strings.push_back(*e);
+  }
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    *error = std::string("cannot start ckpt_coordinator: fork: ") + std::strerror(errno);
+    return -1;
+  }
+  if (pid == 0) {
+    ::execve(path.c_str(), argv.data(), envp.data());
+    std::fprintf(stderr, "ckpt: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+bool is_local_host(const std::string& host) {
+  if (host.empty() || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0)
+    return true;
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) == 0 && host == name) return true;
+  return false;
+}
+
+std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started) {
+  std::string path = find_tool("ckpt_coordinator");
+  if (path.empty()) {
+    // Only needed if we must start one; probe first anyway.
+    std::string error;
+    LinkStatus st = probe(settings, secret, &error);
+    if (started) *started = false;
+    if (st == LinkStatus::kOk) return "";
+    if (st == LinkStatus::kRejected) return other_job(settings);
+    return "no coordinator at " + endpoint(settings) +
+           ", and ckpt_coordinator was not found next to " + self_dir();
+  }
+  return ensure_coordinator(settings, secret, started, path);
+}
+
+std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started,
+                               const std::string& coordinator_path) {
+  if (started) *started = false;
+  std::string error;
+  LinkStatus st = probe(settings, secret, &error);
+  if (st == LinkStatus::kOk) return "";
+  if (st == LinkStatus::kRejected) return other_job(settings);
+  if (st == LinkStatus::kBroken) return error;
+  if (!is_local_host(settings.host)) {
+    return error + " (" + settings.host + " is not this machine, so none was started)";
+  }
+  if (settings.port == 0) return "cannot start a coordinator on port 0: choose a port";
+
+  int rc = run_daemon(coordinator_path, settings, secret, &error);
+  if (rc < 0) return error;
+  // Even if ours failed (e.g. port taken by a concurrent start), someone may answer.
+  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  for (;;) {
+    st = probe(settings, secret, &error);
+    if (st == LinkStatus::kOk) {
+      if (started) *started = (rc == 0);
+      return "";
+    }
+    if (st == LinkStatus::kRejected) return other_job(settings);
+    if (rc != 0) {
+      return coordinator_path + " failed to start (exit " + std::to_string(rc) +
+             ", see the message above)";
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return coordinator_path + " started but did not answer on " + endpoint(settings) +
+             " within 5 s: " + error;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace ckpt

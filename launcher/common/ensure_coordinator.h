@@ -1,0 +1,26 @@
+// ensure_coordinator: make sure a coordinator of *this* job answers on
+// settings.host:port, starting one (daemonized, --exit-on-last) when none
+// answers and the host is this machine.
+#pragma once
+
+#include <string>
+
+#include "job_secret.h"
+#include "settings.h"
+
+namespace ckpt {
+
+// "" on success (*started tells whether we started it), else a one-line error:
+// "a coordinator of another job is listening on port P", "no coordinator at
+// H:P and H is not this machine", "cannot find ckpt_coordinator next to ...",
+// "ckpt_coordinator ... did not answer within 5 s", ...
+std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started);
+
+// Same, with an explicit coordinator program (tests; find_tool otherwise).
+std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started,
+                               const std::string& coordinator_path);
+
+// True for localhost, 127.x, ::1, "" and this machine's hostname.
+bool is_local_host(const std::string& host);
+
+}  // namespace ckpt
