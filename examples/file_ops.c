@@ -13,7 +13,9 @@
  * (soft), the SIGUSR1 handler and the blocked SIGUSR2 are what it set.
  * Prints "step I" per step, then a summary and "OK"; on any mismatch it
  * prints "FAIL: reason" and exits 1. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -11,7 +11,9 @@
  * then sleeps. It prints "step I <hash>" per step and "checksum <hex>" at the
  * end. Same arguments, same output. Any self-check failure prints
  * "FAIL: reason" and exits 1. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
