@@ -1,0 +1,42 @@
+#!/bin/bash
+# Shared by demo.sh and test.sh: installs the Debian 12 packages ckpt needs
+# (with apt-get when run as root, else prints the command to run), then
+# configures and builds with meson into $BUILD_DIR (default build/).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-build}
+PACKAGES=(build-essential meson ninja-build pkg-config libzstd-dev libhwloc-dev libboost-dev
+          libgtest-dev googletest openmpi-bin libopenmpi-dev python3 zstd)
+
+install_packages() {
+  if ! command -v dpkg-query >/dev/null; then
+    echo "setup: not a Debian system; install the equivalents of: ${PACKAGES[*]}"
+    return 0
+  fi
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: missing packages: ${missing[*]}"
+    echo "setup: run as root:  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+    return 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q </dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+}
+
+build() {
+  cd "$ROOT"
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    meson setup "$BUILD_DIR"
+  fi
+  ninja -C "$BUILD_DIR"
+}
+
+install_packages
+build
