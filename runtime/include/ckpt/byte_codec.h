@@ -47,6 +47,7 @@ class ByteWriter {
   const uint8_t* data() const { return data_; }
   uint8_t* mutable_data() { return data_; }
   size_t size() const { return size_; }
+  size_t capacity() const { return cap_; }
   bool overflow() const { return overflow_; }
   void clear() { size_ = 0; }
 

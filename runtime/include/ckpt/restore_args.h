@@ -43,6 +43,10 @@ struct RestoreArgs {
   uint32_t flags;
   uint64_t hole_start, hole_len;  // the whole hole (args, restorer, stack)
 
+  // Phase 0: unregister ckpt_restart's rseq area before its TLS goes away.
+  uint64_t rseq_addr;
+  uint32_t rseq_len;
+  uint32_t rseq_sig;
   // Phase 1: unmap what is left of ckpt_restart.
   RestoreRange* unmap;
   uint32_t n_unmap;

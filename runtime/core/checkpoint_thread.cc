@@ -1,0 +1,180 @@
+// The checkpoint thread (see checkpoint_thread.h).
+#include "checkpoint_thread.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "ckpt/protocol.h"
+#include "ckpt/sys.h"
+#include "context_switch.h"
+#include "coordinator_client.h"
+#include "futex.h"
+#include "image_file.h"
+#include "log.h"
+#include "thread_suspend.h"
+
+namespace ckpt {
+namespace {
+
+std::atomic<int32_t> g_registered{0};  // 0 pending, 1 connected, 2 failed
+PathString g_generation_dir;
+uint64_t g_generation = 0;
+bool g_suspended = false;
+
+uint64_t thread_pointer() {
+  uint64_t tp;
+  asm volatile("mov %%fs:0, %0" : "=r"(tp));
+  return tp;
+}
+
+void block_all_signals() {
+  uint64_t all = ~0ull;
+  sys::call4(sys::kRtSigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all), 0, 8);
+}
+
+void reply_suspended(Runtime& rt, bool ok, std::string_view error) {
+  uint8_t buf[1024];
+  ByteWriter out(buf, sizeof(buf));
+  proto::Suspended msg;
+  msg.ok = ok;
+  msg.error = error;
+  msg.encode(out);
+  coordinator_send(rt, proto::Msg::kSuspended, out);
+}
+
+void handle_suspend(Runtime& rt, ByteReader& in) {
+  proto::Suspend msg;
+  if (!msg.decode(in)) return;
+  g_generation = msg.generation;
+  g_generation_dir.clear();
+  g_generation_dir.append(msg.dir);
+  MessageString err;
+  g_suspended = suspend_all_threads(rt, err);
+  reply_suspended(rt, g_suspended, err.view());
+}
+
+// After a restart the restorer lands here, on the checkpoint thread's stack
+// and TLS, in a fresh process whose other threads do not exist yet.
+void resume_after_restart() {
+  Runtime& rt = runtime();
+  block_all_signals();
+  register_task_state(rt, rt.ckpt_fs_base);
+  RestoreArgs* args = rt.restore_args;
+  rt.real_pid = static_cast<int32_t>(sys::getpid());
+  rt.real_ppid = static_cast<int32_t>(sys::getppid());
+  rt.ckpt_tid = rt.real_pid;
+  rt.restart_count++;
+  rt.coord_fd = -1;  // that connection belonged to the old process
+  rt.coord_addr.sin_port = htons(args->coord_port);
+  inet_pton(AF_INET, args->coord_host, &rt.coord_addr.sin_addr);
+  __builtin_memcpy(rt.secret, args->secret, sizeof(rt.secret));
+  rt.file_rollback = !(args->restart_flags & kRestartNoRollback);
+  sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
+  rt.restore_args = nullptr;
+
+  MessageString err;
+  if (!recreate_threads(rt, err)) fatal(__FILE__, __LINE__, err.view(), 0);
+  if (!coordinator_connect(rt, err)) {
+    MessageString msg;
+    msg.append("restarted without a coordinator: ").append(err.view());
+    log_line(LogLevel::kWarn, msg.view());
+  }
+  g_suspended = false;
+  resume_all_threads(rt);
+}
+
+// Returns false when this call came back through a restart.
+__attribute__((noinline)) bool write_or_restart(Runtime& rt) {
+  if (ckpt_save_context(&rt.ckpt_ctx) != 0) {
+    resume_after_restart();
+    return false;
+  }
+  WrittenImage image;
+  MessageString err;
+  bool ok = g_suspended && write_image_file(rt, g_generation, g_generation_dir.view(),
+                                            stopped_thread_count(), image, err);
+  if (!g_suspended) err.append("threads are not suspended");
+  uint8_t buf[1024];
+  ByteWriter out(buf, sizeof(buf));
+  proto::Written msg;
+  msg.ok = ok;
+  msg.error = err.view();
+  msg.image = image.name.view();
+  msg.bytes = image.bytes;
+  msg.encode(out);
+  coordinator_send(rt, proto::Msg::kWritten, out);
+  return true;
+}
+
+void handle_resume(Runtime& rt, ByteReader& in) {
+  proto::Resume msg;
+  if (msg.decode(in) && msg.committed) rt.committed_generation = msg.generation;
+  if (g_suspended) resume_all_threads(rt);
+  g_suspended = false;
+}
+
+void serve(Runtime& rt) {
+  for (;;) {
+    proto::Msg type;
+    ByteReader in(nullptr, 0);
+    if (!coordinator_recv(rt, type, in)) break;
+    switch (type) {
+      case proto::Msg::kSuspend:
+        handle_suspend(rt, in);
+        break;
+      case proto::Msg::kWrite:
+        write_or_restart(rt);
+        break;
+      case proto::Msg::kResume:
+        handle_resume(rt, in);
+        break;
+      case proto::Msg::kKill:
+        sys::kill(rt.real_pid, SIGKILL);
+        break;
+      default:
+        break;
+    }
+  }
+  // The coordinator is gone: never leave the application stopped.
+  if (g_suspended) resume_all_threads(rt);
+  g_suspended = false;
+  coordinator_close(rt);
+  log_line(LogLevel::kInfo, "lost the coordinator; running on without checkpoints");
+}
+
+void* checkpoint_thread_main(void* arg) {
+  auto& rt = *static_cast<Runtime*>(arg);
+  rt.ckpt_tid = static_cast<int32_t>(sys::gettid());
+  rt.ckpt_fs_base = thread_pointer();
+  MessageString err;
+  bool ok = coordinator_connect(rt, err);
+  if (!ok) {
+    MessageString msg;
+    msg.append("running without checkpoints: ").append(err.view());
+    log_line(LogLevel::kWarn, msg.view());
+  }
+  g_registered.store(ok ? 1 : 2);
+  futex_wake_all(g_registered);
+  if (ok) serve(rt);
+  return nullptr;
+}
+
+}  // namespace
+
+void start_checkpoint_thread(Runtime& rt) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int r = pthread_create(&rt.ckpt_thread, nullptr, checkpoint_thread_main, &rt);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (r != 0) {
+    log_line(LogLevel::kWarn, "cannot start the checkpoint thread; running without checkpoints");
+    return;
+  }
+  pthread_detach(rt.ckpt_thread);
+  while (g_registered.load() == 0) futex_wait(g_registered, 0, 100);
+}
+
+}  // namespace ckpt

@@ -1,0 +1,134 @@
+// Runtime side of the coordinator protocol (see coordinator_client.h).
+#include "coordinator_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "ckpt/sys.h"
+#include "proc_files.h"
+
+namespace ckpt {
+namespace {
+
+alignas(8) uint8_t g_recv_buf[1 << 16];
+
+bool read_full(int fd, void* buf, size_t n) {
+  auto p = static_cast<uint8_t*>(buf);
+  while (n) {
+    long got = sys::read(fd, p, n);
+    if (got == -EINTR) continue;
+    if (got <= 0) return false;
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+bool write_full(int fd, const void* buf, size_t n) {
+  auto p = static_cast<const uint8_t*>(buf);
+  while (n) {
+    long put = sys::call4(sys::kSendto, fd, reinterpret_cast<long>(p), static_cast<long>(n),
+                          MSG_NOSIGNAL);
+    if (put == -EINTR) continue;
+    if (put <= 0) return false;
+    p += put;
+    n -= static_cast<size_t>(put);
+  }
+  return true;
+}
+
+// Keep the runtime's descriptor away from the low numbers applications use.
+int move_high(int fd) {
+  uint64_t lim[2] = {1024, 1024};
+  sys::call4(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(lim));
+  long target = lim[0] > 1000 ? 1000 : static_cast<long>(lim[0]) - 16;
+  if (target <= fd) return fd;
+  long high = sys::fcntl(fd, F_DUPFD_CLOEXEC, target);
+  if (high < 0) return fd;
+  sys::close(fd);
+  return static_cast<int>(high);
+}
+
+}  // namespace
+
+bool coordinator_connect(Runtime& rt, MessageString& err) {
+  long fd = sys::call3(sys::kSocket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    err.append("socket: ").append(errno_name(-fd));
+    return false;
+  }
+  long r;
+  do {
+    r = sys::call3(sys::kConnect, fd, reinterpret_cast<long>(&rt.coord_addr),
+                   sizeof(rt.coord_addr));
+  } while (r == -EINTR);
+  if (r < 0) {
+    sys::close(static_cast<int>(fd));
+    err.append("cannot reach the coordinator: ").append(errno_name(-r));
+    return false;
+  }
+  int one = 1;
+  sys::call5(SYS_setsockopt, fd, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<long>(&one), 4);
+  rt.coord_fd = move_high(static_cast<int>(fd));
+
+  proto::Msg type;
+  ByteReader in(nullptr, 0);
+  proto::Challenge challenge;
+  if (!coordinator_recv(rt, type, in) || type != proto::Msg::kChallenge ||
+      !challenge.decode(in)) {
+    err.append("the coordinator did not greet us");
+    coordinator_close(rt);
+    return false;
+  }
+  proto::Hello hello;
+  hello.role = proto::Role::kProcess;
+  hello.proof = proto::prove(rt.secret, challenge.nonce, hello.role);
+  hello.process = {rt.vpid, rt.vppid, rt.real_pid, -1, rt.restart_count, rt.host, rt.program};
+  uint8_t buf[1024];
+  ByteWriter out(buf, sizeof(buf));
+  hello.encode(out);
+  if (!coordinator_send(rt, proto::Msg::kHello, out) || !coordinator_recv(rt, type, in)) {
+    err.append("the coordinator closed the connection");
+    coordinator_close(rt);
+    return false;
+  }
+  if (type != proto::Msg::kWelcome) {
+    proto::TextMsg reject;
+    reject.decode(in);
+    err.append("the coordinator refused us: ").append(reject.text);
+    coordinator_close(rt);
+    return false;
+  }
+  proto::Welcome welcome;
+  if (welcome.decode(in)) rt.committed_generation = welcome.generation;
+  return true;
+}
+
+void coordinator_close(Runtime& rt) {
+  if (rt.coord_fd >= 0) sys::close(rt.coord_fd);
+  rt.coord_fd = -1;
+}
+
+bool coordinator_send(Runtime& rt, proto::Msg type, const ByteWriter& payload) {
+  proto::FrameHeader h{static_cast<uint32_t>(payload.size()), static_cast<uint16_t>(type),
+                       proto::kProtocolVersion};
+  return rt.coord_fd >= 0 && write_full(rt.coord_fd, &h, sizeof(h)) &&
+         write_full(rt.coord_fd, payload.data(), payload.size());
+}
+
+bool coordinator_recv(Runtime& rt, proto::Msg& type, ByteReader& payload) {
+  proto::FrameHeader h;
+  if (rt.coord_fd < 0 || !read_full(rt.coord_fd, &h, sizeof(h))) return false;
+  if (h.version != proto::kProtocolVersion || h.size > sizeof(g_recv_buf)) return false;
+  if (!read_full(rt.coord_fd, g_recv_buf, h.size)) return false;
+  type = static_cast<proto::Msg>(h.type);
+  payload = ByteReader(g_recv_buf, h.size);
+  return true;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,287 @@
+// Memory capture (see memory_capture.h).
+#include "memory_capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "../common/chunk_codec.h"
+#include "../common/image_writer.h"
+#include "ckpt/maps.h"
+#include "ckpt/sys.h"
+#include "futex.h"
+#include "proc_files.h"
+#include "raw_thread.h"
+
+namespace ckpt {
+namespace {
+
+using image::RegionKind;
+using image::RegionRecord;
+
+image::RegionRecord g_regions[kMaxRegions];
+uint8_t g_made_readable[kMaxRegions];
+
+constexpr uint64_t kPage = image::kPageSize;
+
+bool special(std::string_view path, RegionKind& kind) {
+  if (path == "[vdso]") kind = RegionKind::kVdso;
+  else if (path == "[vvar]") kind = RegionKind::kVvar;
+  else if (path == "[vvar_vclock]") kind = RegionKind::kVvarVclock;
+  else if (path == "[vsyscall]") kind = RegionKind::kVsyscall;
+  else return false;
+  return true;
+}
+
+// Classify one maps entry. False with err for what cannot be saved yet.
+bool classify(const MapEntry& e, RegionRecord& r, MessageString& err) {
+  r.start = e.start;
+  r.end = e.end;
+  r.prot = e.prot;
+  r.offset = e.offset;
+  r.dev = (static_cast<uint64_t>(e.dev_major) << 32) | e.dev_minor;
+  r.ino = e.inode;
+  r.path = e.path;
+  r.has_content = 1;
+  if (special(e.path, r.kind)) {
+    r.has_content = 0;
+    return true;
+  }
+  bool file = e.inode != 0 && !e.path.empty() && e.path[0] == '/';
+  if (e.path == "[heap]") {
+    r.kind = RegionKind::kHeap;
+  } else if (e.path == "[stack]") {
+    r.kind = RegionKind::kStack;
+  } else if (e.shared && (!file || e.path.starts_with("/dev/zero") || e.path.starts_with("/memfd:"))) {
+    r.kind = RegionKind::kAnonShared;
+  } else if (e.shared && file) {
+    if (e.deleted || e.path.starts_with("/SYSV") || e.path.starts_with("/dev/")) {
+      err.append("shared mapping of ").append(e.path).append(" at ").append_hex(e.start);
+      err.append(" is a resource ckpt cannot checkpoint yet");
+      return false;
+    }
+    r.kind = RegionKind::kFileShared;
+  } else if (file && e.path.starts_with("/dev/") && !e.path.starts_with("/dev/zero")) {
+    err.append("device mapping of ").append(e.path).append(" is not supported");
+    return false;
+  } else if (file && !e.path.starts_with("/dev/zero")) {
+    r.kind = RegionKind::kFilePrivate;
+  } else {
+    r.kind = RegionKind::kAnon;
+  }
+  return true;
+}
+
+// Anonymous private memory: untouched pages (not present, not swapped) are zero.
+bool pagemap_says(RegionKind k) {
+  return k == RegionKind::kAnon || k == RegionKind::kHeap || k == RegionKind::kStack;
+}
+
+// Does the range have any page present or swapped?
+bool any_present(int pagemap, uint64_t start, uint64_t end) {
+  uint64_t entries[512];
+  for (uint64_t a = start; a < end;) {
+    uint64_t n = (end - a) / kPage;
+    if (n > 512) n = 512;
+    long got = sys::pread(pagemap, entries, n * 8, static_cast<long>(a / kPage * 8));
+    if (got <= 0) return true;  // unknown: assume yes
+    for (long i = 0; i < got / 8; i++)
+      if (entries[i] >> 62) return true;
+    a += static_cast<uint64_t>(got / 8) * kPage;
+  }
+  return false;
+}
+
+struct ChunkTask {
+  uint32_t region;
+  uint32_t pages;
+  uint64_t first_page;
+};
+
+struct WorkShared {
+  const MemoryPlan* plan;
+  ChunkTask* tasks;
+  size_t n_tasks;
+  std::atomic<size_t> next{0};
+  image::ImageWriter* writer;
+  SpinFutexLock write_lock;
+  std::atomic<int> error{0};  // -errno
+  int pagemap;
+  int level;
+};
+
+void chunk_worker(void* arg) {
+  auto& w = *static_cast<WorkShared*>(arg);
+  image::ChunkEncoder enc;
+  if (!enc.init(w.level)) {
+    w.error.store(-ENOMEM);
+    return;
+  }
+  ByteWriter out;
+  uint64_t pm[image::kChunkPages];
+  uint64_t present[image::kChunkPages / 64];
+  for (;;) {
+    size_t i = w.next.fetch_add(1);
+    if (i >= w.n_tasks || w.error.load()) break;
+    const ChunkTask& t = w.tasks[i];
+    const RegionRecord& r = w.plan->regions[t.region];
+    uint64_t base = r.start + t.first_page * kPage;
+    const uint64_t* present_ptr = nullptr;
+    if (pagemap_says(r.kind)) {
+      for (auto& word : present) word = 0;
+      long got = sys::pread(w.pagemap, pm, t.pages * 8, static_cast<long>(base / kPage * 8));
+      if (got == static_cast<long>(t.pages * 8)) {
+        for (uint32_t p = 0; p < t.pages; p++)
+          if (pm[p] >> 62) present[p / 64] |= 1ull << (p % 64);
+        present_ptr = present;
+      }
+    }
+    out.clear();
+    if (!enc.encode(t.region, t.first_page, reinterpret_cast<const uint8_t*>(base), t.pages,
+                    present_ptr, out)) {
+      w.error.store(-ENOMEM);
+      break;
+    }
+    w.write_lock.lock();
+    bool ok = w.writer->add_section(image::Tag::kMemChunk, out);
+    w.write_lock.unlock();
+    if (!ok) {
+      w.error.store(w.writer->error() ? w.writer->error() : -EIO);
+      break;
+    }
+  }
+  enc.destroy();
+}
+
+size_t count_tasks(const MemoryPlan& plan) {
+  size_t n = 0;
+  for (int i = 0; i < plan.count; i++) {
+    const RegionRecord& r = plan.regions[i];
+    if (r.has_content) n += ((r.end - r.start) / kPage + image::kChunkPages - 1) / image::kChunkPages;
+  }
+  return n;
+}
+
+void fill_tasks(const MemoryPlan& plan, ChunkTask* tasks) {
+  size_t n = 0;
+  for (int i = 0; i < plan.count; i++) {
+    const RegionRecord& r = plan.regions[i];
+    if (!r.has_content) continue;
+    uint64_t pages = (r.end - r.start) / kPage;
+    for (uint64_t p = 0; p < pages; p += image::kChunkPages) {
+      uint64_t left = pages - p;
+      tasks[n++] = {static_cast<uint32_t>(i),
+                    static_cast<uint32_t>(left < image::kChunkPages ? left : image::kChunkPages), p};
+    }
+  }
+}
+
+}  // namespace
+
+bool plan_memory(MemoryPlan& plan, MessageString& err) {
+  plan.regions = g_regions;
+  plan.made_readable = g_made_readable;
+  plan.count = 0;
+  plan.maps_text.clear();
+  if (!read_whole_file("/proc/self/maps", plan.maps_text)) {
+    err.append("cannot read /proc/self/maps");
+    return false;
+  }
+  // The snapshot's own buffer is the runtime's, not the application's.
+  uint64_t own_start = reinterpret_cast<uint64_t>(plan.maps_text.data());
+  uint64_t own_end = own_start + plan.maps_text.capacity();
+  int pagemap = static_cast<int>(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  bool ok = true;
+  std::string_view text(reinterpret_cast<const char*>(plan.maps_text.data()),
+                        plan.maps_text.size());
+  for_each_map(text, [&](const MapEntry& e) {
+    if (!ok) return;
+    // Cut the snapshot buffer out (the kernel may have merged it with a neighbour).
+    MapEntry parts[2];
+    int n_parts = 0;
+    if (e.end <= own_start || own_end <= e.start) {
+      parts[n_parts++] = e;
+    } else {
+      if (e.start < own_start) {
+        parts[n_parts] = e;
+        parts[n_parts++].end = own_start;
+      }
+      if (own_end < e.end) {
+        parts[n_parts] = e;
+        parts[n_parts++].start = own_end;
+      }
+    }
+    for (int i = 0; i < n_parts && ok; i++) {
+      if (plan.count == kMaxRegions) {
+        err.append("more than ").append_int(kMaxRegions).append(" memory regions");
+        ok = false;
+        return;
+      }
+      RegionRecord& r = plan.regions[plan.count];
+      r = RegionRecord{};
+      if (!classify(parts[i], r, err)) {
+        ok = false;
+        return;
+      }
+      plan.made_readable[plan.count] = 0;
+      if (r.has_content && !(r.prot & PROT_READ)) {
+        if (pagemap >= 0 && !any_present(pagemap, r.start, r.end)) {
+          r.has_content = 0;
+        } else {
+          sys::mprotect(reinterpret_cast<void*>(r.start), r.end - r.start, r.prot | PROT_READ);
+          plan.made_readable[plan.count] = 1;
+        }
+      }
+      plan.count++;
+    }
+  });
+  if (pagemap >= 0) sys::close(pagemap);
+  return ok;
+}
+
+bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, MessageString& err) {
+  ByteWriter scratch;
+  if (!writer.add_records(image::Tag::kMemRegions, plan.regions, plan.count, scratch)) {
+    err.append("cannot write image: ").append(errno_name(-writer.error()));
+    return false;
+  }
+  WorkShared w;
+  w.plan = &plan;
+  w.n_tasks = count_tasks(plan);
+  size_t tasks_bytes = (w.n_tasks * sizeof(ChunkTask) + kPage - 1) & ~(kPage - 1);
+  long p = tasks_bytes ? sys::mmap(nullptr, tasks_bytes, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                       : 0;
+  if (p < 0) {
+    err.append("cannot allocate the chunk list");
+    return false;
+  }
+  w.tasks = reinterpret_cast<ChunkTask*>(p);
+  fill_tasks(plan, w.tasks);
+  w.writer = &writer;
+  w.level = level;
+  w.pagemap = static_cast<int>(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  int n_workers = usable_cpus();
+  if (n_workers > 8) n_workers = 8;
+  RawThread workers[8];
+  for (int i = 1; i < n_workers; i++) raw_thread_start(workers[i], chunk_worker, &w);
+  chunk_worker(&w);
+  for (int i = 1; i < n_workers; i++) raw_thread_join(workers[i]);
+  if (w.pagemap >= 0) sys::close(w.pagemap);
+  if (tasks_bytes) sys::munmap(w.tasks, tasks_bytes);
+  if (w.error.load()) {
+    err.append("cannot write image: ").append(errno_name(-w.error.load()));
+    return false;
+  }
+  return true;
+}
+
+void finish_memory(MemoryPlan& plan) {
+  for (int i = 0; i < plan.count; i++) {
+    if (!plan.made_readable[i]) continue;
+    const RegionRecord& r = plan.regions[i];
+    sys::mprotect(reinterpret_cast<void*>(r.start), r.end - r.start, r.prot);
+  }
+}
+
+}  // namespace ckpt

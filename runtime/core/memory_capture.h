@@ -1,0 +1,32 @@
+// Memory capture: which regions of the address space go into the image and
+// how (RegionRecord), then their pages as MemChunk sections compressed in
+// parallel by raw worker threads.
+#pragma once
+
+#include "ckpt/byte_codec.h"
+#include "ckpt/image_format.h"
+#include "fixed_string.h"
+
+namespace ckpt::image {
+class ImageWriter;
+}
+
+namespace ckpt {
+
+inline constexpr int kMaxRegions = 16384;
+
+struct MemoryPlan {
+  ByteWriter maps_text;  // snapshot of /proc/self/maps; paths point into it
+  image::RegionRecord* regions = nullptr;
+  uint8_t* made_readable = nullptr;  // regions given PROT_READ for the capture
+  int count = 0;
+};
+
+// Snapshot the address space. `exclude`: ranges owned by the runtime.
+bool plan_memory(MemoryPlan& plan, MessageString& err);
+// MemRegions section, then every chunk. `level`: zstd level, 0 = raw.
+bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, MessageString& err);
+// Undo temporary protections.
+void finish_memory(MemoryPlan& plan);
+
+}  // namespace ckpt

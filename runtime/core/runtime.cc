@@ -1,0 +1,126 @@
+// libckpt.so's entry: the constructor that puts a process under checkpoint
+// control, and the one Runtime instance.
+#include "runtime.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../shim/real_functions.h"
+#include "checkpoint_thread.h"
+#include "ckpt/protocol.h"
+#include "ckpt/sys.h"
+#include "log.h"
+#include "process_capture.h"
+#include "thread_suspend.h"
+
+namespace ckpt {
+namespace {
+
+Runtime g_runtime;
+
+uint64_t thread_pointer() {
+  uint64_t tp;
+  asm volatile("mov %%fs:0, %0" : "=r"(tp));
+  return tp;
+}
+
+// Offsets of glibc's struct pthread fields that a restart must refresh.
+void probe_thread_layout(Runtime& rt) {
+  uint64_t tp = thread_pointer();
+  auto tid = static_cast<int32_t>(sys::gettid());
+  for (int64_t off = 0x100; off < 0x1000; off += 4) {
+    if (*reinterpret_cast<int32_t*>(tp + off) == tid) {
+      rt.tid_offset = off;
+      break;
+    }
+  }
+  uint64_t head = 0, len = 0;
+  if (sys::call3(SYS_get_robust_list, 0, reinterpret_cast<long>(&head),
+                 reinterpret_cast<long>(&len)) == 0 &&
+      head > tp && head < tp + 0x1000)
+    rt.robust_offset = static_cast<int64_t>(head - tp);
+}
+
+bool parse_secret(const char* hex, uint8_t out[16]) {
+  if (!hex || strlen(hex) != 32) return false;
+  for (int i = 0; i < 16; i++) {
+    unsigned v = 0;
+    for (int j = 0; j < 2; j++) {
+      char c = hex[2 * i + j];
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= c - '0';
+      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+      else return false;
+    }
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return true;
+}
+
+bool resolve_coordinator(Runtime& rt) {
+  const char* host = getenv("CKPT_COORD_HOST");
+  const char* port = getenv("CKPT_COORD_PORT");
+  if (!host || !*host) host = "localhost";
+  long p = port && *port ? strtol(port, nullptr, 10) : proto::kDefaultPort;
+  addrinfo hints = {};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host, nullptr, &hints, &res) != 0 || !res) return false;
+  rt.coord_addr = *reinterpret_cast<sockaddr_in*>(res->ai_addr);
+  rt.coord_addr.sin_port = htons(static_cast<uint16_t>(p));
+  freeaddrinfo(res);
+  return true;
+}
+
+void init_identity(Runtime& rt) {
+  rt.real_pid = static_cast<int32_t>(sys::getpid());
+  rt.real_ppid = static_cast<int32_t>(sys::getppid());
+  rt.vpid = rt.real_pid;
+  rt.vppid = rt.real_ppid;
+  utsname u;
+  if (uname(&u) == 0) strncpy(rt.host, u.nodename, sizeof(rt.host) - 1);
+  ssize_t n = sys::readlink("/proc/self/exe", rt.exe, sizeof(rt.exe) - 1);
+  if (n > 0) rt.exe[n] = 0;
+  const char* base = strrchr(rt.exe, '/');
+  base = base ? base + 1 : rt.exe;
+  size_t i = 0;
+  for (; base[i] && i < sizeof(rt.program) - 1; i++) {
+    char c = base[i];
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '-';
+    rt.program[i] = plain ? c : '_';
+  }
+  rt.program[i] = 0;
+}
+
+__attribute__((constructor)) void ckpt_runtime_init() {
+  Runtime& rt = g_runtime;
+  if (const char* v = getenv("CKPT_VERBOSE"); v && *v == '1') set_log_level(LogLevel::kInfo);
+  resolve_real_functions();
+  init_identity(rt);
+  rt.have_secret = parse_secret(getenv("CKPT_SECRET"), rt.secret);
+  if (!rt.have_secret || !resolve_coordinator(rt)) {
+    log_line(LogLevel::kWarn, "CKPT_SECRET or the coordinator address is missing; "
+                              "running without checkpoints (start programs with ckpt_launch)");
+    return;
+  }
+  if (const char* v = getenv("CKPT_FILE_ROLLBACK"); v && *v == '0') rt.file_rollback = false;
+  probe_thread_layout(rt);
+  remember_cmdline();
+  install_suspend_handler();
+  rt.ready = true;
+  start_checkpoint_thread(rt);
+}
+
+}  // namespace
+
+Runtime& runtime() { return g_runtime; }
+
+}  // namespace ckpt

@@ -1,0 +1,76 @@
+// The runtime's process-wide state: one instance per process, in libckpt's
+// own data, so it is saved with the image and comes back with the memory.
+//
+// This is the only global of the shim. Wrappers reach it through runtime();
+// the checkpoint and restart code receives it by reference.
+#pragma once
+
+#include <netinet/in.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "ckpt/image_format.h"
+#include "ckpt/restore_args.h"
+
+namespace ckpt {
+
+inline constexpr int kMaxThreads = 1024;
+// The signal that stops application threads; hidden from the application.
+inline constexpr int kSuspendSignal = 64;  // SIGRTMAX
+
+enum class SlotState : int32_t { kFree = 0, kRunning, kStopped };
+
+// One application thread as the suspend machinery sees it.
+struct ThreadSlot {
+  std::atomic<int32_t> state{0};  // SlotState
+  int32_t real_tid = 0;
+  int32_t vtid = 0;
+  uint64_t fs_base = 0;
+  image::JumpContext ctx = {};  // resume point inside the suspend handler
+};
+
+struct Runtime {
+  // Identity. Virtual ids are those of the first launch and never change.
+  int32_t vpid = 0, vppid = 0;
+  int32_t real_pid = 0, real_ppid = 0;
+  uint32_t restart_count = 0;
+  char host[256] = {};
+  char program[64] = {};
+  char exe[4096] = {};
+
+  // Coordinator connection (all resolved at startup: no malloc later).
+  sockaddr_in coord_addr = {};
+  uint8_t secret[16] = {};
+  bool have_secret = false;
+  int coord_fd = -1;
+  uint64_t committed_generation = 0;
+
+  // The checkpoint thread.
+  pthread_t ckpt_thread = {};
+  int32_t ckpt_tid = 0;
+  uint64_t ckpt_fs_base = 0;
+  image::JumpContext ckpt_ctx = {};
+
+  // glibc layout facts probed at startup (offsets from the thread pointer).
+  int64_t tid_offset = -1;     // struct pthread::tid
+  int64_t robust_offset = -1;  // struct pthread::robust_head
+
+  // Threads.
+  ThreadSlot threads[kMaxThreads];
+  std::atomic<int32_t> stopped_count{0};
+  std::atomic<int32_t> resume_generation{0};
+  std::atomic<int32_t> restarted_count{0};
+
+  // Options.
+  bool file_rollback = true;
+
+  // Set by the restorer before it jumps to the checkpoint thread.
+  RestoreArgs* restore_args = nullptr;
+  bool ready = false;
+};
+
+Runtime& runtime();
+
+}  // namespace ckpt
