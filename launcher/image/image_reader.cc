@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "chunk_codec.h"
 #include "ckpt/crc32c.h"
@@ -38,6 +39,9 @@ std::string tag_name(uint32_t tag) {
 }
 
 namespace {
+
+// Sections other than MemChunk and FileData are read whole into memory.
+constexpr uint64_t kMaxMetadataSection = uint64_t{1} << 30;
 
 // A list section: u32 count, then the records; nothing may follow.
 template <typename Record>
@@ -154,6 +158,8 @@ bool Parser::next_section(bool* at_end) {
   } else if (tag == Tag::kFileData) {
     if (!file_data_section(s)) return false;
   } else if (s.tag >= 1 && s.tag <= 6) {
+    if (s.size > kMaxMetadataSection)
+      return fail(name + " section" + where() + " is implausibly large");
     const uint8_t* p;
     if (!read_payload(s.size, &p)) return false;
     if (crc32c(p, s.size) != s.crc) return fail(name + " section checksum mismatch" + where());
@@ -306,7 +312,12 @@ bool read_image(const std::string& path, bool verify_chunks, LoadedImage* out, s
     return false;
   }
   out->file_size = static_cast<uint64_t>(st.st_size);
-  return Parser(fd.get(), verify_chunks, out, err).run();
+  try {
+    return Parser(fd.get(), verify_chunks, out, err).run();
+  } catch (const std::bad_alloc&) {
+    *err = "out of memory while reading the image";
+    return false;
+  }
 }
 
 }  // namespace ckpt::image

@@ -350,7 +350,8 @@ TEST(ImageDamage, GarbageIsNotAnImage) {
 TEST(ImageDamage, RandomCorruptionNeverCrashes) {
   const std::string full = small_image(-1);
   TempFile f;
-  std::mt19937_64 rng(11);
+  static uint64_t seed = 11;  // differs on each --gtest_repeat
+  std::mt19937_64 rng(seed++);
   std::string err;
   for (int iter = 0; iter < 400; iter++) {
     std::string bad = full;
