@@ -92,7 +92,8 @@ void CommandHandler::request_kill(PeerId command, bool quit, Clock::time_point n
 void CommandHandler::finish_kill(const KillRequest& req, bool timed_out) {
   std::string text = "killed " + std::to_string(req.total - req.waiting.size()) + " of " +
                      std::to_string(req.total) + " processes";
-  if (!timed_out) text = "killed " + std::to_string(req.total) + " processes";
+  if (!timed_out)
+    text = "killed " + std::to_string(req.total) + (req.total == 1 ? " process" : " processes");
   if (timed_out) {
     text += "; still connected after " + std::to_string(kKillTimeout.count()) + " s:";
     for (PeerId id : req.waiting) {

@@ -24,7 +24,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (!error.empty()) {
-    std::fprintf(stderr, "ckpt_coordinator: %s\n%s", error.c_str(), kCoordinatorUsage);
+    std::fprintf(stderr, "ckpt_coordinator: %s (see --help)\n", error.c_str());
     return 1;
   }
 

@@ -73,7 +73,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (!error.empty()) {
-    std::fprintf(stderr, "ckpt_command: %s\n%s", error.c_str(), kUsage);
+    std::fprintf(stderr, "ckpt_command: %s (see --help)\n", error.c_str());
     return kExitNoCoordinator;
   }
 

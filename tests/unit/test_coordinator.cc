@@ -70,9 +70,13 @@ class FakeProcess {
   std::string image() const { return "ckpt_" + program_ + "_" + std::to_string(vpid_) + ".img"; }
 
   // Answers Suspend and Write (failing Written with `write_error` if set,
-  // or disconnecting at Write if `vanish`) until Resume arrives.
-  void serve_one(std::string write_error = "", bool vanish = false) {
-    thread_ = std::thread([this, write_error, vanish] { serve(write_error, vanish); });
+  // or disconnecting at Write if `vanish`) until Resume arrives; `cycles`
+  // times, each Suspended delayed by `delay_ms`.
+  void serve_one(std::string write_error = "", bool vanish = false, int cycles = 1,
+                 int delay_ms = 0) {
+    thread_ = std::thread([this, write_error, vanish, cycles, delay_ms] {
+      for (int i = 0; i < cycles && serve(write_error, vanish, delay_ms); i++) resumes++;
+    });
   }
   void wait() { thread_.join(); }
 
@@ -80,23 +84,28 @@ class FakeProcess {
   bool got_resume = false;
   proto::Resume resume;
   std::string error;
+  int resumes = 0;
   CoordinatorLink link_;
 
  private:
-  void serve(const std::string& write_error, bool vanish) {
+  bool serve(const std::string& write_error, bool vanish, int delay_ms) {
     for (;;) {
       auto frame = link_.recv();
       if (!frame) {
         error = link_.error();
-        return;
+        return false;
       }
       if (frame->type == proto::Msg::kSuspend) {
         proto::Suspend s;
         decode_payload(*frame, &s);
         dir = std::string(s.dir);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
         link_.send_message(proto::Msg::kSuspended, proto::Suspended{1, ""});
       } else if (frame->type == proto::Msg::kWrite) {
-        if (vanish) return link_.close();
+        if (vanish) {
+          link_.close();
+          return false;
+        }
         if (write_error.empty()) std::ofstream(dir + "/" + image()) << "image of " << vpid_;
         std::string name = image();  // the Written below only views it
         proto::Written w{write_error.empty() ? uint8_t{1} : uint8_t{0}, write_error, name, 11};
@@ -104,7 +113,7 @@ class FakeProcess {
       } else if (frame->type == proto::Msg::kResume) {
         decode_payload(*frame, &resume);
         got_resume = true;
-        return;
+        return true;
       }
     }
   }
@@ -356,6 +365,25 @@ TEST_F(CoordinatorTest, DisconnectDuringCheckpointAborts) {
   EXPECT_FALSE(fs::exists(dir_ + "/ckpt_latest"));
 }
 
+// A checkpoint requested while one runs waits, then gets its own.
+TEST_F(CoordinatorTest, SecondCheckpointRequestWaitsForItsOwn) {
+  FakeProcess a(801, "alpha");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one("", false, /*cycles=*/2, /*delay_ms=*/300);
+  Reply first, second;
+  std::thread t([&] { first = command(proto::Msg::kCmdCheckpoint); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  second = command(proto::Msg::kCmdCheckpoint);
+  t.join();
+  a.wait();
+  EXPECT_EQ(a.resumes, 2);
+  EXPECT_TRUE(first.ok) << first.text;
+  EXPECT_TRUE(second.ok) << second.text;
+  EXPECT_EQ(first.text.rfind("checkpoint 1 committed", 0), 0u) << first.text;
+  EXPECT_EQ(second.text.rfind("checkpoint 2 committed", 0), 0u) << second.text;
+  EXPECT_EQ(latest_target(), ".ckpt_gen_2");
+}
+
 TEST_F(CoordinatorTest, SilentProcessTimesOut) {
   FakeProcess a(401, "alpha");
   ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);  // never answers
@@ -379,7 +407,7 @@ TEST_F(CoordinatorTest, KillWaitsForProcessesToLeave) {
   Reply r = command(proto::Msg::kCmdKill);
   victim.join();
   EXPECT_TRUE(r.ok);
-  EXPECT_EQ(r.text, "killed 1 processes");
+  EXPECT_EQ(r.text, "killed 1 process");
 }
 
 TEST_F(CoordinatorTest, StartupRemovesInterruptedGenerations) {
