@@ -200,7 +200,8 @@ bool decode_chunk(const ChunkHeader& h, const uint8_t* payload, uint8_t* dest, s
   const size_t want = size_t{h.stored_pages} * kPageSize;
   uint32_t run_first = 0;
   const bool one_run = contiguous(h.bitmap, h.page_count, h.stored_pages, &run_first);
-  if (h.flags & kChunkRaw) {
+  if (h.flags != 0 && h.flags != kChunkRaw) return fail(err, "unknown chunk flags");
+  if (h.flags == kChunkRaw) {
     if (h.payload_size != want) return fail(err, "raw chunk has the wrong payload size");
     const uint8_t* p = payload;
     for (uint32_t i = 0; i < h.page_count; i++) {
@@ -210,7 +211,6 @@ bool decode_chunk(const ChunkHeader& h, const uint8_t* payload, uint8_t* dest, s
     }
     return true;
   }
-  if (h.flags != 0) return fail(err, "unknown chunk flags");
   if (want == 0) return fail(err, "compressed chunk without pages");
   if (one_run) return decode_frame(h, payload, dest + size_t{run_first} * kPageSize, want, err);
   thread_local std::unique_ptr<uint8_t[]> scratch(new uint8_t[kChunkBytes]);
