@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <ctime>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chunk_codec.h"
@@ -262,6 +264,34 @@ TEST(ImageWriter, ReportsTheFirstErrno) {
   ImageWriter bad(-1);
   EXPECT_FALSE(bad.write_header(1));
   EXPECT_EQ(bad.error(), -EBADF);
+}
+
+TEST(ImageWriter, SurvivesShortWrites) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  int small = 4096;
+  setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  fcntl(sv[0], F_SETFL, O_NONBLOCK);  // writes return short or EAGAIN
+  std::string received;
+  std::thread reader([&] {
+    char buf[3000];
+    for (ssize_t n; (n = read(sv[1], buf, sizeof(buf))) > 0;) received.append(buf, n);
+  });
+  SyntheticRegion r(kChunkPages + 3, 4);
+  bool ok = write_image(sv[0], ImageSpec{{&r}}, 1);
+  close(sv[0]);
+  reader.join();
+  close(sv[1]);
+  ASSERT_TRUE(ok);
+  TempFile f;
+  f.replace(received);
+  LoadedImage img;
+  std::string err;
+  ASSERT_TRUE(read_image(f.path, true, &img, &err)) << err;
+  Mapping m(r.src.size);
+  ASSERT_TRUE(load_memory(
+      img, [&](uint32_t i) { return i == 0 ? m.data : nullptr; }, 1, &err));
+  EXPECT_EQ(std::memcmp(m.data, r.expect.data, m.size), 0);
 }
 
 // A small but complete image for the damage tests.
