@@ -332,11 +332,22 @@ class Job:
         self.mounts.append(path)
         return None
 
-    def remount(self, path, mode):
-        r = subprocess.run(["mount", "-o", f"remount,{mode}", path], stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=30)
+    def make_readonly(self, path):
+        """Stacks a read-only bind mount of `path` on itself: new lookups see a
+        read-only directory while files already open stay writable (a plain
+        `remount,ro` is refused while the coordinator's log is open)."""
+        for argv in (["mount", "--bind", path, path], ["mount", "-o", "remount,bind,ro", path]):
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+            if r.returncode != 0:
+                raise TestFailure(f"{' '.join(argv)} failed: {r.stderr.decode().strip()}")
+            if argv[1] == "--bind":
+                self.mounts.append(path)
+
+    def undo_readonly(self, path):
+        r = subprocess.run(["umount", path], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
         if r.returncode != 0:
-            raise TestFailure(f"mount -o remount,{mode} {path} failed: {r.stderr.decode().strip()}")
+            raise TestFailure(f"umount {path} (the read-only layer) failed: {r.stderr.decode().strip()}")
+        self.mounts.remove(path)
 
     # Diagnostics and cleanup.
 

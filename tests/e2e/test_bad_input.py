@@ -252,11 +252,11 @@ def check_full_and_readonly(job, bins):
     failing_checkpoint(sub, proc, out, "checkpoint into a full directory", before)
     os.unlink(filler)
 
-    sub.remount(mnt, "ro")
+    job.make_readonly(mnt)
     try:
         failing_checkpoint(sub, proc, out, "checkpoint into a read-only directory", before)
     finally:
-        sub.remount(mnt, "rw")
+        job.undo_readonly(mnt)
 
     sub.kill_computation(proc, "kill")
     proc = sub.start([bins.restart, *images], sub.path("restart.out"), "ckpt_restart of the previous checkpoint",
