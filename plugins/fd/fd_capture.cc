@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include "../../runtime/common/image_writer.h"
 #include "../../runtime/core/proc_files.h"
@@ -47,7 +47,9 @@ bool read_fdinfo(int fd, FdInfo& info) {
   return true;
 }
 
-bool is_tty_major(unsigned major) { return major == 4 || major == 5 || (major >= 136 && major <= 143); }
+bool is_tty_major(unsigned major) {
+  return major == 4 || major == 5 || (major >= 136 && major <= 143);
+}
 
 image::FdKind classify(const struct stat& st, std::string_view target) {
   if (S_ISREG(st.st_mode))
@@ -98,8 +100,7 @@ bool unsupported(int fd, std::string_view target, MessageString& err) {
 
 }  // namespace
 
-bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out,
-                 MessageString& err) {
+bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err) {
   static int fds[kMaxFds];
   static struct stat stats[kMaxFds];
   int n = list_fds(fds, kMaxFds);
@@ -126,7 +127,6 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out,
     r.kind = classify(st, target.view());
     if (r.kind == image::FdKind::kSocket || r.kind == image::FdKind::kOther)
       return unsupported(fd, target.view(), err);
-    if (r.kind == image::FdKind::kPipe && fd > 2) return unsupported(fd, target.view(), err);
     FdInfo info;
     read_fdinfo(fd, info);
     r.open_flags = info.flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY);

@@ -4,8 +4,8 @@
 // checkpoint fail with a message that names them.
 #pragma once
 
-#include "ckpt/byte_codec.h"
 #include "../../runtime/core/fixed_string.h"
+#include "ckpt/byte_codec.h"
 
 namespace ckpt::image {
 class ImageWriter;
@@ -22,8 +22,7 @@ struct FdCapture {
 };
 
 // `skip`: the runtime's own descriptors. Appends the Fds payload to `out`.
-bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out,
-                 MessageString& err);
+bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err);
 bool write_unlinked_files(const FdCapture& cap, image::ImageWriter& writer, MessageString& err);
 
 }  // namespace ckpt

@@ -32,8 +32,8 @@ bool read_full(int fd, void* buf, size_t n) {
 bool write_full(int fd, const void* buf, size_t n) {
   auto p = static_cast<const uint8_t*>(buf);
   while (n) {
-    long put = sys::call4(sys::kSendto, fd, reinterpret_cast<long>(p), static_cast<long>(n),
-                          MSG_NOSIGNAL);
+    long put = sys::call6(sys::kSendto, fd, reinterpret_cast<long>(p), static_cast<long>(n),
+                          MSG_NOSIGNAL, 0, 0);
     if (put == -EINTR) continue;
     if (put <= 0) return false;
     p += put;
@@ -79,8 +79,7 @@ bool coordinator_connect(Runtime& rt, MessageString& err) {
   proto::Msg type;
   ByteReader in(nullptr, 0);
   proto::Challenge challenge;
-  if (!coordinator_recv(rt, type, in) || type != proto::Msg::kChallenge ||
-      !challenge.decode(in)) {
+  if (!coordinator_recv(rt, type, in) || type != proto::Msg::kChallenge || !challenge.decode(in)) {
     err.append("the coordinator did not greet us");
     coordinator_close(rt);
     return false;

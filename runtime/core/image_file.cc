@@ -18,7 +18,7 @@ namespace {
 int compression_level() {
   static int level = 1000;
   if (level != 1000) return level;
-  level = 1;
+  level = -1;
   if (const char* s = getenv("CKPT_COMPRESS_LEVEL")) {
     int v = 0, sign = 1;
     if (*s == '-') sign = -1, s++;

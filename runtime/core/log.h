@@ -19,12 +19,12 @@ void log_line(LogLevel level, std::string_view msg);
 
 }  // namespace ckpt
 
-#define CKPT_CHECK(cond)                                          \
-  do {                                                            \
-    if (!(cond)) ::ckpt::fatal(__FILE__, __LINE__, #cond, 0);     \
+#define CKPT_CHECK(cond)                                      \
+  do {                                                        \
+    if (!(cond)) ::ckpt::fatal(__FILE__, __LINE__, #cond, 0); \
   } while (0)
-#define CKPT_CHECK_SYS(ret)                                                   \
-  do {                                                                        \
-    long ckpt_r_ = (ret);                                                     \
+#define CKPT_CHECK_SYS(ret)                                                                \
+  do {                                                                                     \
+    long ckpt_r_ = (ret);                                                                  \
     if (ckpt_r_ < 0 && ckpt_r_ > -4096) ::ckpt::fatal(__FILE__, __LINE__, #ret, -ckpt_r_); \
   } while (0)

@@ -25,11 +25,16 @@ uint8_t g_made_readable[kMaxRegions];
 constexpr uint64_t kPage = image::kPageSize;
 
 bool special(std::string_view path, RegionKind& kind) {
-  if (path == "[vdso]") kind = RegionKind::kVdso;
-  else if (path == "[vvar]") kind = RegionKind::kVvar;
-  else if (path == "[vvar_vclock]") kind = RegionKind::kVvarVclock;
-  else if (path == "[vsyscall]") kind = RegionKind::kVsyscall;
-  else return false;
+  if (path == "[vdso]")
+    kind = RegionKind::kVdso;
+  else if (path == "[vvar]")
+    kind = RegionKind::kVvar;
+  else if (path == "[vvar_vclock]")
+    kind = RegionKind::kVvarVclock;
+  else if (path == "[vsyscall]")
+    kind = RegionKind::kVsyscall;
+  else
+    return false;
   return true;
 }
 
@@ -52,7 +57,8 @@ bool classify(const MapEntry& e, RegionRecord& r, MessageString& err) {
     r.kind = RegionKind::kHeap;
   } else if (e.path == "[stack]") {
     r.kind = RegionKind::kStack;
-  } else if (e.shared && (!file || e.path.starts_with("/dev/zero") || e.path.starts_with("/memfd:"))) {
+  } else if (e.shared &&
+             (!file || e.path.starts_with("/dev/zero") || e.path.starts_with("/memfd:"))) {
     r.kind = RegionKind::kAnonShared;
   } else if (e.shared && file) {
     if (e.deleted || e.path.starts_with("/SYSV") || e.path.starts_with("/dev/")) {
@@ -157,7 +163,8 @@ size_t count_tasks(const MemoryPlan& plan) {
   size_t n = 0;
   for (int i = 0; i < plan.count; i++) {
     const RegionRecord& r = plan.regions[i];
-    if (r.has_content) n += ((r.end - r.start) / kPage + image::kChunkPages - 1) / image::kChunkPages;
+    if (r.has_content)
+      n += ((r.end - r.start) / kPage + image::kChunkPages - 1) / image::kChunkPages;
   }
   return n;
 }
@@ -171,7 +178,8 @@ void fill_tasks(const MemoryPlan& plan, ChunkTask* tasks) {
     for (uint64_t p = 0; p < pages; p += image::kChunkPages) {
       uint64_t left = pages - p;
       tasks[n++] = {static_cast<uint32_t>(i),
-                    static_cast<uint32_t>(left < image::kChunkPages ? left : image::kChunkPages), p};
+                    static_cast<uint32_t>(left < image::kChunkPages ? left : image::kChunkPages),
+                    p};
     }
   }
 }

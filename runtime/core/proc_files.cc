@@ -35,22 +35,38 @@ bool read_link(const char* path, PathString& out) {
 
 const char* errno_name(long err) {
   switch (err) {
-    case ENOSPC: return "No space left on device";
-    case EDQUOT: return "Disk quota exceeded";
-    case EROFS: return "Read-only file system";
-    case EACCES: return "Permission denied";
-    case EPERM: return "Operation not permitted";
-    case ENOENT: return "No such file or directory";
-    case ENOTDIR: return "Not a directory";
-    case EIO: return "Input/output error";
-    case ENOMEM: return "Cannot allocate memory";
-    case EFBIG: return "File too large";
-    case EMFILE: return "Too many open files";
-    case EEXIST: return "File exists";
-    case EINVAL: return "Invalid argument";
-    case ECONNREFUSED: return "Connection refused";
-    case ENAMETOOLONG: return "File name too long";
-    default: return "system error";
+    case ENOSPC:
+      return "No space left on device";
+    case EDQUOT:
+      return "Disk quota exceeded";
+    case EROFS:
+      return "Read-only file system";
+    case EACCES:
+      return "Permission denied";
+    case EPERM:
+      return "Operation not permitted";
+    case ENOENT:
+      return "No such file or directory";
+    case ENOTDIR:
+      return "Not a directory";
+    case EIO:
+      return "Input/output error";
+    case ENOMEM:
+      return "Cannot allocate memory";
+    case EFBIG:
+      return "File too large";
+    case EMFILE:
+      return "Too many open files";
+    case EEXIST:
+      return "File exists";
+    case EINVAL:
+      return "Invalid argument";
+    case ECONNREFUSED:
+      return "Connection refused";
+    case ENAMETOOLONG:
+      return "File name too long";
+    default:
+      return "system error";
   }
 }
 

@@ -53,10 +53,14 @@ bool parse_secret(const char* hex, uint8_t out[16]) {
     for (int j = 0; j < 2; j++) {
       char c = hex[2 * i + j];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        return false;
     }
     out[i] = static_cast<uint8_t>(v);
   }
@@ -107,8 +111,9 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   init_identity(rt);
   rt.have_secret = parse_secret(getenv("CKPT_SECRET"), rt.secret);
   if (!rt.have_secret || !resolve_coordinator(rt)) {
-    log_line(LogLevel::kWarn, "CKPT_SECRET or the coordinator address is missing; "
-                              "running without checkpoints (start programs with ckpt_launch)");
+    log_line(LogLevel::kWarn,
+             "CKPT_SECRET or the coordinator address is missing; "
+             "running without checkpoints (start programs with ckpt_launch)");
     return;
   }
   if (const char* v = getenv("CKPT_FILE_ROLLBACK"); v && *v == '0') rt.file_rollback = false;

@@ -10,11 +10,11 @@
 
 #include <cstddef>
 
+#include "../shim/real_functions.h"
 #include "ckpt/sys.h"
 #include "context_switch.h"
 #include "futex.h"
 #include "log.h"
-#include "../shim/real_functions.h"
 
 extern "C" {
 long ckpt_clone_resume(unsigned long flags, void* stack, void* parent_tid, void* child_tid,
@@ -72,8 +72,7 @@ void suspend_handler(int, siginfo_t* info, void*) {
     rt.restarted_count.fetch_add(1);
     futex_wake_all(rt.restarted_count);
   }
-  while (rt.resume_generation.load() == generation)
-    futex_wait(rt.resume_generation, generation);
+  while (rt.resume_generation.load() == generation) futex_wait(rt.resume_generation, generation);
   slot->state.store(static_cast<int32_t>(SlotState::kRunning));
   errno = saved_errno;
 }
@@ -191,8 +190,8 @@ bool recreate_threads(Runtime& rt, MessageString& err) {
     // The new task starts below the saved frame (past the red zone) and
     // immediately switches to the saved stack pointer.
     auto stack = reinterpret_cast<void*>((slot.ctx.rsp - 1024) & ~15ul);
-    void* tid_addr = rt.tid_offset >= 0 ? reinterpret_cast<void*>(slot.fs_base + rt.tid_offset)
-                                        : nullptr;
+    void* tid_addr =
+        rt.tid_offset >= 0 ? reinterpret_cast<void*>(slot.fs_base + rt.tid_offset) : nullptr;
     long tid = ckpt_clone_resume(kFlags, stack, tid_addr, tid_addr, slot.fs_base, &slot.ctx);
     if (tid < 0) {
       err.append("cannot recreate thread ").append_int(slot.real_tid).append(": errno ");

@@ -79,10 +79,13 @@ void map_files(RestoreArgs* a) {
 }
 
 void set_mm_layout(RestoreArgs* a) {
-  PrctlMmMap map = {a->mm.start_code, a->mm.end_code,  a->mm.start_data, a->mm.end_data,
-                    a->mm.start_brk,  a->mm.brk,       a->mm.start_stack, a->mm.arg_start,
-                    a->mm.arg_end,    a->mm.env_start, a->mm.env_end,    a->auxv,
-                    a->auxv_size,     static_cast<uint32_t>(a->exe_fd)};
+  PrctlMmMap map = {a->mm.start_code,  a->mm.end_code,
+                    a->mm.start_data,  a->mm.end_data,
+                    a->mm.start_brk,   a->mm.brk,
+                    a->mm.start_stack, a->mm.arg_start,
+                    a->mm.arg_end,     a->mm.env_start,
+                    a->mm.env_end,     a->auxv,
+                    a->auxv_size,      static_cast<uint32_t>(a->exe_fd)};
   // Needs CAP_CHECKPOINT_RESTORE; without it the kernel keeps ckpt_restart's
   // values, which the runtime tolerates (see docs/architecture.md, "brk").
   sys::prctl(kPrSetMm, kPrSetMmMap, reinterpret_cast<long>(&map), sizeof(map), 0);
@@ -119,11 +122,15 @@ extern "C" [[noreturn]] __attribute__((section(".text.entry"), used)) void resto
   if (a->rseq_len) {
     long r = sys::call4(kRseq, static_cast<long>(a->rseq_addr), a->rseq_len, kRseqUnregister,
                         a->rseq_sig);
-    if (failed(r)) sys::call4(kRseq, static_cast<long>(a->rseq_addr), 32, kRseqUnregister, a->rseq_sig);
+    if (failed(r))
+      sys::call4(kRseq, static_cast<long>(a->rseq_addr), 32, kRseqUnregister, a->rseq_sig);
   }
   // 1. Everything of ckpt_restart outside the hole.
   for (uint32_t i = 0; i < a->n_unmap; i++)
     sys::munmap(reinterpret_cast<void*>(a->unmap[i].start), a->unmap[i].len);
+  // With an empty brk area of its own, the kernel can neither shrink into
+  // restored memory nor grow over it when the application calls sbrk.
+  if (a->own_start_brk) sys::call1(12 /* brk */, static_cast<long>(a->own_start_brk));
   // 2. vvar/vdso to the image's addresses (glibc cached pointers into them).
   move_specials(a);
   // 3. Memory, already filled, to its final place.
@@ -133,6 +140,7 @@ extern "C" [[noreturn]] __attribute__((section(".text.entry"), used)) void resto
     long r = sys::mprotect(reinterpret_cast<void*>(m.to), m.len, static_cast<int>(m.prot));
     if (failed(r)) fail("cannot protect a memory region", r);
   }
+  sys::munmap(reinterpret_cast<void*>(a->temp_area.start), a->temp_area.len);
   // 4. Shared file mappings.
   map_files(a);
   // 5. Signal dispositions (handlers point into the memory just restored).

@@ -22,7 +22,6 @@ pid_t to_real(pid_t pid) {
 
 }  // namespace
 
-
 CKPT_WRAPPER pid_t getpid() {
   const ckpt::Runtime& rt = runtime();
   return rt.ready ? rt.vpid : real().getpid();
@@ -35,4 +34,3 @@ CKPT_WRAPPER pid_t getppid() {
 }
 
 CKPT_WRAPPER int kill(pid_t pid, int sig) { return real().kill(to_real(pid), sig); }
-

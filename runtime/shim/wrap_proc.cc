@@ -40,7 +40,6 @@ ssize_t copy_exe(char* buf, size_t size) {
 
 }  // namespace
 
-
 CKPT_WRAPPER ssize_t readlink(const char* path, char* buf, size_t size) {
   if (names_own_exe(path)) return copy_exe(buf, size);
   return ckpt::real().readlink(path, buf, size);
@@ -50,4 +49,3 @@ CKPT_WRAPPER ssize_t readlinkat(int dirfd, const char* path, char* buf, size_t s
   if (path && path[0] == '/' && names_own_exe(path)) return copy_exe(buf, size);
   return ckpt::real().readlinkat(dirfd, path, buf, size);
 }
-

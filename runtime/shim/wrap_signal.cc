@@ -20,7 +20,6 @@ const sigset_t* without_suspend(const sigset_t* set, sigset_t& copy) {
 
 }  // namespace
 
-
 CKPT_WRAPPER int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
   if (sig == kSuspendSignal) {
     if (old) *old = {};
@@ -50,4 +49,3 @@ CKPT_WRAPPER int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
   sigset_t copy;
   return real().pthread_sigmask(how, without_suspend(set, copy), old);
 }
-

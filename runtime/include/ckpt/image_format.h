@@ -144,9 +144,9 @@ struct FdRecord {
   int32_t shares_with = -1;  // earlier fd with the same open file description
   uint32_t mode = 0;         // st_mode
   uint64_t dev = 0, ino = 0;
-  int64_t size = 0;            // st_size at checkpoint (for rollback)
-  int32_t file_data = -1;      // index of the FileData section, kUnlinked only
-  std::string_view path;       // readlink of /proc/self/fd/N, " (deleted)" removed
+  int64_t size = 0;        // st_size at checkpoint (for rollback)
+  int32_t file_data = -1;  // index of the FileData section, kUnlinked only
+  std::string_view path;   // readlink of /proc/self/fd/N, " (deleted)" removed
 
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
@@ -161,10 +161,10 @@ struct FileDataHeader {
 };
 
 enum class RegionKind : uint32_t {
-  kAnon = 1,        // private anonymous
-  kFilePrivate = 2, // private file mapping (content saved, restored anonymous)
-  kFileShared = 3,  // MAP_SHARED file mapping (content saved, file remapped)
-  kAnonShared = 4,  // MAP_SHARED|MAP_ANONYMOUS (single process for now)
+  kAnon = 1,         // private anonymous
+  kFilePrivate = 2,  // private file mapping (content saved, restored anonymous)
+  kFileShared = 3,   // MAP_SHARED file mapping (content saved, file remapped)
+  kAnonShared = 4,   // MAP_SHARED|MAP_ANONYMOUS (single process for now)
   kHeap = 5,
   kStack = 6,
   kVdso = 7,

@@ -50,6 +50,7 @@ struct RestoreArgs {
   // Phase 1: unmap what is left of ckpt_restart.
   RestoreRange* unmap;
   uint32_t n_unmap;
+  uint64_t own_start_brk;  // ckpt_restart's heap start: its brk is shrunk to it
   // Phase 2: move [vvar]/[vvar_vclock]/[vdso] to where the image had them;
   // first all to a parking spot in the hole, then to their targets.
   uint32_t n_specials;
@@ -58,6 +59,7 @@ struct RestoreArgs {
   // Phase 3: private and shared-anonymous memory, already filled.
   RestoreMove* moves;
   uint32_t n_moves;
+  RestoreRange temp_area;  // unmapped once every move is done
   // Phase 4: shared file mappings.
   RestoreFileMap* file_maps;
   uint32_t n_file_maps;

@@ -28,10 +28,7 @@ inline long call2(long nr, long a, long b) {
 }
 inline long call3(long nr, long a, long b, long c) {
   long ret;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(nr), "D"(a), "S"(b), "d"(c)
-               : "rcx", "r11", "memory");
+  asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
   return ret;
 }
 inline long call4(long nr, long a, long b, long c, long d) {

@@ -1,0 +1,187 @@
+// ckpt_restart: bring a checkpointed computation back, in the foreground.
+//
+//   ckpt_restart [--host H] [--port P] [--dir D] [--no-file-rollback]
+//                [--verify] IMAGE... | CKPT_DIR
+//
+// This process becomes the restored one: it reads and checks the image,
+// makes sure a coordinator answers, fills the image's memory into temporary
+// mappings with parallel decompression, restores files, and hands over to
+// the freestanding restorer, which swaps the address space and resumes the
+// checkpoint thread. The exit status is then the application's.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ensure_coordinator.h"
+#include "fd_restore.h"
+#include "image_reader.h"
+#include "job_secret.h"
+#include "restart/address_plan.h"
+#include "restart/image_selection.h"
+#include "restart/restore_jump.h"
+#include "settings.h"
+
+namespace ckpt {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ckpt_restart [--host H] [--port P] [--dir D] [--no-file-rollback] [--verify] "
+    "IMAGE... | CKPT_DIR\n";
+
+struct RestartOptions {
+  Settings settings;
+  bool dir_given = false;
+  bool file_rollback = true;
+  bool verify = false;
+  std::vector<std::string> args;
+};
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "ckpt_restart: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+RestartOptions parse(int argc, char** argv) {
+  RestartOptions o;
+  o.settings = settings_from_env();
+  o.dir_given = getenv("CKPT_DIR") != nullptr;
+  if (const char* v = getenv("CKPT_FILE_ROLLBACK"); v && *v == '0') o.file_rollback = false;
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i], error;
+    if (arg.starts_with("--dir") || arg.starts_with("--ckpt-dir")) o.dir_given = true;
+    switch (take_settings_option(argc, argv, &i, &o.settings, &error)) {
+      case OptionStatus::kTaken:
+        continue;
+      case OptionStatus::kBad:
+        std::fprintf(stderr, "ckpt_restart: %s\n%s", error.c_str(), kUsage);
+        std::exit(2);
+      case OptionStatus::kNotMine:
+        break;
+    }
+    if (arg == "--no-file-rollback")
+      o.file_rollback = false;
+    else if (arg == "--verify")
+      o.verify = true;
+    else if (arg == "-h" || arg == "--help")
+      std::fputs(kUsage, stdout), std::exit(0);
+    else if (arg.starts_with("-"))
+      std::fprintf(stderr, "ckpt_restart: unknown option %s\n%s", arg.c_str(), kUsage),
+          std::exit(2);
+    else
+      o.args.push_back(arg);
+  }
+  if (o.args.empty()) std::fputs(kUsage, stderr), std::exit(2);
+  return o;
+}
+
+std::string numeric_host(const std::string& host) {
+  addrinfo hints = {}, *res = nullptr;
+  hints.ai_family = AF_INET;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res) return "";
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof(buf));
+  freeaddrinfo(res);
+  return buf;
+}
+
+// MAP_SHARED file mappings get their checkpoint-time content back (rollback).
+void write_back_shared_files(const image::LoadedImage& img, const AddressPlan& plan) {
+  for (const auto& t : plan.temps) {
+    if (t.kind != image::RegionKind::kFileShared) continue;
+    const auto& r = img.regions[t.region];
+    std::string path(r.path);
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+      die("cannot roll back shared mapping of " + path + ": " + std::strerror(errno));
+    uint64_t end = std::min<uint64_t>(r.offset + t.len, static_cast<uint64_t>(st.st_size));
+    if (end > r.offset && pwrite(fd, reinterpret_cast<void*>(t.temp), end - r.offset,
+                                 static_cast<off_t>(r.offset)) < 0)
+      die("cannot roll back shared mapping of " + path + ": " + std::strerror(errno));
+    close(fd);
+  }
+}
+
+void restore_process_state(const image::LoadedImage& img) {
+  std::string cwd(img.process.cwd);
+  if (chdir(cwd.c_str()) != 0)
+    die("cannot enter the saved working directory " + cwd + ": " + std::strerror(errno));
+  umask(img.process.umask);
+  for (int i = 0; i < image::kNumRlimits; i++) {
+    rlimit lim = {img.process.rlimits[i].cur, img.process.rlimits[i].max};
+    if (setrlimit(i, &lim) != 0) {
+      rlimit now;
+      getrlimit(i, &now);
+      lim.rlim_max = now.rlim_max;  // raising a hard limit needs privileges
+      if (lim.rlim_cur > lim.rlim_max) lim.rlim_cur = lim.rlim_max;
+      setrlimit(i, &lim);
+    }
+  }
+}
+
+int run(int argc, char** argv) {
+  RestartOptions o = parse(argc, argv);
+  Selection sel;
+  std::string err;
+  if (!select_images(o.args, &sel, &err)) die(err);
+  if (sel.images.size() > 1)
+    die("restarting " + std::to_string(sel.images.size()) +
+        " processes at once is not supported yet: give one image");
+  image::LoadedImage img;
+  if (!image::read_image(sel.images[0], o.verify, &img, &err)) die(sel.images[0] + ": " + err);
+  for (const auto& w : img.warnings) std::fprintf(stderr, "ckpt_restart: warning: %s\n", w.c_str());
+  if (!o.dir_given) o.settings.dir = sel.ckpt_dir;
+
+  // The coordinator this computation registers with after the restart.
+  auto secret = load_or_create_secret(o.settings.dir, &err);
+  if (!secret) die(err);
+  bool started = false;
+  err = ensure_coordinator(o.settings, *secret, &started);
+  if (!err.empty()) die(err);
+  JumpSettings js;
+  js.coord_host = numeric_host(o.settings.host);
+  if (js.coord_host.empty()) die("cannot resolve the coordinator host " + o.settings.host);
+  js.coord_port = o.settings.port;
+  std::memcpy(js.secret, secret->key, 16);
+  js.ckpt_dir = o.settings.dir;
+  js.file_rollback = o.file_rollback;
+
+  // Check what can be checked before anything changes.
+  if (!check_fds(img, &err)) die(sel.images[0] + ": " + err);
+  AddressPlan plan;
+  if (!plan_addresses(img, hole_size_for(img), &plan, &err)) die(err);
+  if (!map_temporaries(plan, &err)) die(err);
+  unsigned workers = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  auto dest = [&](uint32_t region) -> uint8_t* {
+    for (const auto& t : plan.temps)
+      if (t.region == region) return reinterpret_cast<uint8_t*>(t.temp);
+    return nullptr;
+  };
+  if (!image::load_memory(img, dest, static_cast<int>(workers), &err))
+    die(sel.images[0] + ": " + err);
+
+  // From here on the old files change: roll back, reopen, and go.
+  if (o.file_rollback) write_back_shared_files(img, plan);
+  FdRestoreOptions fo;
+  fo.file_rollback = o.file_rollback;
+  if (!restore_fds(img, fo, &err)) die(err);
+  RestoreArgs* args = nullptr;
+  if (!prepare_restore_args(img, plan, js, &args, &err)) die(err);
+  restore_process_state(img);
+  std::fflush(nullptr);
+  jump_to_restorer(args, plan);
+}
+
+}  // namespace
+}  // namespace ckpt
+
+int main(int argc, char** argv) { return ckpt::run(argc, argv); }

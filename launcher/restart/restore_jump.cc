@@ -1,0 +1,208 @@
+// Building the restorer's arguments and jumping into it (see restore_jump.h).
+#include "restore_jump.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "ckpt/maps.h"
+#include "ckpt/sys.h"
+
+extern "C" {
+extern const uint8_t ckpt_restorer_blob[];
+extern const uint8_t ckpt_restorer_blob_end[];
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+}
+
+namespace ckpt {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint32_t kMaxUnmap = 8192;
+constexpr uint64_t kMapsBuffer = 4u << 20;
+constexpr uint64_t kStackSize = 256 * 1024;
+
+uint64_t round_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+
+uint64_t blob_size() { return round_up(ckpt_restorer_blob_end - ckpt_restorer_blob); }
+
+// Carves the hole: [args | unmap | moves | file maps + paths | maps text | blob | parking | stack]
+struct HoleLayout {
+  uint64_t args, unmap, moves, file_maps, paths, maps_text, blob, parking, stack_top;
+};
+
+HoleLayout g_layout;  // of the current restart, set by prepare_restore_args
+
+HoleLayout layout(const image::LoadedImage& img, uint64_t base, uint64_t parking_len) {
+  HoleLayout h;
+  h.args = base;
+  h.unmap = round_up(h.args + sizeof(RestoreArgs));
+  h.moves = round_up(h.unmap + kMaxUnmap * sizeof(RestoreRange));
+  h.file_maps = round_up(h.moves + (img.regions.size() + 8) * sizeof(RestoreMove));
+  h.paths = round_up(h.file_maps + img.regions.size() * sizeof(RestoreFileMap));
+  h.maps_text = round_up(h.paths + img.regions.size() * 4096);
+  h.blob = h.maps_text + kMapsBuffer;
+  h.parking = h.blob + blob_size();
+  h.stack_top = round_up(h.parking + parking_len) + kStackSize;
+  return h;
+}
+
+void fill_memory_ops(const image::LoadedImage& img, const AddressPlan& plan, RestoreArgs* a,
+                     const HoleLayout& h) {
+  a->moves = reinterpret_cast<RestoreMove*>(h.moves);
+  for (const auto& t : plan.temps) {
+    if (t.kind == image::RegionKind::kFileShared) continue;  // written back, not moved
+    a->moves[a->n_moves++] = {t.temp, t.target, t.len, t.prot, 0};
+  }
+  a->temp_area = {plan.temp_start, plan.temp_len};
+  a->file_maps = reinterpret_cast<RestoreFileMap*>(h.file_maps);
+  auto* path = reinterpret_cast<char*>(h.paths);
+  for (uint32_t index : plan.shared_files) {
+    const auto& r = img.regions[index];
+    size_t n = std::min<size_t>(r.path.size(), 4095);
+    std::memcpy(path, r.path.data(), n);
+    path[n] = 0;
+    int flags = (r.prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+    a->file_maps[a->n_file_maps++] = {r.start,
+                                      r.end - r.start,
+                                      r.offset,
+                                      r.prot,
+                                      static_cast<uint32_t>(flags | O_CLOEXEC),
+                                      reinterpret_cast<uint64_t>(path)};
+    path += 4096;
+  }
+  a->n_specials = static_cast<uint32_t>(plan.specials.size());
+  for (uint32_t i = 0; i < a->n_specials; i++) a->specials[i] = plan.specials[i];
+  a->parking = h.parking;
+}
+
+// Field 47 of /proc/self/stat.
+uint64_t own_start_brk() {
+  FILE* f = std::fopen("/proc/self/stat", "r");
+  if (!f) return 0;
+  char buf[2048] = {};
+  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  char* p = std::strrchr(buf, ')');
+  if (!p) return 0;
+  int field = 2;
+  for (; *p && field < 47; p++)
+    if (*p == ' ') field++;
+  return std::strtoull(p, nullptr, 10);
+}
+
+void fill_process_ops(const image::LoadedImage& img, RestoreArgs* a) {
+  for (const auto& s : img.signals) {
+    if (s.signo < 1 || s.signo > 64 || s.signo == 9 || s.signo == 19) continue;
+    a->sigactions[s.signo - 1] = {s.handler, s.flags, s.restorer, s.mask};
+    a->sig_set |= 1ull << (s.signo - 1);
+  }
+  a->mm = img.process.mm;
+  a->own_start_brk = own_start_brk();
+  a->exe_fd = -1;
+  std::string exe(img.process.exe);
+  int fd = open(exe.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    a->exe_fd = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+    close(fd);
+  }
+  a->restart_hook = img.process.restart_hook;
+  for (const auto& t : img.threads) {
+    if (!t.is_ckpt_thread) continue;
+    a->ckpt_fs_base = t.fs_base;
+    a->ckpt_ctx = t.ctx;
+  }
+  uint64_t tp;
+  asm volatile("mov %%fs:0, %0" : "=r"(tp));
+  if (&__rseq_size && __rseq_size > 0) {
+    a->rseq_addr = tp + __rseq_offset;
+    a->rseq_len = __rseq_size < 32 ? 32 : __rseq_size;
+    a->rseq_sig = 0x53053053;
+  }
+}
+
+}  // namespace
+
+uint64_t hole_size_for(const image::LoadedImage& img) {
+  HoleLayout h = layout(img, 0, 0);
+  return h.stack_top;
+}
+
+bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan,
+                          const JumpSettings& settings, RestoreArgs** out, std::string* err) {
+  HoleLayout h = layout(img, plan.hole_start, plan.parking_len);
+  g_layout = h;
+  if (h.stack_top > plan.hole_start + plan.hole_len) {
+    *err = "internal error: the restore hole is too small";
+    return false;
+  }
+  if (mmap(reinterpret_cast<void*>(plan.hole_start), plan.hole_len, PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    *err = std::string("cannot map the restore hole: ") + std::strerror(errno);
+    return false;
+  }
+  auto* a = reinterpret_cast<RestoreArgs*>(h.args);
+  std::memset(a, 0, sizeof(*a));
+  a->version = kRestoreArgsVersion;
+  a->hole_start = plan.hole_start;
+  a->hole_len = plan.hole_len;
+  a->unmap = reinterpret_cast<RestoreRange*>(h.unmap);
+  fill_memory_ops(img, plan, a, h);
+  fill_process_ops(img, a);
+  a->real_pid = getpid();
+  a->real_ppid = getppid();
+  a->coord_port = settings.coord_port;
+  std::memcpy(a->secret, settings.secret, 16);
+  std::strncpy(a->coord_host, settings.coord_host.c_str(), sizeof(a->coord_host) - 1);
+  std::strncpy(a->ckpt_dir, settings.ckpt_dir.c_str(), sizeof(a->ckpt_dir) - 1);
+  if (!settings.file_rollback) a->restart_flags |= kRestartNoRollback;
+  std::memcpy(reinterpret_cast<void*>(h.blob), ckpt_restorer_blob,
+              ckpt_restorer_blob_end - ckpt_restorer_blob);
+  if (mprotect(reinterpret_cast<void*>(h.blob), blob_size(), PROT_READ | PROT_EXEC) != 0) {
+    *err = std::string("cannot make the restorer executable: ") + std::strerror(errno);
+    return false;
+  }
+  *out = a;
+  return true;
+}
+
+void jump_to_restorer(RestoreArgs* a, const AddressPlan& plan) {
+  // Read our own maps with raw syscalls into the hole: no allocation from here on.
+  char* buf = reinterpret_cast<char*>(g_layout.maps_text);
+  long fd = sys::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  size_t len = 0;
+  for (long n;
+       fd >= 0 && (n = sys::read(static_cast<int>(fd), buf + len, kMapsBuffer - len - 1)) > 0;)
+    len += static_cast<size_t>(n);
+  if (fd >= 0) sys::close(static_cast<int>(fd));
+  uint64_t keep_start = plan.reserve_start, keep_end = plan.reserve_start + plan.reserve_len;
+  auto add = [&](uint64_t s, uint64_t e) {
+    if (s < e && a->n_unmap < kMaxUnmap) a->unmap[a->n_unmap++] = {s, e - s};
+  };
+  for_each_map(std::string_view(buf, len), [&](const MapEntry& e) {
+    if (e.path == "[vdso]" || e.path == "[vvar]" || e.path == "[vvar_vclock]" ||
+        e.path == "[vsyscall]")
+      return;
+    add(e.start, std::min(e.end, keep_start));  // the parts outside the reservation
+    add(std::max(e.start, keep_end), e.end);
+  });
+  uint64_t stack_top = g_layout.stack_top;
+  uint64_t entry = g_layout.blob;
+  asm volatile(
+      "movq %0, %%rsp\n\t"
+      "xorl %%ebp, %%ebp\n\t"
+      "callq *%1\n\t"
+      "ud2\n\t"
+      :
+      : "r"(stack_top), "r"(entry), "D"(a)
+      : "memory");
+  __builtin_unreachable();
+}
+
+}  // namespace ckpt

@@ -1,0 +1,32 @@
+// The last steps of ckpt_restart: fill the RestoreArgs in the hole, copy the
+// restorer blob next to them, list what of ckpt_restart must go, and jump.
+#pragma once
+
+#include <string>
+
+#include "address_plan.h"
+#include "ckpt/restore_args.h"
+#include "image_reader.h"
+
+namespace ckpt {
+
+struct JumpSettings {
+  std::string coord_host;  // numeric IPv4
+  uint16_t coord_port = 0;
+  uint8_t secret[16] = {};
+  std::string ckpt_dir;
+  bool file_rollback = true;
+};
+
+// Space the hole needs for a given image.
+uint64_t hole_size_for(const image::LoadedImage& img);
+
+// Fills everything but the unmap list. Error: one line.
+bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan,
+                          const JumpSettings& settings, RestoreArgs** out, std::string* err);
+
+// Lists ckpt_restart's mappings (raw syscalls, no allocation) and jumps into
+// the restorer. Never returns.
+[[noreturn]] void jump_to_restorer(RestoreArgs* args, const AddressPlan& plan);
+
+}  // namespace ckpt
