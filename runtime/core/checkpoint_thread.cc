@@ -2,6 +2,7 @@
 #include "checkpoint_thread.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -13,6 +14,8 @@
 #include "futex.h"
 #include "image_file.h"
 #include "log.h"
+#include "preempt.h"
+#include "runtime_events.h"
 #include "thread_suspend.h"
 
 namespace ckpt {
@@ -67,6 +70,8 @@ void resume_after_restart() {
   rt.ckpt_tid = rt.real_pid;
   rt.restart_count++;
   rt.coord_fd = -1;  // that connection belonged to the old process
+  rt.event_fd = -1;
+  init_events(rt);
   rt.coord_addr.sin_port = htons(args->coord_port);
   inet_pton(AF_INET, args->coord_host, &rt.coord_addr.sin_addr);
   __builtin_memcpy(rt.secret, args->secret, sizeof(rt.secret));
@@ -115,11 +120,25 @@ void handle_resume(Runtime& rt, ByteReader& in) {
   g_suspended = false;
 }
 
+// Waits until the coordinator speaks, handling runtime events meanwhile.
+bool wait_for_coordinator(Runtime& rt) {
+  for (;;) {
+    pollfd fds[2] = {{rt.coord_fd, POLLIN, 0}, {rt.event_fd, POLLIN, 0}};
+    long n = sys::call3(SYS_poll, reinterpret_cast<long>(fds), rt.event_fd >= 0 ? 2 : 1, -1);
+    if (n < 0) continue;
+    if (fds[1].revents & POLLIN) {
+      uint32_t events = take_events(rt);
+      if (events & kEventPreempt) send_preempt_request(rt);
+    }
+    if (fds[0].revents) return true;
+  }
+}
+
 void serve(Runtime& rt) {
   for (;;) {
     proto::Msg type;
     ByteReader in(nullptr, 0);
-    if (!coordinator_recv(rt, type, in)) break;
+    if (!wait_for_coordinator(rt) || !coordinator_recv(rt, type, in)) break;
     switch (type) {
       case proto::Msg::kSuspend:
         handle_suspend(rt, in);
@@ -130,9 +149,12 @@ void serve(Runtime& rt) {
       case proto::Msg::kResume:
         handle_resume(rt, in);
         break;
-      case proto::Msg::kKill:
+      case proto::Msg::kKill: {
+        proto::Kill msg;
+        if (msg.decode(in) && msg.exit_status >= 0) sys::exit_group(msg.exit_status);
         sys::kill(rt.real_pid, SIGKILL);
         break;
+      }
       default:
         break;
     }

@@ -52,8 +52,8 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, uint64_t generation, int
   // 5. File descriptors, and the content of unlinked files.
   section.clear();
   FdCapture fds;
-  int skip[2] = {rt.coord_fd, image_fd};
-  if (!capture_fds(skip, 2, fds, section, err)) return false;
+  int skip[3] = {rt.coord_fd, rt.event_fd, image_fd};
+  if (!capture_fds(skip, 3, fds, section, err)) return false;
   if (!w.add_section(image::Tag::kFds, section)) return write_error(w, err);
   if (!write_unlinked_files(fds, w, err)) return false;
   // 6. Memory: the region list, then every chunk, compressed in parallel.

@@ -15,7 +15,9 @@
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
 #include "log.h"
+#include "preempt.h"
 #include "process_capture.h"
+#include "runtime_events.h"
 #include "thread_suspend.h"
 
 namespace ckpt {
@@ -120,6 +122,8 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   probe_thread_layout(rt);
   remember_cmdline();
   install_suspend_handler();
+  init_events(rt);
+  if (const char* v = getenv("CKPT_PREEMPT_SIGNALS"); v && *v) install_preempt_signals(rt, v);
   rt.ready = true;
   start_checkpoint_thread(rt);
 }

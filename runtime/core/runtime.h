@@ -66,11 +66,23 @@ struct Runtime {
   // Options.
   bool file_rollback = true;
 
+  // Signals the runtime keeps for itself (bit s-1): the suspend signal and
+  // the preemption signals. The application never sees or changes them.
+  std::atomic<uint64_t> owned_signals{1ull << (kSuspendSignal - 1)};
+  std::atomic<int32_t> preempt_signo{0};
+  // Wake-ups of the checkpoint thread (runtime_events.h).
+  int event_fd = -1;
+  std::atomic<uint32_t> pending_events{0};
+
   // Set by the restorer before it jumps to the checkpoint thread.
   RestoreArgs* restore_args = nullptr;
   bool ready = false;
 };
 
 Runtime& runtime();
+
+inline bool runtime_owns_signal(int sig) {
+  return sig >= 1 && sig <= 64 && (runtime().owned_signals.load() >> (sig - 1)) & 1;
+}
 
 }  // namespace ckpt

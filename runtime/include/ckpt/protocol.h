@@ -46,11 +46,13 @@ enum class Msg : uint16_t {
 
   kSuspended = 20,  // process -> coordinator
   kWritten = 21,
+  kPreempt = 22,  // a preemption signal arrived: checkpoint, then end the job
 
   kCmdCheckpoint = 30,  // command -> coordinator
   kCmdStatus = 31,
   kCmdKill = 32,
   kCmdQuit = 33,
+  kCmdInterval = 34,  // set the periodic checkpoint interval
 
   kCmdReply = 40,  // coordinator -> command
 };
@@ -127,6 +129,52 @@ struct Written {
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
+
+// Kill: how the processes end. exit_status < 0 (or an empty payload, as
+// sent by version-1 coordinators) means SIGKILL; otherwise exit(exit_status).
+struct Kill {
+  int32_t exit_status = -1;
+  void encode(ByteWriter& w) const { w.put_u32(static_cast<uint32_t>(exit_status)); }
+  bool decode(ByteReader& r) {
+    if (r.remaining() == 0) return true;
+    exit_status = static_cast<int32_t>(r.u32());
+    return r.ok();
+  }
+};
+
+struct Preempt {
+  uint32_t signo = 0;
+  void encode(ByteWriter& w) const { w.put_u32(signo); }
+  bool decode(ByteReader& r) {
+    signo = r.u32();
+    return r.ok();
+  }
+};
+
+// CmdCheckpoint: an empty payload means flags = 0.
+inline constexpr uint8_t kCheckpointThenKill = 1;
+struct CmdCheckpoint {
+  uint8_t flags = 0;
+  void encode(ByteWriter& w) const { w.put_u8(flags); }
+  bool decode(ByteReader& r) {
+    if (r.remaining() == 0) return true;
+    flags = r.u8();
+    return r.ok();
+  }
+};
+
+struct CmdInterval {
+  uint32_t seconds = 0;  // 0 = no periodic checkpoints
+  void encode(ByteWriter& w) const { w.put_u32(seconds); }
+  bool decode(ByteReader& r) {
+    seconds = r.u32();
+    return r.ok();
+  }
+};
+
+// Exit status of every process after a preemption checkpoint (128 + SIGTERM,
+// as if the scheduler's signal had ended it).
+inline constexpr int32_t kPreemptExitStatus = 143;
 
 struct CmdStatus {
   uint8_t json = 0;
