@@ -52,14 +52,16 @@ echo "\$ ckpt_command --checkpoint"
 ls -lL "$CKPT_DIR"/ckpt_*.img
 info=$B/launcher/image/ckpt_info
 [[ -x $info ]] || info=$B/launcher/ckpt_info
-"$info" "$CKPT_DIR"/ckpt_*.img | head -n 15
+"$info" "$CKPT_DIR"/ckpt_*.img >"$demo/info.txt"
+head -n 12 "$demo/info.txt"
+echo "..."
 
 say "4. Kill the computation"
 sleep 0.5
 echo "\$ ckpt_command --kill"
 "$B/launcher/ckpt_command" --kill || true
 kill -9 "$app_pid" 2>/dev/null || true
-wait "$app_pid" 2>/dev/null || true
+{ wait "$app_pid"; } 2>/dev/null || true
 app_pid=
 echo "killed after step $(($(steps_in "$demo/output.txt") - 1)) of $STEPS"
 
