@@ -1,0 +1,226 @@
+// bench_workload: the process the whole-process benchmarks checkpoint. It
+// holds SIZE bytes of mixed data (mixed_data.h), split into one slice per
+// worker thread; each worker keeps rewriting random pages of its own slice in
+// small bursts and measures its own pauses: the largest gap between two
+// consecutive CLOCK_MONOTONIC readings of its work loop.
+//
+//   bench_workload --mib N | --kib N  [--threads T] --status PATH
+//                  [--report-ms 10] [--burst-pages 16] [--sleep-us 1000]
+//                  [--max-seconds 1800] [--seed 1]
+//
+// Every --report-ms, worker 0 replaces PATH (write PATH.tmp, rename) with one
+// line:
+//   ready=1 threads=T progress=P max_gap_ns=G resumed_ns=R0,R1,.. now_ns=N pid=PID
+// max_gap_ns: the largest gap of any worker since the last reset (the driver
+//   resets it by creating PATH.reset; the workload deletes that file once the
+//   reset is done).
+// resumed_ns: per worker, the CLOCK_MONOTONIC time of its first loop
+//   iteration after a gap longer than 20 ms (a checkpoint pause, or a
+//   restart): "the application makes progress again".
+// All times are CLOCK_MONOTONIC nanoseconds (the same clock as Python's
+// time.monotonic_ns()). The program exits by itself after --max-seconds.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mixed_data.h"
+
+namespace ckpt::bench {
+namespace {
+
+constexpr uint64_t kResumeGapNs = 20'000'000;
+
+struct Options {
+  uint64_t bytes = 0;
+  int threads = 1;
+  std::string status;
+  int report_ms = 10;
+  int burst_pages = 16;
+  int sleep_us = 1000;
+  int max_seconds = 1800;
+  uint64_t seed = 1;
+};
+
+struct alignas(64) WorkerState {
+  std::atomic<uint64_t> progress{0};
+  std::atomic<uint64_t> max_gap_ns{0};
+  std::atomic<uint64_t> resumed_ns{0};
+};
+
+struct Shared {
+  Options opts;
+  char* base = nullptr;
+  uint64_t pages = 0;
+  std::vector<WorkerState> workers;
+  std::atomic<int> filled{0};
+  explicit Shared(const Options& o) : opts(o), workers(static_cast<size_t>(o.threads)) {}
+};
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "bench_workload: %s\nusage: bench_workload --mib N | --kib N [--threads T] "
+               "--status PATH [--report-ms MS] [--burst-pages N] [--sleep-us US] "
+               "[--max-seconds S] [--seed S]\n",
+               why);
+  std::exit(2);
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+    const char* v = argv[++i];
+    uint64_t n = std::strtoull(v, nullptr, 10);
+    if (a == "--mib")
+      o.bytes = n << 20;
+    else if (a == "--kib")
+      o.bytes = n << 10;
+    else if (a == "--threads")
+      o.threads = static_cast<int>(n);
+    else if (a == "--status")
+      o.status = v;
+    else if (a == "--report-ms")
+      o.report_ms = static_cast<int>(n);
+    else if (a == "--burst-pages")
+      o.burst_pages = static_cast<int>(n);
+    else if (a == "--sleep-us")
+      o.sleep_us = static_cast<int>(n);
+    else if (a == "--max-seconds")
+      o.max_seconds = static_cast<int>(n);
+    else if (a == "--seed")
+      o.seed = n;
+    else
+      usage(("unknown option " + a).c_str());
+  }
+  if (o.bytes < kPageSize * 4 || o.status.empty()) usage("need --mib/--kib and --status");
+  if (o.threads < 1 || o.threads > 64) usage("--threads must be 1..64");
+  if (o.report_ms < 1) o.report_ms = 1;
+  o.bytes -= o.bytes % (kPageSize * 4 * static_cast<uint64_t>(o.threads));
+  return o;
+}
+
+// The pages [first, end) of worker i's slice.
+void slice_of(const Shared& s, int i, uint64_t* first, uint64_t* end) {
+  uint64_t per = s.pages / static_cast<uint64_t>(s.opts.threads);
+  *first = per * static_cast<uint64_t>(i);
+  *end = *first + per;
+}
+
+// Records one loop iteration of worker `w` finished at time t.
+void tick(WorkerState& w, uint64_t* last, uint64_t t) {
+  uint64_t gap = t - *last;
+  *last = t;
+  if (gap > w.max_gap_ns.load(std::memory_order_relaxed))
+    w.max_gap_ns.store(gap, std::memory_order_relaxed);
+  if (gap > kResumeGapNs) w.resumed_ns.store(t, std::memory_order_relaxed);
+  w.progress.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Writes the status line atomically (tmp file + rename).
+void write_status(Shared& s) {
+  uint64_t progress = 0, max_gap = 0;
+  std::string resumed;
+  for (auto& w : s.workers) {
+    progress += w.progress.load(std::memory_order_relaxed);
+    max_gap = std::max(max_gap, w.max_gap_ns.load(std::memory_order_relaxed));
+    if (!resumed.empty()) resumed += ",";
+    resumed += std::to_string(w.resumed_ns.load(std::memory_order_relaxed));
+  }
+  char line[4096];
+  int n = std::snprintf(line, sizeof line,
+                        "ready=1 threads=%d progress=%llu max_gap_ns=%llu resumed_ns=%s "
+                        "now_ns=%llu pid=%d\n",
+                        s.opts.threads, static_cast<unsigned long long>(progress),
+                        static_cast<unsigned long long>(max_gap), resumed.c_str(),
+                        static_cast<unsigned long long>(now_ns()), static_cast<int>(getpid()));
+  std::string tmp = s.opts.status + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  bool ok = ::write(fd, line, static_cast<size_t>(n)) == n;
+  ::close(fd);
+  if (ok) ::rename(tmp.c_str(), s.opts.status.c_str());
+}
+
+// Worker 0's extra duty: honour a reset request, then publish the status.
+void report(Shared& s) {
+  std::string reset = s.opts.status + ".reset";
+  if (::access(reset.c_str(), F_OK) == 0) {
+    for (auto& w : s.workers) w.max_gap_ns.store(0, std::memory_order_relaxed);
+    ::unlink(reset.c_str());
+  }
+  write_status(s);
+}
+
+// Rewrites `count` random pages of the slice, continuing from *cursor.
+void update_burst(Shared& s, uint64_t first, uint64_t end, uint64_t* cursor, uint64_t* rng,
+                  int count) {
+  for (int done = 0; done < count;) {
+    uint64_t p = *cursor;
+    *cursor = p + 1 < end ? p + 1 : first;
+    if (page_kind(p) != PageKind::kRandom) continue;
+    fill_random_page(reinterpret_cast<double*>(s.base + p * kPageSize), rng);
+    done++;
+  }
+}
+
+void worker(Shared& s, int i) {
+  uint64_t first, end;
+  slice_of(s, i, &first, &end);
+  fill_mixed(s.base + first * kPageSize, (end - first) * kPageSize, first, s.opts.seed);
+  s.filled.fetch_add(1);
+  while (i == 0 && s.filled.load() < s.opts.threads) ::usleep(1000);
+
+  WorkerState& w = s.workers[static_cast<size_t>(i)];
+  uint64_t rng = s.opts.seed * 7919 + static_cast<uint64_t>(i), cursor = first;
+  uint64_t start = now_ns(), last = start, next_report = start;
+  uint64_t stop = start + static_cast<uint64_t>(s.opts.max_seconds) * 1'000'000'000ull;
+  timespec nap{0, static_cast<long>(s.opts.sleep_us) * 1000};
+  for (;;) {
+    update_burst(s, first, end, &cursor, &rng, s.opts.burst_pages);
+    if (s.opts.sleep_us > 0) ::nanosleep(&nap, nullptr);
+    uint64_t t = now_ns();
+    tick(w, &last, t);
+    if (t > stop) std::exit(0);
+    if (i == 0 && t >= next_report) {
+      report(s);
+      next_report = t + static_cast<uint64_t>(s.opts.report_ms) * 1'000'000ull;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ckpt::bench
+
+int main(int argc, char** argv) {
+  using namespace ckpt::bench;
+  Shared s(parse_options(argc, argv));
+  void* p = ::mmap(nullptr, s.opts.bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    std::fprintf(stderr, "bench_workload: mmap %llu bytes: %s\n",
+                 static_cast<unsigned long long>(s.opts.bytes), std::strerror(errno));
+    return 1;
+  }
+  s.base = static_cast<char*>(p);
+  s.pages = s.opts.bytes / kPageSize;
+  std::vector<std::thread> threads;
+  for (int i = 1; i < s.opts.threads; i++) threads.emplace_back([&s, i] { worker(s, i); });
+  worker(s, 0);  // never returns
+}
