@@ -31,6 +31,12 @@ struct ThreadSlot {
   image::JumpContext ctx = {};  // resume point inside the suspend handler
 };
 
+// A virtual tid and where glibc keeps that thread's real tid.
+struct TidEntry {
+  std::atomic<int32_t> vtid{0};
+  std::atomic<uint64_t> tid_addr{0};
+};
+
 struct Runtime {
   // Identity. Virtual ids are those of the first launch and never change.
   int32_t vpid = 0, vppid = 0;
@@ -58,6 +64,7 @@ struct Runtime {
   int64_t robust_offset = -1;  // struct pthread::robust_head
 
   // Threads.
+  TidEntry tids[kMaxThreads];
   ThreadSlot threads[kMaxThreads];
   std::atomic<int32_t> stopped_count{0};
   std::atomic<int32_t> resume_generation{0};

@@ -15,6 +15,7 @@
 #include "context_switch.h"
 #include "futex.h"
 #include "log.h"
+#include "thread_local_state.h"
 
 extern "C" {
 long ckpt_clone_resume(unsigned long flags, void* stack, void* parent_tid, void* child_tid,
@@ -60,7 +61,11 @@ void suspend_handler(int, siginfo_t* info, void*) {
   if (index >= kMaxThreads) CKPT_CHECK(!"too many threads");
   ThreadSlot* slot = &rt.threads[index];
   slot->real_tid = static_cast<int32_t>(sys::gettid());
+  slot->vtid = current_vtid(rt);
   slot->fs_base = thread_pointer();
+  t_state.ckpt_interrupts++;
+  // A blocking call in progress keeps its remaining time across a restart.
+  int64_t remaining = t_state.deadline_ns ? t_state.deadline_ns - monotonic_ns() : 0;
   if (ckpt_save_context(&slot->ctx) == 0) {
     slot->state.store(static_cast<int32_t>(SlotState::kStopped));
     rt.stopped_count.fetch_add(1);
@@ -69,10 +74,12 @@ void suspend_handler(int, siginfo_t* info, void*) {
     // A new task after a restart, running on the saved stack and TLS.
     slot->real_tid = static_cast<int32_t>(sys::gettid());
     register_task_state(rt, slot->fs_base);
+    if (t_state.deadline_ns) t_state.deadline_ns = monotonic_ns() + remaining;
     rt.restarted_count.fetch_add(1);
     futex_wake_all(rt.restarted_count);
   }
-  while (rt.resume_generation.load() == generation) futex_wait(rt.resume_generation, generation);
+  while (rt.resume_generation.load() == generation)
+    futex_wait(rt.resume_generation, generation);
   slot->state.store(static_cast<int32_t>(SlotState::kRunning));
   errno = saved_errno;
 }

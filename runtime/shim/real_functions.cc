@@ -27,6 +27,19 @@ void resolve_real_functions() {
   next(g_real.pthread_sigmask, "pthread_sigmask");
   next(g_real.readlink, "readlink");
   next(g_real.readlinkat, "readlinkat");
+  next(g_real.syscall, "syscall");
+  next(g_real.tgkill, "tgkill");
+  next(g_real.nanosleep, "nanosleep");
+  next(g_real.clock_nanosleep, "clock_nanosleep");
+  next(g_real.poll, "poll");
+  next(g_real.ppoll, "ppoll");
+  next(g_real.select, "select");
+  next(g_real.pselect, "pselect");
+  next(g_real.epoll_wait, "epoll_wait");
+  next(g_real.epoll_pwait, "epoll_pwait");
+  next(g_real.sem_timedwait, "sem_timedwait");
+  next(g_real.sigsuspend, "sigsuspend");
+  next(g_real.pause, "pause");
   g_resolved = true;
 }
 

@@ -3,7 +3,12 @@
 // allocate, so never later); a wrapper called earlier resolves on demand.
 #pragma once
 
+#include <poll.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <time.h>
 #include <sys/types.h>
 
 // Marks an interposed libc function (the library is built -fvisibility=hidden).
@@ -21,6 +26,19 @@ struct RealFunctions {
   int (*pthread_sigmask)(int, const sigset_t*, sigset_t*);
   ssize_t (*readlink)(const char*, char*, size_t);
   ssize_t (*readlinkat)(int, const char*, char*, size_t);
+  long (*syscall)(long, ...);
+  int (*tgkill)(pid_t, pid_t, int);
+  int (*nanosleep)(const timespec*, timespec*);
+  int (*clock_nanosleep)(clockid_t, int, const timespec*, timespec*);
+  int (*poll)(pollfd*, nfds_t, int);
+  int (*ppoll)(pollfd*, nfds_t, const timespec*, const sigset_t*);
+  int (*select)(int, fd_set*, fd_set*, fd_set*, timeval*);
+  int (*pselect)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*);
+  int (*epoll_wait)(int, epoll_event*, int, int);
+  int (*epoll_pwait)(int, epoll_event*, int, int, const sigset_t*);
+  int (*sem_timedwait)(sem_t*, const timespec*);
+  int (*sigsuspend)(const sigset_t*);
+  int (*pause)();
 };
 
 const RealFunctions& real();
