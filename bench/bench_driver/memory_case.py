@@ -1,0 +1,169 @@
+"""The whole-process figures: bench_workload holding SIZE MiB of mixed data
+with T worker threads, under ckpt_launch, checkpointed once, killed, and
+restarted from its image.
+
+Phases (each timed, each with a timeout):
+  1. launch, wait until the data is filled ("ready" in the status file);
+  2. baseline pause: the workload's largest loop gap over 1 s without any
+     checkpoint (scheduling noise on this machine);
+  3. checkpoint: wall clock around `ckpt_command --checkpoint` (returns once
+     committed), the coordinator's own figure from its reply, the app's
+     largest gap around it, image bytes, the runtime's extra memory;
+  4. kill; drop the page cache (so restart reads the image from disk);
+  5. restart: from starting ckpt_restart until every worker has completed a
+     loop iteration again (the workload's own resumed_ns timestamps, same
+     clock), and the restarting process's extra memory.
+"""
+
+import os
+import time
+
+from . import memory
+from .procs import BenchError, Job, log
+
+
+def read_status(path):
+    """The workload's status line as a dict, or None."""
+    try:
+        with open(path) as f:
+            fields = dict(kv.split("=", 1) for kv in f.read().split())
+    except (OSError, ValueError):
+        return None
+    try:
+        return {
+            "progress": int(fields["progress"]),
+            "max_gap_ns": int(fields["max_gap_ns"]),
+            "resumed_ns": [int(x) for x in fields["resumed_ns"].split(",")],
+            "now_ns": int(fields["now_ns"]),
+        }
+    except (KeyError, ValueError):
+        return None
+
+
+def wait_status(path, cond, timeout, what, proc=None):
+    deadline = time.monotonic() + timeout
+    while True:
+        st = read_status(path)
+        if st and cond(st):
+            return st
+        if proc is not None and proc.poll() is not None:
+            raise BenchError(f"{what}: the process exited with status {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise BenchError(f"{what}: not within {timeout:.0f}s (status: {st})")
+        time.sleep(0.005)
+
+
+def measure_gap(path, since_ns, proc, timeout=30):
+    """Largest gap since the last reset, from a status written after since_ns
+    plus two report periods (so that the gap that ended has been recorded)."""
+    after = since_ns + 30_000_000
+    return wait_status(path, lambda s: s["now_ns"] > after, timeout, "status after pause", proc)["max_gap_ns"]
+
+
+def reset_gap(path, proc, timeout=30):
+    reset = path + ".reset"
+    open(reset, "w").close()
+    deadline = time.monotonic() + timeout
+    while os.path.exists(reset):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise BenchError("the workload did not take the pause reset")
+        time.sleep(0.002)
+    return time.monotonic_ns()
+
+
+def drop_page_cache():
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3")
+        return True
+    except OSError:
+        return False
+
+
+def parse_coordinator_ms(text):
+    """'checkpoint 3 committed: 1 image, 123 bytes, 254 ms' -> 254.0"""
+    words = text.replace(",", " ").split()
+    for i, w in enumerate(words[1:], 1):
+        if w == "ms":
+            try:
+                return float(words[i - 1])
+            except ValueError:
+                pass
+    return None
+
+
+def checkpoint_phase(job, proc, status, mib):
+    pid = proc.pid  # ckpt_launch execs the program: same pid
+    reset_gap(status, proc)
+    rss_before = memory.status_kb(pid, "VmRSS")
+    pss_before = memory.tree_pss_kb(pid)
+    hwm_ok = memory.reset_hwm(pid)
+    with memory.PeakSampler(pid) as sampler:
+        rc, out, err, dt = job.command("--checkpoint", timeout=120 + mib / 10)
+    end_ns = time.monotonic_ns()
+    if rc != 0:
+        raise BenchError(f"ckpt_command --checkpoint exited {rc}: {(err or out).strip()[-400:]}")
+    hwm = memory.status_kb(pid, "VmHWM")
+    extra_kb = max(sampler.peak_kb - pss_before, (hwm - rss_before) if hwm_ok and hwm else 0)
+    images = job.images()
+    return {
+        "checkpoint_s": dt,
+        "coordinator_ms": parse_coordinator_ms(out),
+        "pause_ms": measure_gap(status, end_ns, proc) / 1e6,
+        "image_bytes": sum(os.path.getsize(i) for i in images),
+        "images": len(images),
+        "app_rss_mib": rss_before / 1024,
+        "ckpt_extra_mib": extra_kb / 1024,
+        "ckpt_mem_samples": sampler.samples,
+    }, images
+
+
+def restart_phase(job, images, status, threads, app_rss_kb, mib):
+    cold = drop_page_cache()
+    t0 = time.monotonic_ns()
+    rproc = job.start([job.bins.restart, *images], "restart")
+    with memory.PeakSampler(rproc.pid) as sampler:
+        st = wait_status(status, lambda s: len(s["resumed_ns"]) == threads and min(s["resumed_ns"]) > t0,
+                         60 + mib / 20, "progress after ckpt_restart", rproc)
+    restart_s = (max(st["resumed_ns"]) - t0) / 1e9
+    time.sleep(0.2)
+    hwm = memory.status_kb(rproc.pid, "VmHWM") or 0
+    rss = memory.status_kb(rproc.pid, "VmRSS") or app_rss_kb
+    pss = memory.tree_pss_kb(rproc.pid)
+    extra_kb = max(hwm - rss, sampler.peak_kb - pss, 0)
+    return {"restart_s": restart_s, "restart_cold_cache": cold, "restart_extra_mib": extra_kb / 1024,
+            "restored_rss_mib": rss / 1024}, rproc
+
+
+def run_memory_case(bins, workdir, mib, threads):
+    """One (size, threads) case; returns a dict of figures (or 'error')."""
+    job = Job(f"mem{mib}x{threads}", bins, workdir)
+    result = {"mib": mib, "threads": threads}
+    try:
+        job.start_coordinator()
+        status = job.path("status")
+        proc = job.start([bins.launch, bins.workload, "--mib", str(mib), "--threads", str(threads),
+                          "--status", status, "--max-seconds", "1200"], "app")
+        t = time.monotonic()
+        wait_status(status, lambda s: True, 60 + mib / 20, "workload ready", proc)
+        result["fill_s"] = time.monotonic() - t
+        time.sleep(0.3)
+        since = reset_gap(status, proc)
+        time.sleep(1.0)
+        result["baseline_gap_ms"] = measure_gap(status, since, proc) / 1e6
+        ckpt, images = checkpoint_phase(job, proc, status, mib)
+        result.update(ckpt)
+        log(f"  {mib} MiB x{threads}: checkpoint {ckpt['checkpoint_s']:.3f}s, pause {ckpt['pause_ms']:.1f} ms, "
+            f"image {ckpt['image_bytes'] / 1e9:.3f} GB, extra {ckpt['ckpt_extra_mib']:.0f} MiB")
+        job.kill_processes([proc])
+        rst, _ = restart_phase(job, images, status, threads, ckpt["app_rss_mib"] * 1024, mib)
+        result.update(rst)
+        log(f"  {mib} MiB x{threads}: restart {rst['restart_s']:.3f}s, extra {rst['restart_extra_mib']:.0f} MiB")
+    except BenchError as e:
+        result["error"] = str(e)
+        result["stderr"] = job.tail("app.err") + "\n" + job.tail("restart.err")
+        log(f"  {mib} MiB x{threads}: FAILED: {e}")
+    finally:
+        job.cleanup()
+    return result

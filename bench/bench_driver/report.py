@@ -1,0 +1,199 @@
+"""The report: the issue's targets (1 GiB of mixed data, 2-core machine),
+the comparison points quoted there, and the text tables printed at the end
+of a run. The same figures go to the JSON file."""
+
+import math
+
+GB = 1e9
+MiB = 1 << 20
+
+# (key, label, target, unit) for the 1 GiB whole-process case.
+MEMORY_TARGETS = [
+    ("pause_ms", "application pause (ms)", 30.0),
+    ("checkpoint_s", "checkpoint committed (s)", 0.5),
+    ("image_gb", "image size (GB)", 0.55),
+    ("restart_s", "restart to progress (s)", 0.6),
+    ("ckpt_extra_mib", "extra memory, checkpoint (MiB)", 64.0),
+    ("restart_extra_mib", "extra memory, restart (MiB)", 64.0),
+]
+CRIU_1GIB = {"pause_ms": 322.0, "checkpoint_s": 0.40, "image_gb": 1.07, "restart_s": 0.64}
+
+INTERPOSE_TARGETS = {"write_devnull": (1.02, 1.21), "open_close": (1.10, 6.8), "getpid": (None, None),
+                     "compute": (1.01, 1.00)}
+STARTUP_TARGET_MS, STARTUP_DMTCP_MS = 50.0, 1030.0
+BARRIER_TARGET_MS = 100.0
+SMALL_TARGETS = {"checkpoint_s": (1.5, 11.6), "restart_s": (2.0, 8.9), "image_mb": (1.0, 23.7)}
+
+
+def met(value, target):
+    if target is None or value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value <= target
+
+
+def mark(value, target):
+    m = met(value, target)
+    return "" if m is None else (" ok" if m else " MISS")
+
+
+def fmt(v, digits=3):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def case_label(c):
+    size = f"{c['mib'] // 1024} GiB" if c["mib"] >= 1024 else f"{c['mib']} MiB"
+    return f"{size} x{c['threads']}"
+
+
+def derived(case):
+    out = dict(case)
+    if "image_bytes" in case:
+        out["image_gb"] = case["image_bytes"] / GB
+    return out
+
+
+def floors_for(floors, mib):
+    """Seconds the hardware needs for `mib` MiB: memcpy, write+fsync, zstd."""
+    n = mib * MiB
+
+    def t(bps):
+        return n / bps if bps else None
+
+    return {
+        "memcpy_s": t(floors.get("memcpy_bps")),
+        "write_fsync_s": t(floors.get("write_fsync_bps", {}).get(str(mib))),
+        "zstd-1_s": t(floors.get("zstd-1_bps")),
+        "zstd1_s": t(floors.get("zstd1_bps")),
+        "unzstd1_s": t(floors.get("unzstd1_bps")),
+        "zstd1_image_gb": n / floors["zstd1_ratio"] / GB if floors.get("zstd1_ratio") else None,
+    }
+
+
+def target_checks(results):
+    """[{what, target, measured, met}] for the JSON and the summary."""
+    checks = []
+    for c in (derived(c) for c in results.get("memory_cases", [])):
+        if c["mib"] != 1024:
+            continue
+        for key, label, target in MEMORY_TARGETS:
+            checks.append({"what": f"1 GiB x{c['threads']}: {label}", "target": target, "measured": c.get(key),
+                           "met": met(c.get(key), target)})
+    for name, r in results.get("interposition", {}).items():
+        target = INTERPOSE_TARGETS.get(name, (None, None))[0]
+        if target:
+            checks.append({"what": f"interposition {name} (x native)", "target": target, "measured": r["ratio"],
+                           "met": met(r["ratio"], target)})
+    if "startup" in results:
+        v = results["startup"].get("extra_ms")
+        checks.append({"what": "start under ckpt_launch (+ms)", "target": STARTUP_TARGET_MS, "measured": v,
+                       "met": met(v, STARTUP_TARGET_MS)})
+    if "barrier" in results:
+        v = results["barrier"].get("wall_ms")
+        checks.append({"what": f"barrier, {results['barrier'].get('processes')} processes (ms)",
+                       "target": BARRIER_TARGET_MS, "measured": v, "met": met(v, BARRIER_TARGET_MS)})
+    small = results.get("small_job", {})
+    for key, (target, _) in SMALL_TARGETS.items():
+        v = small.get("image_bytes_mean", 0) / 1e6 if key == "image_mb" and "image_bytes_mean" in small \
+            else small.get(key)
+        checks.append({"what": f"{small.get('processes', 256)} small processes: {key}", "target": target,
+                       "measured": v, "met": met(v, target)})
+    return checks
+
+
+def memory_table(results):
+    cases = [derived(c) for c in results.get("memory_cases", [])]
+    if not cases:
+        return []
+    floors = results.get("floors", {})
+    rows = [("", [case_label(c) for c in cases], "target 1 GiB", "CRIU 1 GiB")]
+    crit = {k: t for k, _, t in MEMORY_TARGETS}
+
+    def row(label, key, digits=3, target=None, criu=None):
+        cells = []
+        for c in cases:
+            v = c.get(key)
+            cells.append(("FAILED" if "error" in c and v is None else fmt(v, digits)) +
+                         (mark(v, target) if c["mib"] == 1024 else ""))
+        rows.append((label, cells, fmt(target, 2) if target else "", fmt(criu, 2) if criu else ""))
+
+    row("checkpoint committed (s)", "checkpoint_s", 3, crit["checkpoint_s"], CRIU_1GIB["checkpoint_s"])
+    row("  coordinator's figure (ms)", "coordinator_ms", 0)
+    row("application pause (ms)", "pause_ms", 1, crit["pause_ms"], CRIU_1GIB["pause_ms"])
+    row("  gap without checkpoint (ms)", "baseline_gap_ms", 1)
+    row("image size (GB)", "image_gb", 3, crit["image_gb"], CRIU_1GIB["image_gb"])
+    row("restart to progress (s)", "restart_s", 3, crit["restart_s"], CRIU_1GIB["restart_s"])
+    row("extra memory, checkpoint (MiB)", "ckpt_extra_mib", 0, crit["ckpt_extra_mib"])
+    row("extra memory, restart (MiB)", "restart_extra_mib", 0, crit["restart_extra_mib"])
+    fl = [floors_for(floors, c["mib"]) for c in cases]
+    for key, label, d in (("memcpy_s", "floor: memcpy (s)", 3), ("write_fsync_s", "floor: write+fsync raw (s)", 3),
+                          ("zstd-1_s", "floor: zstd -1, 1 core (s)", 3), ("zstd1_s", "floor: zstd 1, 1 core (s)", 3),
+                          ("unzstd1_s", "floor: unzstd 1, 1 core (s)", 3),
+                          ("zstd1_image_gb", "floor: zstd 1 size (GB)", 3)):
+        rows.append((label, [fmt(f[key], d) for f in fl], "", ""))
+    return render(rows)
+
+
+def render(rows):
+    widths = [max(len(r[0]) for r in rows)]
+    ncells = len(rows[0][1])
+    for i in range(ncells):
+        widths.append(max(len(r[1][i]) for r in rows))
+    extra = [max(len(r[2]) for r in rows), max(len(r[3]) for r in rows)]
+    lines = []
+    for label, cells, target, criu in rows:
+        parts = [label.ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells, widths[1:])]
+        parts += [target.rjust(extra[0]), criu.rjust(extra[1])]
+        lines.append("  ".join(parts).rstrip())
+    return lines
+
+
+def other_tables(results):
+    lines = []
+    inter = results.get("interposition")
+    if inter:
+        lines.append("")
+        lines.append(f"{'interposition, per call':28} {'native ns':>10} {'ckpt ns':>10} {'ratio':>7} "
+                     f"{'target':>7} {'DMTCP':>6}")
+        for name, r in inter.items():
+            target, dmtcp = INTERPOSE_TARGETS.get(name, (None, None))
+            lines.append(f"{name:28} {r['native_ns']:10.1f} {r['ckpt_ns']:10.1f} {r['ratio']:7.3f} "
+                         f"{fmt(target, 2):>7} {fmt(dmtcp, 2):>6}{mark(r['ratio'], target)}")
+    st = results.get("startup")
+    if st:
+        lines.append(f"{'empty program start (ms)':28} {st['native_ms']:10.2f} {st['ckpt_ms']:10.2f} "
+                     f"{'+' + fmt(st['extra_ms'], 1):>7} {'+50':>7} {'+1030':>6}"
+                     f"{mark(st['extra_ms'], STARTUP_TARGET_MS)}")
+    b = results.get("barrier")
+    if b:
+        lines.append("")
+        lines.append(f"barrier, {b['processes']} fake processes: ckpt_command --checkpoint {fmt(b['wall_ms'], 1)} ms "
+                     f"(coordinator {fmt(b['coordinator_ms'], 0)} ms, fakes {fmt(b.get('clients_ms'), 1)} ms), "
+                     f"target {BARRIER_TARGET_MS:.0f} ms{mark(b['wall_ms'], BARRIER_TARGET_MS)}")
+    lines += small_lines(results.get("small_job"))
+    return lines
+
+
+def small_lines(s):
+    if not s:
+        return []
+    lines = ["", f"job of {s['processes']} processes x {s['kib']} KiB:"]
+    if "error" in s and "checkpoint_s" not in s:
+        return lines + [f"  FAILED: {s['error'][:300]}"]
+    mb = s["image_bytes_mean"] / 1e6
+    lines.append(f"  checkpoint {fmt(s['checkpoint_s'], 2)} s (target 1.5, DMTCP 11.6)"
+                 f"{mark(s['checkpoint_s'], 1.5)}")
+    if "restart_s" in s:
+        lines.append(f"  restart {fmt(s['restart_s'], 2)} s (target 2, DMTCP 8.9){mark(s['restart_s'], 2.0)}")
+    else:
+        lines.append(f"  restart: not measurable: {s.get('restart_error', s.get('error', '?'))[:300]}")
+    lines.append(f"  image per process {mb:.2f} MB mean, {s['image_bytes_max'] / 1e6:.2f} MB max "
+                 f"(target 1, DMTCP 23.7){mark(mb, 1.0)}")
+    return lines
+
+
+def summary(results):
+    checks = results.get("targets", [])
+    n_met = sum(1 for c in checks if c["met"])
+    return f"targets met: {n_met} of {len(checks)}"

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""ckpt's benchmark suite, one command:
+
+    python3 bench/run_bench.py --build build [--sizes 256,1024,4096] [--quick]
+                               [--json bench/results.json] [--only NAMES]
+
+Measures, on this machine and in this run: whole-process checkpoint and
+restart of bench_workload (mixed data, 1 and 4 threads), the hardware floors
+beside them, interposition overhead, start time under ckpt_launch, the
+coordinator's barrier with many fake processes, and a job of many small
+processes. Prints a table (with the targets of issue 7) and writes the same
+figures as JSON. See docs/performance.md for what each figure means.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_driver import many, memory_case, micro, procs, report  # noqa: E402
+from bench_driver.procs import BenchError, log  # noqa: E402
+
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small"]
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build", help="meson build dir (default: build)")
+    ap.add_argument("--sizes", default=None, help="MiB per workload, comma-separated (default 256,1024,4096)")
+    ap.add_argument("--threads", default="1,4", help="worker threads per workload (default 1,4)")
+    ap.add_argument("--quick", action="store_true", help="smaller and fewer runs, for iterating")
+    ap.add_argument("--json", default=os.path.join(SOURCE_ROOT, "bench", "results.json"), help="output file")
+    ap.add_argument("--workdir", default=None, help="where checkpoint dirs go (default: a temp dir in /var/tmp)")
+    ap.add_argument("--only", default=",".join(PARTS), help=f"parts to run (default all: {','.join(PARTS)})")
+    ap.add_argument("--barrier-processes", type=int, default=1000)
+    ap.add_argument("--small-processes", type=int, default=256)
+    a = ap.parse_args()
+    a.sizes = [int(x) for x in (a.sizes or ("256" if a.quick else "256,1024,4096")).split(",")]
+    a.threads = [int(x) for x in a.threads.split(",")]
+    a.only = set(a.only.split(","))
+    unknown = a.only - set(PARTS)
+    if unknown:
+        ap.error(f"unknown parts {sorted(unknown)}; choose from {PARTS}")
+    return a
+
+
+def read_first(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def machine_info(args):
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                 "?")
+    rev = subprocess.run(["git", "-C", SOURCE_ROOT, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                         text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", SOURCE_ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"cpus": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)), "cpu": model,
+            "kernel": platform.release(), "mem_total_kb": int(read_first("/proc/meminfo").split()[1]),
+            "thp": read_first("/sys/kernel/mm/transparent_hugepage/enabled"), "git": rev,
+            "tree_modified": bool(dirty), "build": os.path.abspath(args.build),
+            "loadavg_start": read_first("/proc/loadavg"), "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+
+
+def run_parts(args, bins, workdir, results):
+    """Runs each selected part; a failing part is recorded and the rest go on."""
+    quick = args.quick
+    plan = [
+        ("floors", lambda: micro.run_floors(bins, workdir, args.sizes)),
+        ("memory", lambda: [memory_case.run_memory_case(bins, workdir, m, t) for m in args.sizes
+                            for t in args.threads]),
+        ("interposition", lambda: micro.run_interposition(bins, workdir, 1 if quick else 2,
+                                                          0.1 if quick else 0.3)),
+        ("startup", lambda: micro.run_startup(bins, workdir, 8 if quick else 25)),
+        ("barrier", lambda: many.run_barrier(bins, workdir, args.barrier_processes, 3 if quick else 10)),
+        ("small", lambda: many.run_small_job(bins, workdir, 64 if quick else args.small_processes, 256)),
+    ]
+    keys = {"memory": "memory_cases", "small": "small_job"}
+    for name, fn in plan:
+        if name not in args.only:
+            continue
+        log(f"{name} ...")
+        t0 = time.monotonic()
+        try:
+            results[keys.get(name, name)] = fn()
+        except (BenchError, OSError, subprocess.SubprocessError) as e:
+            log(f"{name}: FAILED: {e}")
+            results.setdefault("failed_parts", {})[name] = str(e)
+        results.setdefault("part_seconds", {})[name] = round(time.monotonic() - t0, 1)
+
+
+def main():
+    args = parse_args()
+    procs.make_subreaper()
+    procs.raise_fd_limit()
+    bins = procs.Binaries(args.build)
+    workdir = tempfile.mkdtemp(prefix="ckpt-bench-", dir=args.workdir or "/var/tmp")
+    results = {"machine": machine_info(args), "args": {"sizes_mib": args.sizes, "threads": args.threads,
+                                                       "quick": args.quick, "parts": sorted(args.only)}}
+    t0 = time.monotonic()
+    try:
+        run_parts(args, bins, workdir, results)
+    finally:
+        import shutil
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["machine"]["loadavg_end"] = read_first("/proc/loadavg")
+    results["total_seconds"] = round(time.monotonic() - t0, 1)
+    results["targets"] = report.target_checks(results)
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=False)
+        f.write("\n")
+    print()
+    m = results["machine"]
+    print(f"ckpt {m['git']}{' (modified tree)' if m['tree_modified'] else ''} on {m['cpus']} CPUs ({m['cpu']}), "
+          f"kernel {m['kernel']}, THP {m['thp']}; load {m['loadavg_start']} -> {m['loadavg_end']}")
+    for line in report.memory_table(results) + report.other_tables(results):
+        print(line)
+    print()
+    print(report.summary(results) + f"; {results['total_seconds']:.0f} s; JSON in {args.json}")
+    return 1 if results.get("failed_parts") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
