@@ -556,3 +556,17 @@ def main(name, body):
         job.cleanup(keep=not ok and os.environ.get("CKPT_E2E_KEEP") == "1")
     print(f"{'PASS' if ok else 'FAIL'} {name}", flush=True)
     sys.exit(0 if ok else 1)
+
+
+# --- Programs built from tests/e2e/programs (added for the threads/signals scenarios) ---
+
+
+def e2e_program(bins, name):
+    """Path of a test program built from tests/e2e/programs: CKPT_E2E_PROGRAMS_DIR
+    (meson test sets it), else <build root>/tests/e2e/programs."""
+    dirs = [os.environ["CKPT_E2E_PROGRAMS_DIR"]] if os.environ.get("CKPT_E2E_PROGRAMS_DIR") else []
+    dirs += [os.path.join(r, "tests", "e2e", "programs") for r in bins.roots]
+    for d in dirs:
+        if os.path.exists(os.path.join(d, name)):
+            return os.path.join(d, name)
+    raise TestFailure(f"test program {name} not built (looked in {', '.join(dirs) or 'no build tree'})")
