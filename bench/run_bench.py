@@ -39,10 +39,13 @@ def parse_args():
     ap.add_argument("--json", default=os.path.join(SOURCE_ROOT, "bench", "results.json"), help="output file")
     ap.add_argument("--workdir", default=None, help="where checkpoint dirs go (default: a temp dir in /var/tmp)")
     ap.add_argument("--only", default=",".join(PARTS), help=f"parts to run (default all: {','.join(PARTS)})")
+    ap.add_argument("--reps", type=int, default=None, help="checkpoints and restarts per workload case "
+                    "(default 3, --quick 1); figures are medians")
     ap.add_argument("--barrier-processes", type=int, default=1000)
     ap.add_argument("--small-processes", type=int, default=256)
     a = ap.parse_args()
     a.sizes = [int(x) for x in (a.sizes or ("256" if a.quick else "256,1024,4096")).split(",")]
+    a.reps = a.reps or (1 if a.quick else 3)
     a.threads = [int(x) for x in a.threads.split(",")]
     a.only = set(a.only.split(","))
     unknown = a.only - set(PARTS)
@@ -78,10 +81,10 @@ def run_parts(args, bins, workdir, results):
     quick = args.quick
     plan = [
         ("floors", lambda: micro.run_floors(bins, workdir, args.sizes)),
-        ("memory", lambda: [memory_case.run_memory_case(bins, workdir, m, t) for m in args.sizes
+        ("memory", lambda: [memory_case.run_memory_case(bins, workdir, m, t, args.reps) for m in args.sizes
                             for t in args.threads]),
-        ("interposition", lambda: micro.run_interposition(bins, workdir, 1 if quick else 2,
-                                                          0.1 if quick else 0.3)),
+        ("interposition", lambda: micro.run_interposition(bins, workdir, 1 if quick else 4,
+                                                          0.1 if quick else 0.2)),
         ("startup", lambda: micro.run_startup(bins, workdir, 8 if quick else 25)),
         ("barrier", lambda: many.run_barrier(bins, workdir, args.barrier_processes, 3 if quick else 10)),
         ("small", lambda: many.run_small_job(bins, workdir, 64 if quick else args.small_processes, 256)),
@@ -107,7 +110,7 @@ def main():
     bins = procs.Binaries(args.build)
     workdir = tempfile.mkdtemp(prefix="ckpt-bench-", dir=args.workdir or "/var/tmp")
     results = {"machine": machine_info(args), "args": {"sizes_mib": args.sizes, "threads": args.threads,
-                                                       "quick": args.quick, "parts": sorted(args.only)}}
+                                                       "quick": args.quick, "reps": args.reps, "parts": sorted(args.only)}}
     t0 = time.monotonic()
     try:
         run_parts(args, bins, workdir, results)

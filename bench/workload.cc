@@ -8,9 +8,13 @@
 //                  [--report-ms 10] [--burst-pages 16] [--sleep-us 1000]
 //                  [--max-seconds 1800] [--seed 1]
 //
-// Every --report-ms, worker 0 replaces PATH (write PATH.tmp, rename) with one
-// line:
-//   ready=1 threads=T progress=P max_gap_ns=G resumed_ns=R0,R1,.. now_ns=N pid=PID
+// Every --report-ms, worker 0 rewrites PATH in place (one pwrite of a fixed
+// 4 KiB record through an fd kept open, so that no file is ever open only
+// for a moment or renamed while a checkpoint may land) with one line:
+//   ready=1 threads=T progress=P max_gap_ns=G resumed_ns=R0,R1,.. now_ns=N
+//   pid=PID sum=S
+// padded with spaces. S is the FNV-1a hash (16 hex digits) of everything
+// before " sum=": a reader that sees a torn record retries.
 // max_gap_ns: the largest gap of any worker since the last reset (the driver
 //   resets it by creating PATH.reset; the workload deletes that file once the
 //   reset is done).
@@ -39,6 +43,7 @@ namespace ckpt::bench {
 namespace {
 
 constexpr uint64_t kResumeGapNs = 20'000'000;
+constexpr size_t kStatusBytes = 4096;
 
 struct Options {
   uint64_t bytes = 0;
@@ -61,6 +66,7 @@ struct Shared {
   Options opts;
   char* base = nullptr;
   uint64_t pages = 0;
+  int status_fd = -1;
   std::vector<WorkerState> workers;
   std::atomic<int> filled{0};
   explicit Shared(const Options& o) : opts(o), workers(static_cast<size_t>(o.threads)) {}
@@ -110,7 +116,7 @@ Options parse_options(int argc, char** argv) {
       usage(("unknown option " + a).c_str());
   }
   if (o.bytes < kPageSize * 4 || o.status.empty()) usage("need --mib/--kib and --status");
-  if (o.threads < 1 || o.threads > 64) usage("--threads must be 1..64");
+  if (o.threads < 1 || o.threads > 128) usage("--threads must be 1..128");
   if (o.report_ms < 1) o.report_ms = 1;
   o.bytes -= o.bytes % (kPageSize * 4 * static_cast<uint64_t>(o.threads));
   return o;
@@ -133,7 +139,13 @@ void tick(WorkerState& w, uint64_t* last, uint64_t t) {
   w.progress.fetch_add(1, std::memory_order_relaxed);
 }
 
-// Writes the status line atomically (tmp file + rename).
+uint64_t fnv1a(const char* p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ static_cast<uint8_t>(p[i])) * 0x100000001b3ull;
+  return h;
+}
+
+// Rewrites the fixed-size status record at offset 0.
 void write_status(Shared& s) {
   uint64_t progress = 0, max_gap = 0;
   std::string resumed;
@@ -143,19 +155,18 @@ void write_status(Shared& s) {
     if (!resumed.empty()) resumed += ",";
     resumed += std::to_string(w.resumed_ns.load(std::memory_order_relaxed));
   }
-  char line[4096];
-  int n = std::snprintf(line, sizeof line,
+  char rec[kStatusBytes];
+  int n = std::snprintf(rec, sizeof rec,
                         "ready=1 threads=%d progress=%llu max_gap_ns=%llu resumed_ns=%s "
-                        "now_ns=%llu pid=%d\n",
+                        "now_ns=%llu pid=%d",
                         s.opts.threads, static_cast<unsigned long long>(progress),
                         static_cast<unsigned long long>(max_gap), resumed.c_str(),
                         static_cast<unsigned long long>(now_ns()), static_cast<int>(getpid()));
-  std::string tmp = s.opts.status + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  bool ok = ::write(fd, line, static_cast<size_t>(n)) == n;
-  ::close(fd);
-  if (ok) ::rename(tmp.c_str(), s.opts.status.c_str());
+  n += std::snprintf(rec + n, sizeof rec - static_cast<size_t>(n), " sum=%016llx",
+                     static_cast<unsigned long long>(fnv1a(rec, static_cast<size_t>(n))));
+  std::memset(rec + n, ' ', sizeof rec - static_cast<size_t>(n) - 1);
+  rec[sizeof rec - 1] = '\n';
+  (void)!::pwrite(s.status_fd, rec, sizeof rec, 0);  // a short write shows as a torn record
 }
 
 // Worker 0's extra duty: honour a reset request, then publish the status.
@@ -219,6 +230,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   s.base = static_cast<char*>(p);
+  s.status_fd = ::open(s.opts.status.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (s.status_fd < 0) {
+    std::fprintf(stderr, "bench_workload: %s: %s\n", s.opts.status.c_str(), std::strerror(errno));
+    return 1;
+  }
   s.pages = s.opts.bytes / kPageSize;
   std::vector<std::thread> threads;
   for (int i = 1; i < s.opts.threads; i++) threads.emplace_back([&s, i] { worker(s, i); });

@@ -6,37 +6,47 @@ Phases (each timed, each with a timeout):
   1. launch, wait until the data is filled ("ready" in the status file);
   2. baseline pause: the workload's largest loop gap over 1 s without any
      checkpoint (scheduling noise on this machine);
-  3. checkpoint: wall clock around `ckpt_command --checkpoint` (returns once
+  3. checkpoint (`reps` times): wall clock around `ckpt_command --checkpoint` (returns once
      committed), the coordinator's own figure from its reply, the app's
      largest gap around it, image bytes, the runtime's extra memory;
   4. kill; drop the page cache (so restart reads the image from disk);
-  5. restart: from starting ckpt_restart until every worker has completed a
+  5. restart (`reps` times, killing the restored process in between): from
+     starting ckpt_restart until every worker has completed a
      loop iteration again (the workload's own resumed_ns timestamps, same
      clock), and the restarting process's extra memory.
 """
 
 import os
+import statistics
 import time
 
 from . import memory
 from .procs import BenchError, Job, log
 
 
+def fnv1a(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 def read_status(path):
-    """The workload's status line as a dict, or None."""
+    """The workload's status record as a dict; None if absent or torn."""
     try:
-        with open(path) as f:
-            fields = dict(kv.split("=", 1) for kv in f.read().split())
-    except (OSError, ValueError):
-        return None
-    try:
+        with open(path, "rb") as f:
+            data = f.read(8192).rstrip()
+        body, sep, digest = data.rpartition(b" sum=")
+        if not sep or int(digest, 16) != fnv1a(body):
+            return None
+        fields = dict(kv.split("=", 1) for kv in body.decode().split())
         return {
             "progress": int(fields["progress"]),
             "max_gap_ns": int(fields["max_gap_ns"]),
             "resumed_ns": [int(x) for x in fields["resumed_ns"].split(",")],
             "now_ns": int(fields["now_ns"]),
         }
-    except (KeyError, ValueError):
+    except (OSError, ValueError, KeyError):
         return None
 
 
@@ -136,10 +146,48 @@ def restart_phase(job, images, status, threads, app_rss_kb, mib):
             "restored_rss_mib": rss / 1024}, rproc
 
 
-def run_memory_case(bins, workdir, mib, threads):
-    """One (size, threads) case; returns a dict of figures (or 'error')."""
+def median_of(runs):
+    """Per key, the median of the numeric values over the runs."""
+    out = {}
+    for key in runs[0]:
+        vals = [r[key] for r in runs if isinstance(r.get(key), (int, float)) and not isinstance(r[key], bool)]
+        if vals:
+            out[key] = statistics.median(vals)
+    return out
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def checkpoints(job, proc, status, mib, reps):
+    runs, images = [], []
+    for i in range(reps):
+        run, images = checkpoint_phase(job, proc, status, mib)
+        runs.append(run)
+        log(f"  {mib} MiB: checkpoint {run['checkpoint_s']:.3f}s, pause {run['pause_ms']:.1f} ms, "
+            f"image {run['image_bytes'] / 1e9:.3f} GB, extra {run['ckpt_extra_mib']:.0f} MiB")
+        time.sleep(0.3)
+    return runs, images
+
+
+def restarts(job, images, status, threads, app_rss_kb, mib, reps):
+    runs = []
+    for i in range(reps):
+        run, rproc = restart_phase(job, images, status, threads, app_rss_kb, mib)
+        runs.append(run)
+        log(f"  {mib} MiB: restart {run['restart_s']:.3f}s, extra {run['restart_extra_mib']:.0f} MiB")
+        job.kill_processes([rproc])
+    return runs
+
+
+def run_memory_case(bins, workdir, mib, threads, reps=1):
+    """One (size, threads) case: `reps` checkpoints of the running workload,
+    then `reps` restarts from the last image; each figure is the median over
+    its runs (every run is kept under "checkpoint_runs"/"restart_runs")."""
     job = Job(f"mem{mib}x{threads}", bins, workdir)
-    result = {"mib": mib, "threads": threads}
+    result = {"mib": mib, "threads": threads, "loadavg": loadavg()}
     try:
         job.start_coordinator()
         status = job.path("status")
@@ -152,14 +200,14 @@ def run_memory_case(bins, workdir, mib, threads):
         since = reset_gap(status, proc)
         time.sleep(1.0)
         result["baseline_gap_ms"] = measure_gap(status, since, proc) / 1e6
-        ckpt, images = checkpoint_phase(job, proc, status, mib)
-        result.update(ckpt)
-        log(f"  {mib} MiB x{threads}: checkpoint {ckpt['checkpoint_s']:.3f}s, pause {ckpt['pause_ms']:.1f} ms, "
-            f"image {ckpt['image_bytes'] / 1e9:.3f} GB, extra {ckpt['ckpt_extra_mib']:.0f} MiB")
+        ckpt_runs, images = checkpoints(job, proc, status, mib, reps)
+        result.update(median_of(ckpt_runs))
+        result["checkpoint_runs"] = ckpt_runs
         job.kill_processes([proc])
-        rst, _ = restart_phase(job, images, status, threads, ckpt["app_rss_mib"] * 1024, mib)
-        result.update(rst)
-        log(f"  {mib} MiB x{threads}: restart {rst['restart_s']:.3f}s, extra {rst['restart_extra_mib']:.0f} MiB")
+        rst_runs = restarts(job, images, status, threads, result["app_rss_mib"] * 1024, mib, reps)
+        result.update(median_of(rst_runs))
+        result["restart_cold_cache"] = all(r["restart_cold_cache"] for r in rst_runs)
+        result["restart_runs"] = rst_runs
     except BenchError as e:
         result["error"] = str(e)
         result["stderr"] = job.tail("app.err") + "\n" + job.tail("restart.err")
