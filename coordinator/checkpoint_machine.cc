@@ -1,6 +1,7 @@
 // The checkpoint state machine (see checkpoint_machine.h).
 #include "checkpoint_machine.h"
 
+#include <algorithm>
 #include <set>
 
 #include "log.h"
@@ -103,6 +104,8 @@ void CheckpointMachine::on_written(Peer& peer, const proto::Written& msg) {
 void CheckpointMachine::commit() {
   std::vector<std::string> images;
   std::set<std::string> seen;
+  std::vector<std::string> hosts;
+  uint32_t restart_count = 0;
   uint64_t total = 0;
   for (const auto& part : parts_) {
     uint64_t bytes = 0;
@@ -111,10 +114,13 @@ void CheckpointMachine::commit() {
     if (!seen.insert(part.image).second)
       return fail(&part, "image name " + part.image + " is used by another process too");
     images.push_back(part.image);
+    hosts.push_back(part.process.host);
+    restart_count = std::max(restart_count, part.process.restart_count);
     total += bytes;
   }
   std::string warnings;
-  if (std::string error = store_.commit(gen_, images, &warnings); !error.empty())
+  std::string metadata = manifest_metadata(job_, restart_count, hosts);
+  if (std::string error = store_.commit(gen_, images, metadata, &warnings); !error.empty())
     return fail(nullptr, error);
 
   for (const auto& part : parts_) {

@@ -2,7 +2,8 @@
 // registered when it starts.
 //
 //   idle --start--> suspending --all Suspended--> writing --all Written-->
-//   commit (GenerationStore) --> Resume{committed=1} to all --> idle
+//   commit (GenerationStore, with the job metadata in the MANIFEST) -->
+//   Resume{committed=1} to all --> idle
 //
 // Any failure (a process answers ok=0, disconnects, or misses the phase
 // timeout; an image is missing; the commit fails) sends Resume{committed=0}
@@ -19,6 +20,7 @@
 
 #include "ckpt/protocol.h"
 #include "generation_store.h"
+#include "job_metadata.h"
 #include "peer_table.h"
 
 namespace ckpt {
@@ -30,8 +32,9 @@ struct CheckpointResult {
 
 class CheckpointMachine {
  public:
-  CheckpointMachine(PeerTable& peers, GenerationStore& store, std::chrono::seconds phase_timeout)
-      : peers_(peers), store_(store), phase_timeout_(phase_timeout) {}
+  CheckpointMachine(PeerTable& peers, GenerationStore& store, std::chrono::seconds phase_timeout,
+                    JobMetadata job = {})
+      : peers_(peers), store_(store), phase_timeout_(phase_timeout), job_(std::move(job)) {}
 
   bool active() const { return phase_ != Phase::kIdle; }
   // Starts a checkpoint. Fails at once (result returned) when there is no
@@ -69,6 +72,7 @@ class CheckpointMachine {
   PeerTable& peers_;
   GenerationStore& store_;
   std::chrono::seconds phase_timeout_;
+  JobMetadata job_;
 
   Phase phase_ = Phase::kIdle;
   uint64_t gen_ = 0;

@@ -9,8 +9,6 @@
 namespace ckpt {
 namespace {
 
-constexpr auto kKillTimeout = std::chrono::seconds(10);
-
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
@@ -39,9 +37,12 @@ bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_poin
   }
   peer.command_pending = true;
   switch (frame.type) {
-    case Msg::kCmdCheckpoint:
-      request_checkpoint(peer.id, now);
+    case Msg::kCmdCheckpoint: {
+      proto::CmdCheckpoint cmd;
+      if (!decode_payload(frame, &cmd)) return false;
+      checkpoint(peer.id, (cmd.flags & proto::kCheckpointThenKill) != 0, now);
       return true;
+    }
     case Msg::kCmdStatus: {
       proto::CmdStatus cmd;
       if (!decode_payload(frame, &cmd)) return false;
@@ -50,100 +51,54 @@ bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_poin
     }
     case Msg::kCmdKill:
     case Msg::kCmdQuit:
-      request_kill(peer.id, frame.type == Msg::kCmdQuit, now);
+      kill(peer.id, frame.type == Msg::kCmdQuit, now);
       return true;
+    case Msg::kCmdInterval: {
+      proto::CmdInterval cmd;
+      if (!decode_payload(frame, &cmd)) return false;
+      ctx_.periodic.set_interval(cmd.seconds, now);
+      reply(peer.id, true,
+            cmd.seconds ? "checkpoint interval " + std::to_string(cmd.seconds) + " s"
+                        : "periodic checkpoints off");
+      return true;
+    }
     default:
       return false;
   }
 }
 
-void CommandHandler::request_checkpoint(PeerId command, Clock::time_point now) {
-  if (machine_.active()) {
-    log_line("checkpoint requested while one runs: it will follow");
-    queued_waiters_.push_back(command);
-    return;
-  }
-  running_waiters_.push_back(command);
-  start_checkpoint(now);
+// With then_kill, the processes are killed (SIGKILL, as --kill does) only
+// once the checkpoint committed; a failed checkpoint leaves them running.
+void CommandHandler::checkpoint(PeerId command, bool then_kill, Clock::time_point now) {
+  ctx_.queue.request(
+      [this, command, then_kill](const CheckpointResult& result) {
+        if (!then_kill || !result.ok) {
+          std::string text = result.text;
+          if (then_kill) text += "; not killing the computation";
+          return reply(command, result.ok, text);
+        }
+        ctx_.killer.kill_all(
+            -1, "checkpoint then kill",
+            [this, command, text = result.text](const std::string& killed) {
+              reply(command, true, text + "; " + killed);
+            },
+            Clock::now());
+      },
+      now);
 }
 
-void CommandHandler::start_checkpoint(Clock::time_point now) {
-  if (auto failed = machine_.start(now)) {
-    for (PeerId id : running_waiters_) reply(id, false, failed->text);
-    running_waiters_.clear();
-  }
-}
-
-void CommandHandler::request_kill(PeerId command, bool quit, Clock::time_point now) {
-  KillRequest req{command, quit, 0, {}, now + kKillTimeout};
-  for (Peer* p : peers_.processes()) {
-    p->conn.queue(proto::Msg::kKill);
-    req.waiting.insert(p->id);
-  }
-  req.total = req.waiting.size();
-  log_line("%s: sent Kill to %zu processes", quit ? "quit" : "kill", req.total);
-  if (req.waiting.empty()) {
-    finish_kill(req, false);
-    return;
-  }
-  kills_.push_back(std::move(req));
-}
-
-void CommandHandler::finish_kill(const KillRequest& req, bool timed_out) {
-  std::string text = "killed " + std::to_string(req.total - req.waiting.size()) + " of " +
-                     std::to_string(req.total) + " processes";
-  if (!timed_out)
-    text = "killed " + std::to_string(req.total) + (req.total == 1 ? " process" : " processes");
-  if (timed_out) {
-    text += "; still connected after " + std::to_string(kKillTimeout.count()) + " s:";
-    for (PeerId id : req.waiting) {
-      if (Peer* p = peers_.find(id)) text += " " + p->process.label();
-    }
-  }
-  if (req.quit) text += "; coordinator exiting";
-  reply(req.command, true, text);
-  if (req.quit) quit_ = true;
-}
-
-void CommandHandler::on_disconnect(Peer& peer) {
-  auto drop = [&](std::vector<PeerId>& v) { std::erase(v, peer.id); };
-  drop(running_waiters_);
-  drop(queued_waiters_);
-  for (auto& req : kills_) req.waiting.erase(peer.id);
-}
-
-void CommandHandler::on_tick(Clock::time_point now) {
-  if (auto result = machine_.take_result()) {
-    for (PeerId id : running_waiters_) reply(id, result->ok, result->text);
-    running_waiters_.clear();
-  }
-  if (!machine_.active() && !queued_waiters_.empty()) {
-    running_waiters_ = std::move(queued_waiters_);
-    queued_waiters_.clear();
-    start_checkpoint(now);
-  }
-  std::vector<KillRequest> still;
-  for (auto& req : kills_) {
-    if (req.waiting.empty()) {
-      finish_kill(req, false);
-    } else if (now >= req.deadline) {
-      finish_kill(req, true);
-    } else {
-      still.push_back(std::move(req));
-    }
-  }
-  kills_ = std::move(still);
-}
-
-std::optional<Clock::time_point> CommandHandler::deadline() const {
-  std::optional<Clock::time_point> out;
-  for (const auto& req : kills_)
-    if (!out || req.deadline < *out) out = req.deadline;
-  return out;
+void CommandHandler::kill(PeerId command, bool quit, Clock::time_point now) {
+  ctx_.killer.kill_all(
+      -1, quit ? "quit" : "kill",
+      [this, command, quit](const std::string& killed) {
+        reply(command, true, quit ? killed + "; coordinator exiting" : killed);
+        if (quit) quit_ = true;
+      },
+      now);
 }
 
 void CommandHandler::reply(PeerId command, bool ok, const std::string& text) {
-  Peer* peer = peers_.find(command);
+  Peer* peer = ctx_.peers.find(command);
   if (!peer || peer->dead) return;
   peer->command_pending = false;
   peer->conn.queue_message(proto::Msg::kCmdReply,
@@ -151,13 +106,19 @@ void CommandHandler::reply(PeerId command, bool ok, const std::string& text) {
 }
 
 std::string CommandHandler::status_text(bool json) {
-  std::vector<Peer*> procs = peers_.processes();
-  const char* state = machine_.active() ? "checkpointing" : "idle";
+  std::vector<Peer*> procs = ctx_.peers.processes();
+  const char* state = ctx_.preemption.active() ? "preempting"
+                      : ctx_.machine.active()  ? "checkpointing"
+                                               : "idle";
+  uint32_t interval = ctx_.periodic.interval();
   std::string out;
   if (!json) {
-    out = "coordinator: port " + std::to_string(port_) + ", dir " + store_.dir() + ", generation " +
-          std::to_string(store_.committed()) + ", " + std::to_string(procs.size()) +
-          (procs.size() == 1 ? " process" : " processes") + ", state " + state + "\n";
+    out = "coordinator: port " + std::to_string(ctx_.port) + ", dir " + ctx_.store.dir() +
+          ", generation " + std::to_string(ctx_.store.committed()) + ", " +
+          std::to_string(procs.size()) + (procs.size() == 1 ? " process" : " processes") +
+          ", state " + state;
+    if (interval) out += ", interval " + std::to_string(interval) + " s";
+    out += "\n";
     for (Peer* p : procs) {
       const ProcessRecord& r = p->process;
       out += std::to_string(r.vpid) + " " + std::to_string(r.vppid) + " " + std::to_string(r.rank) +
@@ -165,8 +126,9 @@ std::string CommandHandler::status_text(bool json) {
     }
     return out;
   }
-  out = "{\"port\": " + std::to_string(port_) + ", \"dir\": " + json_string(store_.dir()) +
-        ", \"generation\": " + std::to_string(store_.committed()) +
+  out = "{\"port\": " + std::to_string(ctx_.port) + ", \"dir\": " + json_string(ctx_.store.dir()) +
+        ", \"generation\": " + std::to_string(ctx_.store.committed()) +
+        ", \"interval\": " + std::to_string(interval) +
         ", \"process_count\": " + std::to_string(procs.size()) +
         ", \"state\": " + json_string(state) + ", \"processes\": [";
   for (size_t i = 0; i < procs.size(); i++) {

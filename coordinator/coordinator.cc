@@ -42,6 +42,7 @@ int Coordinator::run() {
     return 1;
   }
   epoll_set(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), kListenerId, false);
+  if (config_.interval_s) periodic_.set_interval(config_.interval_s, Clock::now());
   epoll_event events[64];
   for (;;) {
     int n = ::epoll_wait(epoll_.get(), events, 64, wait_timeout_ms(Clock::now()));
@@ -164,6 +165,9 @@ void Coordinator::on_process_frame(Peer& peer, const Frame& frame) {
   } else if (frame.type == proto::Msg::kWritten) {
     proto::Written msg;
     if (decode_payload(frame, &msg)) return machine_.on_written(peer, msg);
+  } else if (frame.type == proto::Msg::kPreempt) {
+    proto::Preempt msg;
+    if (decode_payload(frame, &msg)) return preemption_.on_preempt(peer, msg.signo, Clock::now());
   }
   disconnect(peer, ("bad " + msg_name(frame.type) + " frame from a process").c_str());
 }
@@ -174,8 +178,8 @@ void Coordinator::disconnect(Peer& peer, const char* why) {
   if (peer.kind == PeerKind::kProcess) {
     log_line("process %s disconnected: %s", peer.process.label().c_str(), why);
     machine_.on_disconnect(peer);
+    killer_.on_disconnect(peer);
   }
-  commands_.on_disconnect(peer);
 }
 
 void Coordinator::settle(Clock::time_point now) {
@@ -188,7 +192,9 @@ void Coordinator::settle(Clock::time_point now) {
         disconnect(p, "no Hello within 10 s");
     });
     machine_.on_tick(now);
-    commands_.on_tick(now);
+    queue_.on_tick(now);
+    killer_.on_tick(now);
+    periodic_.on_tick(now, preemption_.active());
     if (!flush_all()) break;
   }
 }
@@ -220,7 +226,8 @@ bool Coordinator::flush_all() {
 int Coordinator::wait_timeout_ms(Clock::time_point now) {
   Clock::time_point next = now + std::chrono::seconds(60);
   if (auto d = machine_.deadline()) next = std::min(next, *d);
-  if (auto d = commands_.deadline()) next = std::min(next, *d);
+  if (auto d = killer_.deadline()) next = std::min(next, *d);
+  if (auto d = periodic_.deadline()) next = std::min(next, *d);
   peers_.for_each([&](Peer& p) {
     if (p.kind == PeerKind::kUnauthenticated)
       next = std::min(next, p.connected_at + kHandshakeTimeout + std::chrono::milliseconds(1));

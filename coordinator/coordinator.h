@@ -1,7 +1,8 @@
 // Coordinator: the event loop. One thread, epoll over the listening socket
 // and every peer; authenticates peers (Challenge/Hello), routes process
-// frames to the checkpoint machine and command frames to the command
-// handler, enforces timeouts, and decides when to exit.
+// frames to the checkpoint machine (Suspended, Written) and the preemption
+// handler (Preempt), command frames to the command handler, wakes for
+// timeouts and periodic checkpoints, and decides when to exit.
 #pragma once
 
 #include <chrono>
@@ -9,10 +10,15 @@
 #include <string>
 
 #include "checkpoint_machine.h"
+#include "checkpoint_queue.h"
 #include "command_handler.h"
 #include "generation_store.h"
+#include "job_metadata.h"
 #include "job_secret.h"
+#include "kill_tracker.h"
 #include "peer_table.h"
+#include "periodic_checkpoints.h"
+#include "preemption.h"
 #include "scoped_fd.h"
 
 namespace ckpt {
@@ -22,6 +28,9 @@ struct CoordinatorConfig {
   Secret secret;
   bool exit_on_last = false;
   std::chrono::seconds phase_timeout{600};
+  uint32_t interval_s = 0;  // periodic checkpoints; 0 = off
+  PreemptionConfig preemption;
+  JobMetadata job;
 };
 
 class Coordinator {
@@ -30,8 +39,13 @@ class Coordinator {
       : listener_(std::move(listener)),
         store_(store),
         config_(config),
-        machine_(peers_, store_, config.phase_timeout),
-        commands_(peers_, machine_, store_, config.port) {}
+        machine_(peers_, store_, config.phase_timeout, config.job),
+        queue_(machine_),
+        killer_(peers_),
+        periodic_(peers_, queue_),
+        preemption_(queue_, killer_, config.preemption),
+        commands_(CommandContext{peers_, machine_, queue_, killer_, periodic_, preemption_, store_,
+                                 config.port}) {}
 
   // Serves until a quit command, or (with exit_on_last) until the last
   // process has gone. Returns the exit status.
@@ -56,6 +70,10 @@ class Coordinator {
   CoordinatorConfig config_;
   PeerTable peers_;
   CheckpointMachine machine_;
+  CheckpointQueue queue_;
+  KillTracker killer_;
+  PeriodicCheckpoints periodic_;
+  Preemption preemption_;
   CommandHandler commands_;
   bool had_process_ = false;
 };

@@ -133,10 +133,12 @@ std::string GenerationStore::check_image(uint64_t gen, const std::string& image,
   return "";
 }
 
-std::string GenerationStore::write_manifest(uint64_t gen, const std::vector<std::string>& images) {
+std::string GenerationStore::write_manifest(uint64_t gen, const std::vector<std::string>& images,
+                                            const std::string& metadata) {
   std::string path = gen_dir(gen) + "/MANIFEST";
   std::string text = "generation " + std::to_string(gen) + "\n";
   for (const auto& image : images) text += image + "\n";
+  if (!metadata.empty()) text += "\n" + metadata;
   ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return "cannot write " + path + ": " + errno_text();
   size_t done = 0;
@@ -153,8 +155,8 @@ std::string GenerationStore::write_manifest(uint64_t gen, const std::vector<std:
 }
 
 std::string GenerationStore::commit(uint64_t gen, const std::vector<std::string>& images,
-                                    std::string* warnings) {
-  if (std::string error = write_manifest(gen, images); !error.empty()) return error;
+                                    const std::string& metadata, std::string* warnings) {
+  if (std::string error = write_manifest(gen, images, metadata); !error.empty()) return error;
   // The commit point: ckpt_latest now names the new generation.
   std::string error;
   std::string target = std::string(kGenPrefix) + std::to_string(gen);

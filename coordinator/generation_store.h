@@ -1,7 +1,9 @@
 // The generation store: checkpoint generations on disk and their atomic commit.
 //
 //   <dir>/.ckpt_gen_<N>/            one dir per generation, images inside
-//   <dir>/.ckpt_gen_<N>/MANIFEST    "generation N" then one image name per line
+//   <dir>/.ckpt_gen_<N>/MANIFEST    "generation N", one image name per line, then
+//                                   an empty line and job metadata, "key: value"
+//                                   per line (job_metadata.h)
 //   <dir>/ckpt_latest -> .ckpt_gen_<N>      the committed generation
 //   <dir>/ckpt_X.img  -> ckpt_latest/ckpt_X.img   one link per image
 //
@@ -35,17 +37,20 @@ class GenerationStore {
   // generation dir; *bytes gets its size. "" or an error.
   std::string check_image(uint64_t gen, const std::string& image, uint64_t* bytes) const;
   // Commits `gen` (see the top of this file), then drops generations beyond
-  // the newest `keep`. "" when committed; an error means it was not, and the
+  // the newest `keep`: an older generation goes only once a newer one is
+  // committed. "" when committed; an error means it was not, and the
   // previous generation is intact. Problems after the commit point (links,
-  // cleanup) go to *warnings.
-  std::string commit(uint64_t gen, const std::vector<std::string>& images, std::string* warnings);
+  // cleanup) go to *warnings. `metadata` ("key: value" lines) ends the MANIFEST.
+  std::string commit(uint64_t gen, const std::vector<std::string>& images,
+                     const std::string& metadata, std::string* warnings);
   // Removes an uncommitted generation dir and everything in it.
   void discard(uint64_t gen);
 
  private:
   std::vector<uint64_t> scan() const;  // generation numbers present, ascending
   uint64_t read_latest_link() const;   // 0 if none
-  std::string write_manifest(uint64_t gen, const std::vector<std::string>& images);
+  std::string write_manifest(uint64_t gen, const std::vector<std::string>& images,
+                             const std::string& metadata);
   void update_image_links(const std::vector<std::string>& images, std::string* warnings);
   void drop_old_generations(uint64_t gen, std::string* warnings);
 

@@ -1,12 +1,14 @@
 // ckpt_coordinator: the job's coordinator. Parses options, loads the job
-// secret, opens the generation store, listens, optionally daemonizes, then
-// runs the event loop (coordinator.h) until told to quit.
+// secret, opens the generation store, listens, optionally daemonizes, reads
+// the batch job it runs in, then runs the event loop (coordinator.h) until
+// told to quit.
 #include <csignal>
 #include <cstdio>
 #include <exception>
 
 #include "coordinator.h"
 #include "generation_store.h"
+#include "job_metadata.h"
 #include "job_secret.h"
 #include "listener.h"
 #include "log.h"
@@ -66,6 +68,12 @@ int run(int argc, char** argv) {
   // 5. Serve.
   config.exit_on_last = opts.exit_on_last;
   config.phase_timeout = std::chrono::seconds(opts.timeout_s);
+  config.interval_s = static_cast<uint32_t>(opts.interval_s);
+  config.preemption.requeue = opts.requeue;
+  config.job = job_metadata_from_env();
+  log_line("job: scheduler %s%s%s, keep %d, interval %d s, requeue %s",
+           config.job.scheduler.c_str(), config.job.job_id.empty() ? "" : ", id ",
+           config.job.job_id.c_str(), opts.keep, opts.interval_s, opts.requeue ? "on" : "off");
   Coordinator coordinator(std::move(listener), store, config);
   return coordinator.run();
 }

@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include <charconv>
+#include <cstdlib>
 
 #include "settings.h"
 
@@ -9,12 +10,16 @@ namespace ckpt {
 
 const char kCoordinatorUsage[] =
     "usage: ckpt_coordinator [--port P] [--port-file F] [--listen ADDR] [--ckpt-dir D]\n"
-    "                        [--keep K] [--timeout S] [--daemon] [--exit-on-last]\n"
+    "                        [--keep K] [--interval S] [--requeue] [--timeout S]\n"
+    "                        [--daemon] [--exit-on-last]\n"
     "  --port P        TCP port (0: any free port; env CKPT_COORD_PORT, default 7781)\n"
     "  --port-file F   write the bound port to F once listening\n"
     "  --listen ADDR   address to listen on (default 0.0.0.0)\n"
     "  --ckpt-dir D    checkpoint dir (also --dir; env CKPT_DIR, default: current dir)\n"
-    "  --keep K        committed checkpoints to keep (default 2)\n"
+    "  --keep K        committed checkpoints to keep (env CKPT_KEEP, default 2)\n"
+    "  --interval S    checkpoint every S seconds (env CKPT_INTERVAL; 0, the default: off)\n"
+    "  --requeue       after a preemption checkpoint, ask the batch scheduler to requeue\n"
+    "                  the job (env CKPT_REQUEUE=1)\n"
     "  --timeout S     limit in seconds for each checkpoint phase (default 600)\n"
     "  --daemon        run in the background; exits 0 once listening\n"
     "  --exit-on-last  exit when the last process disconnects\n"
@@ -22,27 +27,46 @@ const char kCoordinatorUsage[] =
 
 namespace {
 
-bool parse_positive(const std::string& text, int* out) {
+bool parse_number(const std::string& text, int min, int* out) {
   int v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 1) return false;
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min)
+    return false;
   *out = v;
   return true;
 }
 
-// --keep, --timeout, --port-file, --listen at argv[*i].
+// CKPT_KEEP, CKPT_INTERVAL, CKPT_REQUEUE; the options parsed later override them.
+std::string take_env(CoordinatorOptions* out) {
+  if (const char* v = std::getenv("CKPT_KEEP"); v && *v && !parse_number(v, 1, &out->keep))
+    return std::string("CKPT_KEEP=") + v + ": not a positive number";
+  if (const char* v = std::getenv("CKPT_INTERVAL");
+      v && *v && !parse_number(v, 0, &out->interval_s))
+    return std::string("CKPT_INTERVAL=") + v + ": not a number of seconds";
+  if (const char* v = std::getenv("CKPT_REQUEUE"); v && *v) out->requeue = std::string(v) != "0";
+  return "";
+}
+
+// --keep, --timeout, --interval, --port-file, --listen at argv[*i].
 OptionStatus take_own_value(int argc, char** argv, int* i, CoordinatorOptions* out,
                             std::string* error) {
   std::string value;
-  for (const char* name : {"--keep", "--timeout"}) {
-    OptionStatus st = take_option_value(argc, argv, i, name, &value, error);
+  struct Numeric {
+    const char* name;
+    int* target;
+    int min;
+  };
+  for (const Numeric& n :
+       {Numeric{"--keep", &out->keep, 1}, Numeric{"--timeout", &out->timeout_s, 1},
+        Numeric{"--interval", &out->interval_s, 0}}) {
+    OptionStatus st = take_option_value(argc, argv, i, n.name, &value, error);
     if (st != OptionStatus::kTaken) {
       if (st == OptionStatus::kBad) return st;
       continue;
     }
-    int* target = std::string(name) == "--keep" ? &out->keep : &out->timeout_s;
-    if (!parse_positive(value, target)) {
-      *error = std::string(name) + " " + value + ": not a positive number";
+    if (!parse_number(value, n.min, n.target)) {
+      *error = std::string(n.name) + " " + value +
+               (n.min > 0 ? ": not a positive number" : ": not a number of seconds");
       return OptionStatus::kBad;
     }
     return st;
@@ -56,6 +80,7 @@ OptionStatus take_own_value(int argc, char** argv, int* i, CoordinatorOptions* o
 
 std::string parse_coordinator_options(int argc, char** argv, CoordinatorOptions* out) {
   Settings settings = settings_from_env();
+  if (std::string error = take_env(out); !error.empty()) return error;
   for (int i = 1; i < argc; i++) {
     std::string error;
     OptionStatus st = take_settings_option(argc, argv, &i, &settings, &error);
@@ -67,6 +92,8 @@ std::string parse_coordinator_options(int argc, char** argv, CoordinatorOptions*
       out->daemon = true;
     } else if (arg == "--exit-on-last") {
       out->exit_on_last = true;
+    } else if (arg == "--requeue") {
+      out->requeue = true;
     } else if (arg == "--help" || arg == "-h") {
       return "help";
     } else {

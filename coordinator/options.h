@@ -1,5 +1,5 @@
 // The coordinator's command-line options, with environment fallbacks
-// (CKPT_COORD_PORT, CKPT_DIR).
+// (CKPT_COORD_PORT, CKPT_DIR, CKPT_KEEP, CKPT_INTERVAL, CKPT_REQUEUE).
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,10 @@ struct CoordinatorOptions {
   std::string dir;  // absolute checkpoint dir
   bool daemon = false;
   bool exit_on_last = false;
-  int keep = 2;         // committed generations kept
-  int timeout_s = 600;  // limit for each checkpoint phase
+  int keep = 2;          // committed generations kept
+  int timeout_s = 600;   // limit for each checkpoint phase
+  int interval_s = 0;    // periodic checkpoints; 0 = off
+  bool requeue = false;  // ask the scheduler to requeue after a preemption checkpoint
 };
 
 // Parses argv into *out; returns "" or a one-line error ("help" for --help).

@@ -1,7 +1,10 @@
-// ckpt_command: ask the job's coordinator to checkpoint, report status, kill
-// the computation or quit. One request, one reply; exit 0 on success, 1 if
-// the coordinator says the request failed, 2 if we could not ask it.
+// ckpt_command: ask the job's coordinator to checkpoint (and then end the
+// computation), report status, kill the computation, quit, or change the
+// periodic checkpoint interval. One request, one reply; exit 0 on success, 1
+// if the coordinator says the request failed, 2 if we could not ask it.
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -18,11 +21,15 @@ constexpr int kExitNoCoordinator = 2;
 
 const char kUsage[] =
     "usage: ckpt_command [--host H] [--port P] [--dir D]\n"
-    "                    (--checkpoint | --status [--json] | --kill | --quit)\n"
+    "                    (--checkpoint [--kill] | --status [--json] | --kill | --quit |\n"
+    "                     --interval S)\n"
     "  --checkpoint  checkpoint every process of the job; exit 0 once committed\n"
+    "  --checkpoint --kill  checkpoint, then kill every process once it committed;\n"
+    "                exit 0 only if it committed (if not, nothing is killed)\n"
     "  --status      print the coordinator's state and its processes (--json: as JSON)\n"
     "  --kill        kill every process of the job\n"
     "  --quit        kill every process, then stop the coordinator\n"
+    "  --interval S  checkpoint every S seconds from now on (0: stop periodic checkpoints)\n"
     "  --host/--port/--dir  coordinator and checkpoint dir (env CKPT_COORD_HOST,\n"
     "                CKPT_COORD_PORT, CKPT_DIR)\n";
 
@@ -30,23 +37,49 @@ struct Request {
   Settings settings;
   proto::Msg command{};
   bool json = false;
+  bool then_kill = false;  // --checkpoint --kill
+  uint32_t interval = 0;
 };
+
+// --checkpoint and --kill together mean checkpoint-then-kill.
+std::string combine(Request* req, bool checkpoint, bool kill, int chosen) {
+  if (checkpoint && kill && chosen == 2) {
+    req->command = proto::Msg::kCmdCheckpoint;
+    req->then_kill = true;
+    return "";
+  }
+  if (chosen != 1)
+    return "choose one of --checkpoint [--kill], --status, --kill, --quit, --interval S";
+  return "";
+}
 
 // Parses argv; returns an error line ("" if fine, "help" for --help).
 std::string parse_args(int argc, char** argv, Request* req) {
   int chosen = 0;
+  bool checkpoint = false, kill = false;
   for (int i = 1; i < argc; i++) {
-    std::string error;
+    std::string error, value;
     OptionStatus st = take_settings_option(argc, argv, &i, &req->settings, &error);
     if (st == OptionStatus::kBad) return error;
     if (st == OptionStatus::kTaken) continue;
     std::string arg = argv[i];
-    if (arg == "--checkpoint" || arg == "-c") {
+    st = take_option_value(argc, argv, &i, "--interval", &value, &error);
+    if (st == OptionStatus::kBad) return error;
+    if (st == OptionStatus::kTaken) {
+      char* end = nullptr;
+      unsigned long s = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end || value[0] == '-' || s > UINT32_MAX)
+        return "--interval " + value + ": not a number of seconds";
+      req->command = proto::Msg::kCmdInterval;
+      req->interval = static_cast<uint32_t>(s);
+    } else if (arg == "--checkpoint" || arg == "-c") {
       req->command = proto::Msg::kCmdCheckpoint;
+      checkpoint = true;
     } else if (arg == "--status" || arg == "-s") {
       req->command = proto::Msg::kCmdStatus;
     } else if (arg == "--kill" || arg == "-k") {
       req->command = proto::Msg::kCmdKill;
+      kill = true;
     } else if (arg == "--quit" || arg == "-q") {
       req->command = proto::Msg::kCmdQuit;
     } else if (arg == "--json") {
@@ -59,9 +92,24 @@ std::string parse_args(int argc, char** argv, Request* req) {
     }
     chosen++;
   }
-  if (chosen != 1) return "choose exactly one of --checkpoint, --status, --kill, --quit";
+  if (std::string error = combine(req, checkpoint, kill, chosen); !error.empty()) return error;
   if (req->json && req->command != proto::Msg::kCmdStatus) return "--json goes with --status";
   return "";
+}
+
+bool send_request(CoordinatorLink& link, const Request& req) {
+  switch (req.command) {
+    case proto::Msg::kCmdStatus:
+      return link.send_message(req.command, proto::CmdStatus{req.json ? uint8_t{1} : uint8_t{0}});
+    case proto::Msg::kCmdCheckpoint:
+      return link.send_message(
+          req.command,
+          proto::CmdCheckpoint{req.then_kill ? proto::kCheckpointThenKill : uint8_t{0}});
+    case proto::Msg::kCmdInterval:
+      return link.send_message(req.command, proto::CmdInterval{req.interval});
+    default:
+      return link.send(req.command);
+  }
 }
 
 int run(int argc, char** argv) {
@@ -92,10 +140,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "ckpt_command: %s\n", link.error().c_str());
     return kExitNoCoordinator;
   }
-  bool sent =
-      req.command == proto::Msg::kCmdStatus
-          ? link.send_message(req.command, proto::CmdStatus{req.json ? uint8_t{1} : uint8_t{0}})
-          : link.send(req.command);
+  bool sent = send_request(link, req);
   auto frame = sent ? link.recv() : std::nullopt;
   proto::CmdReply reply;
   if (!frame || frame->type != proto::Msg::kCmdReply || !decode_payload(*frame, &reply)) {

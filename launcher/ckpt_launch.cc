@@ -1,65 +1,99 @@
 // ckpt_launch: run a program under checkpoint control.
 //
-//   ckpt_launch [--host H] [--port P] [--dir D] [--no-file-rollback] [--verbose]
-//               PROGRAM [ARGS...]
+//   ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]
+//               [--preempt-signals LIST] [--requeue] [--restart-if-exists]
+//               [--no-file-rollback] [--verbose] [--] PROGRAM [ARGS...]
 //
 // Makes sure a coordinator of this job answers (starting one if needed),
 // then execs PROGRAM with libckpt.so preloaded and the job's settings in its
-// environment, so that it and everything it starts agree on them.
+// environment, so that it and everything it starts agree on them. With
+// --restart-if-exists and a committed checkpoint in the checkpoint dir, it
+// execs ckpt_restart on that dir instead (a requeued batch job continues).
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "binary_paths.h"
+#include "committed_checkpoint.h"
 #include "ensure_coordinator.h"
 #include "job_secret.h"
+#include "schedule_options.h"
 #include "settings.h"
 
 namespace ckpt {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ckpt_launch [--host H] [--port P] [--dir D] [--no-file-rollback] [--verbose] "
-    "PROGRAM [ARGS...]\n";
+    "usage: ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]\n"
+    "                   [--preempt-signals LIST] [--requeue] [--restart-if-exists]\n"
+    "                   [--no-file-rollback] [--verbose] [--] PROGRAM [ARGS...]\n";
+
+constexpr const char* kOptionHelp =
+    "  --preempt-signals LIST  e.g. USR1,TERM: on one of these signals the job is\n"
+    "                 checkpointed and every process exits with status 143\n"
+    "                 (env CKPT_PREEMPT_SIGNALS)\n"
+    "  --restart-if-exists  if the checkpoint dir holds a committed checkpoint, restart\n"
+    "                 from it instead of starting PROGRAM (env CKPT_RESTART_IF_EXISTS=1)\n"
+    "  --no-file-rollback  leave files as they are at restart (env CKPT_FILE_ROLLBACK=0)\n"
+    "  --verbose      the runtime logs what it does (env CKPT_VERBOSE=1)\n";
 
 struct LaunchOptions {
   Settings settings;
   bool file_rollback = true;
   bool verbose = false;
+  bool restart_if_exists = false;
   int program_index = 0;
 };
 
-bool parse(int argc, char** argv, LaunchOptions* o, std::string* error) {
+void read_env(LaunchOptions* o) {
   o->settings = settings_from_env();
+  if (const char* v = getenv("CKPT_RESTART_IF_EXISTS"); v && *v && std::strcmp(v, "0") != 0)
+    o->restart_if_exists = true;
+  if (const char* v = getenv("CKPT_FILE_ROLLBACK"); v && *v == '0') o->file_rollback = false;
+}
+
+// The options that are only ckpt_launch's, at argv[*i].
+OptionStatus take_launch_option(int argc, char** argv, int* i, LaunchOptions* o,
+                                std::string* error) {
+  std::string arg = argv[*i], value;
+  OptionStatus st = take_option_value(argc, argv, i, "--preempt-signals", &value, error);
+  if (st == OptionStatus::kTaken) {
+    if (*error = check_signal_list(value); !error->empty()) return OptionStatus::kBad;
+    setenv("CKPT_PREEMPT_SIGNALS", value.c_str(), 1);
+  }
+  if (st != OptionStatus::kNotMine) return st;
+  if (arg == "--restart-if-exists") {
+    o->restart_if_exists = true;
+  } else if (arg == "--no-file-rollback") {
+    o->file_rollback = false;
+  } else if (arg == "--verbose") {
+    o->verbose = true;
+  } else if (arg == "-h" || arg == "--help") {
+    std::printf("%s%s%s", kUsage, kScheduleUsage, kOptionHelp);
+    std::exit(0);
+  } else {
+    *error = "unknown option " + arg;
+    return OptionStatus::kBad;
+  }
+  return OptionStatus::kTaken;
+}
+
+bool parse(int argc, char** argv, LaunchOptions* o, std::string* error) {
+  read_env(o);
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
-    std::string arg = argv[i];
-    if (arg == "--") {
+    if (std::string(argv[i]) == "--") {
       i++;
       break;
     }
-    switch (take_settings_option(argc, argv, &i, &o->settings, error)) {
-      case OptionStatus::kTaken:
-        continue;
-      case OptionStatus::kBad:
-        return false;
-      case OptionStatus::kNotMine:
-        break;
-    }
-    if (arg == "--no-file-rollback") {
-      o->file_rollback = false;
-    } else if (arg == "--verbose") {
-      o->verbose = true;
-    } else if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else {
-      *error = "unknown option " + arg;
-      return false;
-    }
+    OptionStatus st = take_settings_option(argc, argv, &i, &o->settings, error);
+    if (st == OptionStatus::kNotMine) st = take_schedule_option(argc, argv, &i, error);
+    if (st == OptionStatus::kNotMine) st = take_launch_option(argc, argv, &i, o, error);
+    if (st == OptionStatus::kBad) return false;
   }
   if (i >= argc) {
     *error = "no program to run";
@@ -83,12 +117,44 @@ void export_job_environment(const LaunchOptions& o, const Secret& secret,
   if (o.verbose) setenv("CKPT_VERBOSE", "1", 1);
 }
 
+// --restart-if-exists with a committed checkpoint: becomes ckpt_restart on
+// the checkpoint dir, with the same settings (the scheduling options are in
+// the environment). Returns only on failure.
+int restart_instead(const LaunchOptions& o, uint64_t gen, const char* program) {
+  std::string restart = find_tool("ckpt_restart");
+  if (restart.empty()) {
+    std::fprintf(stderr, "ckpt_launch: cannot find ckpt_restart next to %s\n", self_dir().c_str());
+    return 1;
+  }
+  std::fprintf(stderr,
+               "ckpt_launch: %s holds committed checkpoint %llu: restarting from it instead of "
+               "starting %s\n",
+               o.settings.dir.c_str(), static_cast<unsigned long long>(gen), program);
+  std::vector<std::string> args = {
+      restart, "--host",      o.settings.host, "--port", std::to_string(o.settings.port),
+      "--dir", o.settings.dir};
+  if (!o.file_rollback) args.push_back("--no-file-rollback");
+  args.push_back(o.settings.dir);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  execv(restart.c_str(), argv.data());
+  std::fprintf(stderr, "ckpt_launch: cannot run %s: %s\n", restart.c_str(), std::strerror(errno));
+  return 127;
+}
+
 int run(int argc, char** argv) {
   LaunchOptions o;
   std::string error;
   if (!parse(argc, argv, &o, &error)) {
     std::fprintf(stderr, "ckpt_launch: %s\n%s", error.c_str(), kUsage);
     return 2;
+  }
+  char** program = argv + o.program_index;
+  if (o.restart_if_exists) {
+    if (uint64_t gen = committed_generation(o.settings.dir, nullptr))
+      return restart_instead(o, gen, program[0]);
   }
   std::string library = find_runtime_library();
   if (library.empty()) {
@@ -107,7 +173,6 @@ int run(int argc, char** argv) {
     return 1;
   }
   export_job_environment(o, *secret, library);
-  char** program = argv + o.program_index;
   execvp(program[0], program);
   std::fprintf(stderr, "ckpt_launch: cannot run %s: %s\n", program[0], std::strerror(errno));
   return 127;

@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -27,6 +29,28 @@ LinkStatus probe(const Settings& settings, const Secret& secret, std::string* er
   LinkStatus st = link.open(settings, secret, proto::Role::kCommand);
   *error = link.error();
   return st;
+}
+
+// A coordinator that already ran before us gets CKPT_INTERVAL, if set (one
+// we start reads it from its environment).
+std::string pass_interval(const Settings& settings, const Secret& secret) {
+  const char* text = std::getenv("CKPT_INTERVAL");
+  if (!text || !*text) return "";
+  char* end = nullptr;
+  unsigned long seconds = std::strtoul(text, &end, 10);
+  if (*end != '\0' || seconds > UINT32_MAX)
+    return std::string("CKPT_INTERVAL=") + text + ": not a number of seconds";
+  CoordinatorLink link;
+  std::optional<Frame> reply;
+  if (link.open(settings, secret, proto::Role::kCommand) == LinkStatus::kOk &&
+      link.send_message(proto::Msg::kCmdInterval,
+                        proto::CmdInterval{static_cast<uint32_t>(seconds)}))
+    reply = link.recv();
+  proto::CmdReply r;
+  if (!reply || reply->type != proto::Msg::kCmdReply || !decode_payload(*reply, &r) || !r.ok)
+    return "cannot set the checkpoint interval of the coordinator at " + endpoint(settings) +
+           (link.error().empty() ? "" : ": " + link.error());
+  return "";
 }
 
 std::string other_job(const Settings& settings) {
@@ -85,7 +109,7 @@ std::string ensure_coordinator(const Settings& settings, const Secret& secret, b
     std::string error;
     LinkStatus st = probe(settings, secret, &error);
     if (started) *started = false;
-    if (st == LinkStatus::kOk) return "";
+    if (st == LinkStatus::kOk) return pass_interval(settings, secret);
     if (st == LinkStatus::kRejected) return other_job(settings);
     return "no coordinator at " + endpoint(settings) +
            ", and ckpt_coordinator was not found next to " + self_dir();
@@ -98,7 +122,7 @@ std::string ensure_coordinator(const Settings& settings, const Secret& secret, b
   if (started) *started = false;
   std::string error;
   LinkStatus st = probe(settings, secret, &error);
-  if (st == LinkStatus::kOk) return "";
+  if (st == LinkStatus::kOk) return pass_interval(settings, secret);
   if (st == LinkStatus::kRejected) return other_job(settings);
   if (st == LinkStatus::kBroken) return error;
   if (!is_local_host(settings.host)) {

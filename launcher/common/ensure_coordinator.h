@@ -1,6 +1,8 @@
 // ensure_coordinator: make sure a coordinator of *this* job answers on
 // settings.host:port, starting one (daemonized, --exit-on-last) when none
-// answers and the host is this machine.
+// answers and the host is this machine. A coordinator we start inherits our
+// environment (CKPT_INTERVAL, CKPT_KEEP, CKPT_REQUEUE, the scheduler's job
+// variables); one that already runs is sent CmdInterval when CKPT_INTERVAL is set.
 #pragma once
 
 #include <string>

@@ -40,6 +40,8 @@ std::string msg_name(proto::Msg type) {
       return "Suspended";
     case Msg::kWritten:
       return "Written";
+    case Msg::kPreempt:
+      return "Preempt";
     case Msg::kCmdCheckpoint:
       return "CmdCheckpoint";
     case Msg::kCmdStatus:
@@ -48,6 +50,8 @@ std::string msg_name(proto::Msg type) {
       return "CmdKill";
     case Msg::kCmdQuit:
       return "CmdQuit";
+    case Msg::kCmdInterval:
+      return "CmdInterval";
     case Msg::kCmdReply:
       return "CmdReply";
   }

@@ -1,0 +1,41 @@
+// CheckpointQueue: everyone who wants a checkpoint (ckpt_command, the
+// periodic timer, a preemption) asks here and is told the result.
+//
+// A request that arrives while a checkpoint runs is not refused: it waits,
+// and all waiting requests are served together by one new checkpoint
+// started as soon as the running one ends, so each requester gets a
+// checkpoint taken after its request.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "checkpoint_machine.h"
+
+namespace ckpt {
+
+class CheckpointQueue {
+ public:
+  using Done = std::function<void(const CheckpointResult&)>;
+
+  explicit CheckpointQueue(CheckpointMachine& machine) : machine_(machine) {}
+
+  // `done` is called exactly once, from request() itself if the checkpoint
+  // cannot start, else from a later on_tick().
+  void request(Done done, Clock::time_point now);
+  // A checkpoint runs or is waiting to start.
+  bool busy() const { return machine_.active() || !queued_.empty(); }
+  // After every loop turn: deliver the result of a finished checkpoint and
+  // start the queued one.
+  void on_tick(Clock::time_point now);
+
+ private:
+  void start(Clock::time_point now);
+  static void deliver(std::vector<Done> waiters, const CheckpointResult& result);
+
+  CheckpointMachine& machine_;
+  std::vector<Done> running_;  // served by the running checkpoint
+  std::vector<Done> queued_;   // served by the next one
+};
+
+}  // namespace ckpt
