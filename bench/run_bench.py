@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,11 +116,12 @@ def main():
     try:
         run_parts(args, bins, workdir, results)
     finally:
-        import shutil
         shutil.rmtree(workdir, ignore_errors=True)
     results["machine"]["loadavg_end"] = read_first("/proc/loadavg")
     results["total_seconds"] = round(time.monotonic() - t0, 1)
     results["targets"] = report.target_checks(results)
+    for case in results.get("memory_cases", []):  # the floors beside each case, in seconds
+        case["floors"] = report.floors_for(results.get("floors", {}), case["mib"])
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1, sort_keys=False)
         f.write("\n")
