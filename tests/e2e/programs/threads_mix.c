@@ -19,11 +19,16 @@
  *
  * Every step each thread checks that its __thread values (and their
  * addresses), pthread_self(), gettid() and syscall(SYS_gettid) are what it
- * recorded at start, and that no blocking call failed with EINTR (the
+ * recorded at start, that the kernel still has its robust futex list
+ * (get_robust_list), clear_child_tid address (PR_GET_TID_ADDRESS) and rseq
+ * registration (re-registering glibc's area must give EBUSY), and that no
+ * blocking call failed with EINTR (the
  * program installs no signal handlers: any EINTR is stray). The main thread
  * recomputes every worker's accumulator and the counter and compares.
- * At the end it joins W0, W1, W3..W7, cancels W2 (blocked in epoll_wait),
- * and prints a checksum and "OK"; on any mismatch "FAIL: reason", exit 1. */
+ * W5 also holds a robust mutex for the whole run and exits holding it: the
+ * main thread's lock must then report EOWNERDEAD (the kernel walks the robust
+ * list of the exiting thread). At the end the main thread joins W0, W1,
+ * W3..W7, cancels W2 (blocked in epoll_wait), and prints a checksum and "OK"; on any mismatch "FAIL: reason", exit 1. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -38,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +116,7 @@ static uint64_t table[2][NWORKERS]; /* W7 writes slot s%2 in step s; readers rea
 static sem_t go_sem, held_sem, checked_sem;
 static pthread_mutex_t errcheck_mu;
 static pthread_mutex_t rec_mu;
+static pthread_mutex_t robust_mu; /* held by W5 from start to exit */
 static uint64_t rec_shared;
 
 static int pipe_a[2], pipe_b[2], pipe_c[2];
@@ -137,7 +145,28 @@ struct identity {
   int* init_addr;
   uint64_t val;
   char buf[48];
+  void* robust_head;
+  size_t robust_len;
+  int* tid_address; /* NULL when PR_GET_TID_ADDRESS is unsupported */
 };
+
+/* Kernel-side per-thread state glibc relies on. */
+static void kernel_thread_state(void** robust_head, size_t* robust_len, int** tid_address) {
+  if (syscall(SYS_get_robust_list, 0, robust_head, robust_len) != 0) fail("get_robust_list: %s", strerror(errno));
+  if (prctl(PR_GET_TID_ADDRESS, tid_address, 0, 0, 0) != 0) *tid_address = NULL;
+}
+
+static void rseq_check(int idx, int s) {
+  if (__rseq_size == 0) return; /* glibc did not register rseq (tunable or old kernel) */
+  void* area = (char*)__builtin_thread_pointer() + __rseq_offset;
+  long r = syscall(SYS_rseq, area, __rseq_size, 0, RSEQ_SIG);
+  if (r != 0 && errno == EINVAL && __rseq_size != 32) r = syscall(SYS_rseq, area, 32, 0, RSEQ_SIG);
+  if (r == 0) fail("thread %d step %d: rseq was not registered (registering glibc's area again succeeded)", idx, s);
+  if (errno != EBUSY)
+    fail("thread %d step %d: registering glibc's rseq area again gave %s, expected EBUSY", idx, s, strerror(errno));
+  int cpu = (int)((volatile struct rseq*)area)->cpu_id;
+  if (cpu < 0) fail("thread %d step %d: rseq cpu_id is %d", idx, s, cpu);
+}
 
 static void identity_record(struct identity* id, int idx) {
   tls_val = 0xabc000u + (uint64_t)idx;
@@ -150,6 +179,8 @@ static void identity_record(struct identity* id, int idx) {
   id->init_addr = &tls_init;
   id->val = tls_val;
   memcpy(id->buf, tls_buf, sizeof id->buf);
+  kernel_thread_state(&id->robust_head, &id->robust_len, &id->tid_address);
+  if (id->robust_head == NULL) fail("thread %d: no robust futex list registered", idx);
   if ((pid_t)syscall(SYS_gettid) != id->tid) fail("thread %d: gettid() %d != syscall(SYS_gettid) %ld", idx, id->tid, syscall(SYS_gettid));
 }
 
@@ -164,6 +195,16 @@ static void identity_check(const struct identity* id, int idx, int s) {
   if (tls_val != id->val || memcmp(tls_buf, id->buf, sizeof tls_buf) != 0 || tls_init != 4242 + idx)
     fail("thread %d step %d: __thread values changed (val %" PRIx64 ", buf '%.40s', init %d)", idx, s, tls_val,
          tls_buf, tls_init);
+  void* head;
+  size_t len;
+  int* tid_address;
+  kernel_thread_state(&head, &len, &tid_address);
+  if (head != id->robust_head || len != id->robust_len)
+    fail("thread %d step %d: robust futex list is %p (len %zu), recorded %p (len %zu)", idx, s, head, len,
+         id->robust_head, id->robust_len);
+  if (tid_address != id->tid_address)
+    fail("thread %d step %d: clear_child_tid is %p, recorded %p", idx, s, (void*)tid_address, (void*)id->tid_address);
+  rseq_check(idx, s);
 }
 
 /* --- Blocking helpers that treat EINTR as a failure -------------------------- */
@@ -327,11 +368,13 @@ static void* errcheck_holder(void* arg) {
   identity_record(&id, me->idx);
   me->self_seen = id.self;
   me->tid_seen = id.tid;
+  int rc = pthread_mutex_lock(&robust_mu);
+  if (rc != 0) fail("W5: lock robust mutex: %s", strerror(rc));
   barrier_wait();
   for (int s = 1; s <= steps; s++) {
     identity_check(&id, me->idx, s);
     wait_generation(s);
-    int rc = pthread_mutex_lock(&errcheck_mu);
+    rc = pthread_mutex_lock(&errcheck_mu);
     if (rc != 0) fail("W5 step %d: lock errcheck: %s", s, strerror(rc));
     sem_post(&held_sem);
     xsem_wait(&checked_sem, me->idx, "checked");
@@ -347,7 +390,7 @@ static void* errcheck_holder(void* arg) {
     add_counter(me->idx, s);
     barrier_wait();
   }
-  return me;
+  return me; /* still holding robust_mu */
 }
 
 /* Probes W5's mutex, then holds the recursive mutex 3 deep while sleeping. */
@@ -416,6 +459,9 @@ static void setup(void) {
   if (pthread_mutex_init(&errcheck_mu, &a) != 0) fail("errcheck mutex init");
   pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
   if (pthread_mutex_init(&rec_mu, &a) != 0) fail("recursive mutex init");
+  pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  if (pthread_mutex_init(&robust_mu, &a) != 0) fail("robust mutex init");
   pthread_mutexattr_destroy(&a);
   if (pipe(pipe_a) || pipe(pipe_b) || pipe(pipe_c)) fail("pipe: %s", strerror(errno));
   epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -489,7 +535,18 @@ int main(int argc, char** argv) {
     int rc = pthread_join(workers[i].handle, &ret);
     if (rc != 0 || ret != &workers[i]) fail("join worker %d: rc %d, ret %p", i, rc, ret);
   }
-  int rc = pthread_cancel(workers[2].handle);
+  struct timespec limit;
+  clock_gettime(CLOCK_REALTIME, &limit);
+  limit.tv_sec += 10;
+  int rc = pthread_mutex_timedlock(&robust_mu, &limit);
+  if (rc != EOWNERDEAD)
+    fail("end: locking the robust mutex W5 died holding gave %s, expected EOWNERDEAD (robust list lost?)",
+         rc == ETIMEDOUT ? "a 10 s timeout" : strerror(rc));
+  if ((rc = pthread_mutex_consistent(&robust_mu)) != 0) fail("end: pthread_mutex_consistent: %s", strerror(rc));
+  pthread_mutex_unlock(&robust_mu);
+  if ((rc = pthread_mutex_trylock(&robust_mu)) != 0) fail("end: robust mutex after recovery: %s", strerror(rc));
+  pthread_mutex_unlock(&robust_mu);
+  rc = pthread_cancel(workers[2].handle);
   if (rc != 0) fail("pthread_cancel W2: %s", strerror(rc));
   void* ret;
   rc = pthread_join(workers[2].handle, &ret);
