@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -11,41 +12,11 @@
 #include "../../runtime/core/proc_files.h"
 #include "ckpt/image_format.h"
 #include "ckpt/sys.h"
+#include "fd_kinds_capture.h"
+#include "fdinfo.h"
 
 namespace ckpt {
 namespace {
-
-struct FdInfo {
-  int64_t pos = 0;
-  uint32_t flags = 0;
-};
-
-bool read_fdinfo(int fd, FdInfo& info) {
-  FixedString<64> path;
-  path.append("/proc/self/fdinfo/").append_int(fd);
-  char buf[1024];
-  ByteWriter text(buf, sizeof(buf));
-  read_whole_file(path.c_str(), text);
-  std::string_view s(buf, text.size());
-  auto field = [&](std::string_view name, int base, uint64_t& out) {
-    size_t at = s.find(name);
-    if (at == std::string_view::npos) return false;
-    uint64_t v = 0;
-    for (size_t i = at + name.size(); i < s.size(); i++) {
-      char c = s[i];
-      if (c == ' ' || c == '\t') continue;
-      if (c < '0' || c > '9') break;
-      v = v * base + (c - '0');
-    }
-    out = v;
-    return true;
-  };
-  uint64_t pos = 0, flags = 0;
-  if (!field("pos:", 10, pos) || !field("flags:", 8, flags)) return false;
-  info.pos = static_cast<int64_t>(pos);
-  info.flags = static_cast<uint32_t>(flags);
-  return true;
-}
 
 bool is_tty_major(unsigned major) {
   return major == 4 || major == 5 || (major >= 136 && major <= 143);
@@ -60,7 +31,7 @@ image::FdKind classify(const struct stat& st, std::string_view target) {
     return is_tty_major(major(st.st_rdev)) ? image::FdKind::kTty : image::FdKind::kDevice;
   if (S_ISFIFO(st.st_mode)) return image::FdKind::kPipe;
   if (S_ISSOCK(st.st_mode)) return image::FdKind::kSocket;
-  return image::FdKind::kOther;
+  return anon_inode_kind(target);
 }
 
 // Fds listed in /proc/self/fd, ascending.
@@ -98,12 +69,104 @@ bool unsupported(int fd, std::string_view target, MessageString& err) {
   return false;
 }
 
+// What pass 1 learns of each descriptor.
+struct FdFacts {
+  int fd;
+  struct stat st;
+  uint32_t flags;
+  int64_t pos;
+  image::FdKind kind;
+  PathString target;
+};
+
+FdFacts g_facts[kMaxFds];
+
+bool same_pipe(const FdFacts& a, const FdFacts& b) {
+  return S_ISFIFO(a.st.st_mode) && S_ISFIFO(b.st.st_mode) && a.st.st_ino == b.st.st_ino &&
+         a.st.st_dev == b.st.st_dev;
+}
+
+bool is_read_end(const FdFacts& f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
+
+// A pipe is inside the process when both of its ends are.
+bool pipe_inside(const FdFacts* facts, int n, int i) {
+  if (!facts[i].target.view().starts_with("pipe:")) return false;
+  for (int j = 0; j < n; j++)
+    if (same_pipe(facts[i], facts[j]) && is_read_end(facts[i]) != is_read_end(facts[j]))
+      return true;
+  return false;
+}
+
+// The pipe's in-flight bytes go with its first read end: read out, then
+// written back so the application sees no change.
+void capture_pipe(const FdFacts* facts, int n, int i, ByteWriter& extra) {
+  const FdFacts& f = facts[i];
+  extra.put_u64(f.st.st_ino);
+  extra.put_u8(is_read_end(f));
+  bool first_reader = is_read_end(f);
+  for (int j = 0; j < i && first_reader; j++)
+    if (same_pipe(f, facts[j]) && is_read_end(facts[j])) first_reader = false;
+  int pending = 0;
+  if (first_reader) sys::call3(SYS_ioctl, f.fd, FIONREAD, reinterpret_cast<long>(&pending));
+  size_t len_at = extra.reserve(4);
+  if (pending <= 0) return;
+  size_t at = extra.reserve(static_cast<size_t>(pending));
+  if (extra.overflow()) return;
+  long got = sys::read(f.fd, extra.mutable_data() + at, static_cast<size_t>(pending));
+  if (got < 0) got = 0;
+  extra.patch_u32(len_at, static_cast<uint32_t>(got));
+  for (int j = 0; j < n; j++) {
+    if (!same_pipe(f, facts[j]) || is_read_end(facts[j])) continue;
+    sys::write(facts[j].fd, extra.data() + at, static_cast<size_t>(got));
+    break;
+  }
+}
+
+int gather_facts(const int* skip, int n_skip, FdFacts* facts) {
+  static int fds[kMaxFds];
+  int listed = list_fds(fds, kMaxFds);
+  int n = 0;
+  static char info[16384];
+  for (int i = 0; i < listed; i++) {
+    bool skipped = false;
+    for (int s = 0; s < n_skip; s++) skipped |= skip[s] == fds[i];
+    if (skipped) continue;
+    FdFacts& f = facts[n];
+    f.fd = fds[i];
+    FixedString<64> link;
+    link.append("/proc/self/fd/").append_int(f.fd);
+    if (!read_link(link.c_str(), f.target)) continue;  // closed meanwhile
+    if (sys::call2(SYS_fstat, f.fd, reinterpret_cast<long>(&f.st)) < 0) continue;
+    std::string_view text = read_fdinfo_text(f.fd, info, sizeof(info));
+    uint64_t pos = 0, flags = 0;
+    fdinfo_number(text, "pos:", 10, pos);
+    fdinfo_number(text, "flags:", 8, flags);
+    f.pos = static_cast<int64_t>(pos);
+    f.flags = static_cast<uint32_t>(flags);
+    f.kind = classify(f.st, f.target.view());
+    n++;
+  }
+  for (int i = 0; i < n; i++)
+    if (facts[i].kind == image::FdKind::kPipe && pipe_inside(facts, n, i))
+      facts[i].kind = image::FdKind::kPipeInside;
+  return n;
+}
+
+int32_t shared_with(const FdFacts* facts, int i) {
+  long pid = sys::getpid();
+  for (int j = 0; j < i; j++) {
+    if (facts[j].st.st_ino != facts[i].st.st_ino || facts[j].st.st_dev != facts[i].st.st_dev)
+      continue;
+    if (sys::call5(sys::kKcmp, pid, pid, KCMP_FILE, facts[j].fd, facts[i].fd) == 0)
+      return facts[j].fd;
+  }
+  return -1;
+}
+
 }  // namespace
 
 bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err) {
-  static int fds[kMaxFds];
-  static struct stat stats[kMaxFds];
-  int n = list_fds(fds, kMaxFds);
+  int n = gather_facts(skip, n_skip, g_facts);
   if (n < 0) {
     err.append("cannot list /proc/self/fd");
     return false;
@@ -111,43 +174,36 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
   size_t count_at = out.reserve(4);
   cap.count = 0;
   cap.n_unlinked = 0;
+  static char info[16384];
+  ByteWriter extra;
   for (int i = 0; i < n; i++) {
-    int fd = fds[i];
-    bool skipped = false;
-    for (int s = 0; s < n_skip; s++) skipped |= skip[s] == fd;
-    if (skipped) continue;
-    FixedString<64> link;
-    link.append("/proc/self/fd/").append_int(fd);
-    PathString target;
-    if (!read_link(link.c_str(), target)) continue;  // closed meanwhile
-    struct stat& st = stats[i];
-    if (sys::call2(SYS_fstat, fd, reinterpret_cast<long>(&st)) < 0) continue;
+    const FdFacts& f = g_facts[i];
+    if (f.kind == image::FdKind::kSocket || f.kind == image::FdKind::kOther)
+      return unsupported(f.fd, f.target.view(), err);
     image::FdRecord r;
-    r.fd = fd;
-    r.kind = classify(st, target.view());
-    if (r.kind == image::FdKind::kSocket || r.kind == image::FdKind::kOther)
-      return unsupported(fd, target.view(), err);
-    FdInfo info;
-    read_fdinfo(fd, info);
-    r.open_flags = info.flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY);
-    r.fd_flags = static_cast<uint32_t>(sys::fcntl(fd, F_GETFD));
-    r.pos = info.pos;
-    r.mode = st.st_mode;
-    r.dev = st.st_dev;
-    r.ino = st.st_ino;
-    r.size = st.st_size;
-    std::string_view path = target.view();
+    r.fd = f.fd;
+    r.kind = f.kind;
+    r.open_flags = f.flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY);
+    r.fd_flags = static_cast<uint32_t>(sys::fcntl(f.fd, F_GETFD));
+    r.pos = f.pos;
+    r.mode = f.st.st_mode;
+    r.dev = f.st.st_dev;
+    r.ino = f.st.st_ino;
+    r.size = f.st.st_size;
+    std::string_view path = f.target.view();
     if (path.ends_with(" (deleted)")) path.remove_suffix(10);
     r.path = path;
-    for (int j = 0; j < i && r.shares_with < 0; j++) {
-      if (stats[j].st_ino != st.st_ino || stats[j].st_dev != st.st_dev) continue;
-      long pid = sys::getpid();
-      if (sys::call5(sys::kKcmp, pid, pid, KCMP_FILE, fds[j], fd) == 0) r.shares_with = fds[j];
-    }
+    r.shares_with = shared_with(g_facts, i);
+    extra.clear();
+    if (r.kind == image::FdKind::kPipeInside && r.shares_with < 0)
+      capture_pipe(g_facts, n, i, extra);
+    else if (r.shares_with < 0)
+      capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
+    r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
     if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {
-      if (cap.n_unlinked == 64) return unsupported(fd, target.view(), err);
+      if (cap.n_unlinked == 64) return unsupported(f.fd, f.target.view(), err);
       r.file_data = cap.n_unlinked;
-      cap.unlinked_fds[cap.n_unlinked++] = fd;
+      cap.unlinked_fds[cap.n_unlinked++] = f.fd;
     }
     r.encode(out);
     cap.count++;

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <set>
 
+#include "fd_kinds_restore.h"
+
 namespace ckpt {
 namespace {
 
@@ -129,24 +131,30 @@ bool check_fds(const image::LoadedImage& img, std::string* err) {
 
 bool restore_fds(const image::LoadedImage& img, const FdRestoreOptions& opts, std::string* err) {
   std::set<int> keep, outside = {0, 1, 2};
+  int max_fd = 2;
   for (const FdRecord& r : img.fds) {
     keep.insert(r.fd);
+    max_fd = std::max(max_fd, r.fd);
     if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe) outside.insert(r.fd);
   }
   // Free every number the image uses that ckpt_restart holds for other reasons.
   close_others(outside);
+  PipeTable pipes(max_fd + 1);
   for (const FdRecord& r : img.fds) {
     bool ok = true;
-    if (r.shares_with >= 0) {
-      ok = dup2(r.shares_with, r.fd) >= 0;
-      if (ok)
-        fcntl(r.fd, F_SETFD, r.fd_flags & FD_CLOEXEC);
-      else
-        *err = "cannot restore " + describe(r) + ": " + std::strerror(errno);
+    if (r.shares_with >= 0 || r.kind == FdKind::kEpoll) {
+      continue;  // second pass, once what they refer to exists
     } else if (r.kind == FdKind::kUnlinked) {
       ok = recreate_unlinked(img, r, err);
     } else if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe) {
       ok = adopt_outside(r, err);
+    } else if (r.kind == FdKind::kPipeInside) {
+      int fd = pipes.end_for(r, err);
+      ok = fd >= 0 && place(fd, r, err);
+    } else if (r.kind == FdKind::kEventfd || r.kind == FdKind::kTimerfd ||
+               r.kind == FdKind::kSignalfd) {
+      int fd = create_event_fd(r, err);
+      ok = fd >= 0 && place(fd, r, err);
     } else if (needs_file(r)) {
       ok = open_file(r, opts, err);
     } else {
@@ -154,6 +162,24 @@ bool restore_fds(const image::LoadedImage& img, const FdRestoreOptions& opts, st
       ok = false;
     }
     if (!ok) return false;
+  }
+  for (const FdRecord& r : img.fds) {
+    if (r.shares_with < 0 || r.kind == FdKind::kEpoll) continue;
+    if (dup2(r.shares_with, r.fd) < 0) {
+      *err = "cannot restore " + describe(r) + ": " + std::strerror(errno);
+      return false;
+    }
+    fcntl(r.fd, F_SETFD, r.fd_flags & FD_CLOEXEC);
+  }
+  if (!pipes.refill(err)) return false;
+  for (const FdRecord& r : img.fds) {
+    if (r.kind != FdKind::kEpoll) continue;
+    if (r.shares_with >= 0) {
+      if (dup2(r.shares_with, r.fd) < 0) return false;
+      continue;
+    }
+    int fd = create_epoll(r, err);
+    if (fd < 0 || !place(fd, r, err)) return false;
   }
   close_others(keep);
   return true;

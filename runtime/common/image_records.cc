@@ -116,6 +116,7 @@ void FdRecord::encode(ByteWriter& w) const {
   w.put_i64(size);
   w.put_u32(file_data);
   w.put_str(path);
+  w.put_str(extra);
 }
 
 bool FdRecord::decode(ByteReader& r) {
@@ -131,6 +132,7 @@ bool FdRecord::decode(ByteReader& r) {
   size = r.i64();
   file_data = r.u32();
   path = r.str();
+  extra = r.str();
   return r.ok() && fd >= 0;
 }
 

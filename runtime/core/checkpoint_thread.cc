@@ -17,6 +17,7 @@
 #include "preempt.h"
 #include "runtime_events.h"
 #include "thread_suspend.h"
+#include "time_state.h"
 
 namespace ckpt {
 namespace {
@@ -55,6 +56,7 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   g_generation_dir.append(msg.dir);
   MessageString err;
   g_suspended = suspend_all_threads(rt, err);
+  if (g_suspended) capture_time_state(rt, stopped_thread_count());
   reply_suspended(rt, g_suspended, err.view());
 }
 
@@ -81,6 +83,7 @@ void resume_after_restart() {
 
   MessageString err;
   if (!recreate_threads(rt, err)) fatal(__FILE__, __LINE__, err.view(), 0);
+  if (!restore_time_state(rt, stopped_thread_count(), err)) log_line(LogLevel::kWarn, err.view());
   if (!coordinator_connect(rt, err)) {
     MessageString msg;
     msg.append("restarted without a coordinator: ").append(err.view());

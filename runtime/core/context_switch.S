@@ -56,4 +56,23 @@ ckpt_clone_resume:
 	jmp ckpt_resume_context
 	.size ckpt_clone_resume, .-ckpt_clone_resume
 
+/* long ckpt_clone3_resume(struct clone_args* args, size_t size, ctx)
+   Raw clone3(2) whose child immediately resumes `ctx` with value 1. */
+	.globl ckpt_clone3_resume
+	.hidden ckpt_clone3_resume
+	.type ckpt_clone3_resume, @function
+ckpt_clone3_resume:
+	pushq %r12
+	movq %rdx, %r12           /* ctx, preserved across syscall and inherited by the child */
+	movl $435, %eax           /* __NR_clone3 */
+	syscall
+	testq %rax, %rax
+	jz 1f
+	popq %r12
+	ret
+1:	movq %r12, %rdi
+	movl $1, %esi
+	jmp ckpt_resume_context
+	.size ckpt_clone3_resume, .-ckpt_clone3_resume
+
 	.section .note.GNU-stack,"",@progbits

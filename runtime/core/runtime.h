@@ -26,9 +26,30 @@ enum class SlotState : int32_t { kFree = 0, kRunning, kStopped };
 struct ThreadSlot {
   std::atomic<int32_t> state{0};  // SlotState
   int32_t real_tid = 0;
+  int32_t prev_real_tid = 0;  // before the last restart
   int32_t vtid = 0;
   uint64_t fs_base = 0;
   image::JumpContext ctx = {};  // resume point inside the suspend handler
+};
+
+inline constexpr int kMaxTimers = 128;
+
+// A POSIX timer as /proc/self/timers and timer_gettime show it.
+struct SavedTimer {
+  int32_t id = 0;
+  int32_t signo = 0;
+  uint64_t value = 0;  // sigev_value
+  int32_t notify = 0;  // SIGEV_* (SIGEV_THREAD_ID included)
+  int32_t target = 0;  // real pid or tid it signals
+  int32_t clock = 0;
+  int64_t interval_ns = 0, remaining_ns = 0;
+};
+
+// Timers and pending signals captured while the threads are stopped.
+struct SavedTimeState {
+  int64_t itimer[3][2] = {};  // ITIMER_REAL/VIRTUAL/PROF: interval, remaining (us)
+  SavedTimer timers[kMaxTimers];
+  int n_timers = 0;
 };
 
 // A virtual tid and where glibc keeps that thread's real tid.
@@ -69,6 +90,8 @@ struct Runtime {
   std::atomic<int32_t> stopped_count{0};
   std::atomic<int32_t> resume_generation{0};
   std::atomic<int32_t> restarted_count{0};
+
+  SavedTimeState time_state;
 
   // Options.
   bool file_rollback = true;

@@ -55,8 +55,10 @@ int32_t current_vtid(Runtime& rt) {
   if (t_state.vtid) return t_state.vtid;
   auto real = static_cast<int32_t>(sys::gettid());
   int32_t vtid = real;
-  if (real == rt.real_pid && rt.restart_count == 0) vtid = rt.vpid;
-  else if (vtid_taken(rt, vtid)) vtid = g_next_synthetic.fetch_add(1);
+  if (real == rt.real_pid && rt.restart_count == 0)
+    vtid = rt.vpid;
+  else if (vtid_taken(rt, vtid))
+    vtid = g_next_synthetic.fetch_add(1);
   t_state.vtid = vtid;
   if (rt.tid_offset >= 0) register_vtid(rt, vtid, thread_pointer() + rt.tid_offset);
   return vtid;

@@ -18,6 +18,9 @@ struct ThreadLocalState {
   int32_t vtid = 0;
   uint32_t ckpt_interrupts = 0;
   int64_t deadline_ns = 0;  // CLOCK_MONOTONIC, 0 = none
+  // Runtime-owned signals the application believes it blocked (bit s-1):
+  // they stay unblocked, but masks read back show them blocked.
+  uint64_t owned_blocked = 0;
 };
 
 extern thread_local ThreadLocalState t_state __attribute__((tls_model("initial-exec")));

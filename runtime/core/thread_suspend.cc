@@ -15,9 +15,11 @@
 #include "context_switch.h"
 #include "futex.h"
 #include "log.h"
+#include "pending_signals.h"
 #include "thread_local_state.h"
 
 extern "C" {
+long ckpt_clone3_resume(void* args, size_t size, const ckpt::image::JumpContext* ctx);
 long ckpt_clone_resume(unsigned long flags, void* stack, void* parent_tid, void* child_tid,
                        unsigned long tls, const ckpt::image::JumpContext* ctx);
 // glibc >= 2.35 (weak so that older ones still load us).
@@ -64,6 +66,7 @@ void suspend_handler(int, siginfo_t* info, void*) {
   slot->vtid = current_vtid(rt);
   slot->fs_base = thread_pointer();
   t_state.ckpt_interrupts++;
+  save_pending_signals(index);
   // A blocking call in progress keeps its remaining time across a restart.
   int64_t remaining = t_state.deadline_ns ? t_state.deadline_ns - monotonic_ns() : 0;
   if (ckpt_save_context(&slot->ctx) == 0) {
@@ -72,14 +75,14 @@ void suspend_handler(int, siginfo_t* info, void*) {
     futex_wake_all(rt.stopped_count);
   } else {
     // A new task after a restart, running on the saved stack and TLS.
+    slot->prev_real_tid = slot->real_tid;
     slot->real_tid = static_cast<int32_t>(sys::gettid());
     register_task_state(rt, slot->fs_base);
     if (t_state.deadline_ns) t_state.deadline_ns = monotonic_ns() + remaining;
     rt.restarted_count.fetch_add(1);
     futex_wake_all(rt.restarted_count);
   }
-  while (rt.resume_generation.load() == generation)
-    futex_wait(rt.resume_generation, generation);
+  while (rt.resume_generation.load() == generation) futex_wait(rt.resume_generation, generation);
   slot->state.store(static_cast<int32_t>(SlotState::kRunning));
   errno = saved_errno;
 }
@@ -139,6 +142,7 @@ bool suspend_all_threads(Runtime& rt, MessageString& err) {
   int n_signaled = 0;
   g_slot_count.store(0);
   rt.stopped_count.store(0);
+  reset_pending_signals();
   for (;;) {
     int n = list_new_tids(rt, signaled, n_signaled, fresh, kMaxThreads - n_signaled);
     if (n == 0) break;
@@ -186,10 +190,47 @@ void register_task_state(const Runtime& rt, uint64_t fs_base) {
   }
 }
 
-bool recreate_threads(Runtime& rt, MessageString& err) {
+namespace {
+
+struct CloneArgs {  // struct clone_args (clone3), version 2
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+  uint64_t set_tid, set_tid_size, cgroup;
+};
+
+// With CAP_CHECKPOINT_RESTORE the thread gets its old tid back (clone3
+// set_tid), so every tid glibc stored (mutex owners, rwlock writers) stays
+// true. Without it, a new tid: see docs/supported.md for what that limits.
+long clone_thread(const Runtime& rt, const ThreadSlot& slot, void* stack, void* tid_addr) {
   constexpr unsigned long kFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
                                    CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
                                    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+  static bool set_tid_works = true;
+  uint64_t want = static_cast<uint64_t>(slot.vtid);
+  if (set_tid_works && slot.vtid > 0 && slot.vtid < (1 << 22)) {
+    // clone3 takes the lowest address of the stack and its size.
+    uint64_t low = (reinterpret_cast<uint64_t>(stack) - 4096) & ~15ul;
+    CloneArgs args = {kFlags,
+                      0,
+                      reinterpret_cast<uint64_t>(tid_addr),
+                      reinterpret_cast<uint64_t>(tid_addr),
+                      0,
+                      low,
+                      4096,
+                      slot.fs_base,
+                      reinterpret_cast<uint64_t>(&want),
+                      1,
+                      0};
+    long tid = ckpt_clone3_resume(&args, sizeof(args), &slot.ctx);
+    if (tid > 0) return tid;
+    if (tid == -EPERM || tid == -ENOSYS || tid == -E2BIG) set_tid_works = false;
+  }
+  (void)rt;
+  return ckpt_clone_resume(kFlags, stack, tid_addr, tid_addr, slot.fs_base, &slot.ctx);
+}
+
+}  // namespace
+
+bool recreate_threads(Runtime& rt, MessageString& err) {
   int32_t count = g_slot_count.load();
   rt.restarted_count.store(0);
   for (int32_t i = 0; i < count; i++) {
@@ -199,7 +240,7 @@ bool recreate_threads(Runtime& rt, MessageString& err) {
     auto stack = reinterpret_cast<void*>((slot.ctx.rsp - 1024) & ~15ul);
     void* tid_addr =
         rt.tid_offset >= 0 ? reinterpret_cast<void*>(slot.fs_base + rt.tid_offset) : nullptr;
-    long tid = ckpt_clone_resume(kFlags, stack, tid_addr, tid_addr, slot.fs_base, &slot.ctx);
+    long tid = clone_thread(rt, slot, stack, tid_addr);
     if (tid < 0) {
       err.append("cannot recreate thread ").append_int(slot.real_tid).append(": errno ");
       err.append_int(-tid);

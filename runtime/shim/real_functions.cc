@@ -40,6 +40,7 @@ void resolve_real_functions() {
   next(g_real.sem_timedwait, "sem_timedwait");
   next(g_real.sigsuspend, "sigsuspend");
   next(g_real.pause, "pause");
+  next(g_real.timer_create, "timer_create");
   g_resolved = true;
 }
 

@@ -8,8 +8,8 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
-#include <time.h>
 #include <sys/types.h>
+#include <time.h>
 
 // Marks an interposed libc function (the library is built -fvisibility=hidden).
 #define CKPT_WRAPPER extern "C" __attribute__((visibility("default")))
@@ -39,6 +39,7 @@ struct RealFunctions {
   int (*sem_timedwait)(sem_t*, const timespec*);
   int (*sigsuspend)(const sigset_t*);
   int (*pause)();
+  int (*timer_create)(clockid_t, sigevent*, timer_t*);
 };
 
 const RealFunctions& real();

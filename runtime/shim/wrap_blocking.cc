@@ -56,8 +56,7 @@ int64_t to_ns(const timespec* ts) { return ts ? ts->tv_sec * kNs + ts->tv_nsec :
 
 // True when the last EINTR came from a checkpoint rather than a real signal.
 bool checkpoint_interrupted(uint32_t before, int result_errno) {
-  return result_errno == EINTR && t_state.ckpt_interrupts != before &&
-         ckpt::runtime().ready;
+  return result_errno == EINTR && t_state.ckpt_interrupts != before && ckpt::runtime().ready;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "../core/runtime.h"
+#include "../core/thread_local_state.h"
 #include "real_functions.h"
 
 using ckpt::real;
@@ -21,6 +22,41 @@ const sigset_t* without_owned(const sigset_t* set, sigset_t& copy) {
   for (int sig = 1; sig <= 64; sig++)
     if (runtime_owns_signal(sig)) sigdelset(&copy, sig);
   return &copy;
+}
+
+uint64_t owned_bits(const sigset_t* set) {
+  uint64_t bits = 0;
+  for (int sig = 1; sig <= 64; sig++)
+    if (runtime_owns_signal(sig) && sigismember(set, sig)) bits |= 1ull << (sig - 1);
+  return bits;
+}
+
+// The application's view of its mask: what it asked for, owned signals included.
+template <typename Real>
+int change_mask(Real call, int how, const sigset_t* set, sigset_t* old) {
+  uint64_t before = ckpt::t_state.owned_blocked;
+  sigset_t copy;
+  int r = call(how, without_owned(set, copy), old);
+  if (r != 0) return r;
+  if (set) {
+    uint64_t asked = owned_bits(set);
+    uint64_t& now = ckpt::t_state.owned_blocked;
+    if (how == SIG_BLOCK)
+      now |= asked;
+    else if (how == SIG_UNBLOCK)
+      now &= ~asked;
+    else if (how == SIG_SETMASK)
+      now = asked;
+  }
+  if (old)
+    for (int sig = 1; sig <= 64; sig++) {
+      if (!runtime_owns_signal(sig)) continue;
+      if (before & (1ull << (sig - 1)))
+        sigaddset(old, sig);
+      else
+        sigdelset(old, sig);
+    }
+  return 0;
 }
 
 }  // namespace
@@ -44,11 +80,9 @@ CKPT_WRAPPER sighandler_t signal(int sig, sighandler_t handler) {
 }
 
 CKPT_WRAPPER int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
-  sigset_t copy;
-  return real().sigprocmask(how, without_owned(set, copy), old);
+  return change_mask(real().sigprocmask, how, set, old);
 }
 
 CKPT_WRAPPER int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
-  sigset_t copy;
-  return real().pthread_sigmask(how, without_owned(set, copy), old);
+  return change_mask(real().pthread_sigmask, how, set, old);
 }

@@ -132,7 +132,12 @@ enum class FdKind : uint32_t {
   kTty = 5,     // a terminal: becomes ckpt_restart's own
   kPipe = 6,    // a pipe to outside the computation: ckpt_restart's own
   kSocket = 7,
-  kOther = 8,  // anon inodes etc.: not supported yet
+  kOther = 8,       // inotify, fanotify, ...: not supported yet
+  kPipeInside = 9,  // an end of a pipe whose both ends are in the process
+  kEventfd = 10,
+  kTimerfd = 11,
+  kSignalfd = 12,
+  kEpoll = 13,
 };
 
 struct FdRecord {
@@ -147,6 +152,10 @@ struct FdRecord {
   int64_t size = 0;        // st_size at checkpoint (for rollback)
   int32_t file_data = -1;  // index of the FileData section, kUnlinked only
   std::string_view path;   // readlink of /proc/self/fd/N, " (deleted)" removed
+  // Kind-specific state (see docs/image_format.md): a pipe's ino, end and
+  // in-flight bytes; an eventfd's count; a timerfd's clock and times; a
+  // signalfd's mask; an epoll's registrations.
+  std::string_view extra;
 
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);

@@ -1,0 +1,158 @@
+// Event descriptors and inside pipes, restart side (see fd_kinds_restore.h;
+// the encodings are in fd_kinds_capture.cc).
+#include "fd_kinds_restore.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ckpt/byte_codec.h"
+
+namespace ckpt {
+
+using image::FdKind;
+
+namespace {
+
+std::string failure(const image::FdRecord& r, const char* what) {
+  return "cannot recreate fd " + std::to_string(r.fd) + " (" + std::string(r.path) + "): " + what +
+         ": " + std::strerror(errno);
+}
+
+int nonblock(const image::FdRecord& r) { return (r.open_flags & O_NONBLOCK) ? O_NONBLOCK : 0; }
+
+int make_eventfd(const image::FdRecord& r, ByteReader& in) {
+  uint64_t count = in.u64();
+  bool semaphore = in.u8();
+  int fd = eventfd(0, EFD_CLOEXEC | nonblock(r) | (semaphore ? EFD_SEMAPHORE : 0));
+  if (fd >= 0 && count && write(fd, &count, sizeof(count)) != sizeof(count)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int make_timerfd(const image::FdRecord& r, ByteReader& in) {
+  auto clock = static_cast<clockid_t>(in.u32());
+  in.u32();  // settime flags: the remaining time is relative now
+  uint64_t ticks = in.u64();
+  itimerspec spec = {};
+  spec.it_value.tv_sec = static_cast<time_t>(in.u64());
+  spec.it_value.tv_nsec = static_cast<long>(in.u64());
+  spec.it_interval.tv_sec = static_cast<time_t>(in.u64());
+  spec.it_interval.tv_nsec = static_cast<long>(in.u64());
+  // Expirations not yet read come back as one expiration, right away.
+  if (ticks) spec.it_value = {0, 1};
+  int fd = timerfd_create(clock, TFD_CLOEXEC | nonblock(r));
+  if (fd >= 0 && (spec.it_value.tv_sec || spec.it_value.tv_nsec) &&
+      timerfd_settime(fd, 0, &spec, nullptr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int make_signalfd(const image::FdRecord& r, ByteReader& in) {
+  uint64_t mask = in.u64();
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s = 1; s <= 64; s++)
+    if (mask & (1ull << (s - 1))) sigaddset(&set, s);
+  return signalfd(-1, &set, SFD_CLOEXEC | nonblock(r));
+}
+
+}  // namespace
+
+int create_event_fd(const image::FdRecord& r, std::string* err) {
+  ByteReader in(r.extra.data(), r.extra.size());
+  int fd = -1;
+  if (r.kind == FdKind::kEventfd) fd = make_eventfd(r, in);
+  if (r.kind == FdKind::kTimerfd) fd = make_timerfd(r, in);
+  if (r.kind == FdKind::kSignalfd) fd = make_signalfd(r, in);
+  if (fd < 0 || !in.ok()) *err = failure(r, "event descriptor");
+  return in.ok() ? fd : -1;
+}
+
+int create_epoll(const image::FdRecord& r, std::string* err) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) {
+    *err = failure(r, "epoll_create1");
+    return -1;
+  }
+  ByteReader in(r.extra.data(), r.extra.size());
+  uint32_t n = in.u32();
+  for (uint32_t i = 0; i < n && in.ok(); i++) {
+    int target = static_cast<int>(in.u32());
+    epoll_event ev = {};
+    ev.events = in.u32();
+    ev.data.u64 = in.u64();
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, target, &ev) != 0) {
+      *err = failure(r, ("registering fd " + std::to_string(target)).c_str());
+      close(ep);
+      return -1;
+    }
+  }
+  return ep;
+}
+
+int PipeTable::end_for(const image::FdRecord& r, std::string* err) {
+  ByteReader in(r.extra.data(), r.extra.size());
+  uint64_t ino = in.u64();
+  bool read_end = in.u8();
+  uint32_t len = in.u32();
+  const uint8_t* bytes = in.bytes(len);
+  if (!in.ok()) {
+    *err = "fd " + std::to_string(r.fd) + ": malformed pipe state";
+    return -1;
+  }
+  Pipe& p = pipes_[ino];
+  if (p.read < 0 && p.write < 0 && p.placed_write < 0 && p.data.empty()) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      *err = failure(r, "pipe2");
+      return -1;
+    }
+    p.read = fcntl(fds[0], F_DUPFD_CLOEXEC, first_free_);
+    p.write = fcntl(fds[1], F_DUPFD_CLOEXEC, first_free_);
+    close(fds[0]);
+    close(fds[1]);
+  }
+  if (len) p.data.assign(reinterpret_cast<const char*>(bytes), len);
+  int fd = read_end ? p.read : p.write;
+  if (read_end)
+    p.read = -1;
+  else
+    p.write = -1, p.placed_write = r.fd;
+  if (fd < 0)
+    *err = "fd " + std::to_string(r.fd) + ": a pipe end appears twice";
+  else
+    fcntl(fd, F_SETFL, nonblock(r));
+  return fd;
+}
+
+bool PipeTable::refill(std::string* err) {
+  for (auto& [ino, p] : pipes_) {
+    if (p.read >= 0) close(p.read);
+    if (p.write >= 0) close(p.write);
+    if (p.data.empty() || p.placed_write < 0) continue;
+    int flags = fcntl(p.placed_write, F_GETFL);
+    fcntl(p.placed_write, F_SETFL, flags & ~O_NONBLOCK);
+    ssize_t put = write(p.placed_write, p.data.data(), p.data.size());
+    fcntl(p.placed_write, F_SETFL, flags);
+    if (put != static_cast<ssize_t>(p.data.size())) {
+      *err = "cannot refill the pipe on fd " + std::to_string(p.placed_write) + ": " +
+             std::strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace ckpt
