@@ -17,7 +17,7 @@
  * Every step checks: the main and helper masks, dispositions and flags, the
  * alternate stack, the pending sets; raise(SIGUSR1) and a queued SIGRTMIN+1
  * are delivered at once; a full sigprocmask reads back as sigfillset minus
- * SIGKILL/SIGSTOP, and a nanosleep under it sees no EINTR; a read() on a pipe
+ * SIGKILL/SIGSTOP, and a nanosleep under it completes, no EINTR; a read() on a pipe
  * (answered by the helper after 120 ms) is restarted under the timer signals,
  * not failed with EINTR; then every timer must fire at least twice in the step
  * (so they fire after each restart) and report its exact interval.
@@ -187,12 +187,17 @@ static void check_handlers_ok(const char* when) {
   if (LOAD(bad_info_sig)) fail("%s: signal %d arrived with a wrong siginfo / sigval", when, LOAD(bad_info_sig));
 }
 
-static void sleep_ms(int ms, int eintr_ok, const char* what) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  if (nanosleep(&ts, NULL) != 0 && !(eintr_ok && errno == EINTR)) fail("%s: nanosleep: %s", what, strerror(errno));
-}
-
 static long ts_ns(struct timespec t) { return t.tv_sec * 1000000000L + t.tv_nsec; }
+
+/* With eintr_ok 0 (every signal blocked) the sleep must complete in full. */
+static void sleep_ms(int ms, int eintr_ok, const char* what) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L}, t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (nanosleep(&ts, NULL) != 0 && !(eintr_ok && errno == EINTR)) fail("%s: nanosleep: %s", what, strerror(errno));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (!eintr_ok && ts_ns(t1) - ts_ns(t0) < ms * 1000000L)
+    fail("%s: a %d ms nanosleep returned after %.3f ms", what, ms, (double)(ts_ns(t1) - ts_ns(t0)) / 1e6);
+}
 static long tv_us(struct timeval t) { return t.tv_sec * 1000000L + t.tv_usec; }
 
 /* --- Helper thread ----------------------------------------------------------------- */

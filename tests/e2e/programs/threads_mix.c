@@ -22,7 +22,7 @@
  * recorded at start, that the kernel still has its robust futex list
  * (get_robust_list), clear_child_tid address (PR_GET_TID_ADDRESS) and rseq
  * registration (re-registering glibc's area must give EBUSY), and that no
- * blocking call failed with EINTR (the
+ * blocking call failed with EINTR or slept short (the
  * program installs no signal handlers: any EINTR is stray). The main thread
  * recomputes every worker's accumulator and the counter and compares.
  * W5 also holds a robust mutex for the whole run and exits holding it: the
@@ -209,15 +209,32 @@ static void identity_check(const struct identity* id, int idx, int s) {
 
 /* --- Blocking helpers that treat EINTR as a failure -------------------------- */
 
+static int64_t mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* A sleep in progress at a checkpoint must complete: no EINTR, not short. */
+static void check_slept(int64_t t0, int ms, int idx, const char* what) {
+  int64_t dt = mono_ns() - t0;
+  if (dt < (int64_t)ms * 1000000)
+    fail("thread %d: %s: a %d ms sleep returned after %.3f ms", idx, what, ms, (double)dt / 1e6);
+}
+
 static void sleep_ms_exact(int ms, int idx, const char* what) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  int64_t t0 = mono_ns();
   if (nanosleep(&ts, NULL) != 0) fail("thread %d: %s nanosleep: %s (stray signal?)", idx, what, strerror(errno));
+  check_slept(t0, ms, idx, what);
 }
 
 static void clock_sleep_ms(int ms, int idx, const char* what) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  int64_t t0 = mono_ns();
   int rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
   if (rc != 0) fail("thread %d: %s clock_nanosleep: %s (stray signal?)", idx, what, strerror(rc));
+  check_slept(t0, ms, idx, what);
 }
 
 static uint64_t read_token(int fd, int idx) {
