@@ -43,7 +43,9 @@ static uint64_t mix(uint64_t h, uint64_t v) {
   return h ^ (h >> 29);
 }
 
-static uint64_t update(uint64_t a, uint64_t i, int s) { return mix(a, i * 0x100000001b3ull + (uint64_t)s); }
+static uint64_t update(uint64_t a, uint64_t i, int s) {
+  return mix(a, i * 0x100000001b3ull + (uint64_t)s);
+}
 
 static int tp_id = -1;
 #pragma omp threadprivate(tp_id)
@@ -82,7 +84,8 @@ int main(int argc, char** argv) {
 #pragma omp for schedule(static)
       for (long i = 0; i < n; i++) a[i] = update(a[i], (uint64_t)i, s);
     }
-    if (team != NTHREADS) fail("step %d: the update region ran %d threads, expected %d", s, team, NTHREADS);
+    if (team != NTHREADS)
+      fail("step %d: the update region ran %d threads, expected %d", s, team, NTHREADS);
     if (bad_tp) fail("step %d: %d threads lost their threadprivate value", s, bad_tp);
 #pragma omp parallel for num_threads(NTHREADS) schedule(dynamic, 1024) reduction(+ : sum) reduction(^ : x) \
     reduction(max : mx)
@@ -102,14 +105,15 @@ int main(int argc, char** argv) {
       if (v > rmx) rmx = v;
     }
     if (sum != rsum || x != rx || mx != rmx)
-      fail("step %d: parallel sum/xor/max %016" PRIx64 "/%016" PRIx64 "/%016" PRIx64 " != serial %016" PRIx64
-           "/%016" PRIx64 "/%016" PRIx64,
+      fail("step %d: parallel sum/xor/max %016" PRIx64 "/%016" PRIx64 "/%016" PRIx64
+           " != serial %016" PRIx64 "/%016" PRIx64 "/%016" PRIx64,
            s, sum, x, mx, rsum, rx, rmx);
     check = mix(mix(mix(check, sum), x), mx);
     printf("step %d sum=%016" PRIx64 " xor=%016" PRIx64 " max=%016" PRIx64 "\n", s, sum, x, mx);
     pause_ms(ms);
   }
-  if (memcmp(a, ref, (size_t)n * sizeof *a) != 0) fail("end: parallel array differs from the serial one");
+  if (memcmp(a, ref, (size_t)n * sizeof *a) != 0)
+    fail("end: parallel array differs from the serial one");
   printf("openmp_reduce: steps=%d checksum=%016" PRIx64 "\nOK\n", steps, check);
   free(a);
   free(ref);

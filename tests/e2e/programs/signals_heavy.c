@@ -88,8 +88,8 @@ static void on_signal(int sig, siginfo_t* info, void* uctx) {
   int saved = errno;
   char here;
   stack_t cur;
-  if (my_alt == NULL || &here < my_alt || &here >= my_alt + ALT_SIZE || sigaltstack(NULL, &cur) != 0 ||
-      !(cur.ss_flags & SS_ONSTACK) || cur.ss_sp != my_alt)
+  if (my_alt == NULL || &here < my_alt || &here >= my_alt + ALT_SIZE ||
+      sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_ONSTACK) || cur.ss_sp != my_alt)
     note_bad(&bad_stack_sig, sig);
   if (info->si_signo != sig) note_bad(&bad_info_sig, sig);
   if (sig == SIGUSR1) {
@@ -106,7 +106,8 @@ static void on_signal(int sig, siginfo_t* info, void* uctx) {
     int i = INC(rt2_count) - 1;
     if (i < 8) rt2_order[i] = info->si_value.sival_int;
   } else if (sig == RT3) {
-    if (info->si_code != SI_TIMER || info->si_value.sival_int != SIGNAL_MAGIC) note_bad(&bad_info_sig, sig);
+    if (info->si_code != SI_TIMER || info->si_value.sival_int != SIGNAL_MAGIC)
+      note_bad(&bad_info_sig, sig);
     INC(ptimer);
   } else if (sig == SIGALRM) {
     INC(alrm);
@@ -134,15 +135,15 @@ static void check_alt_stack(const char* who, int s) {
   stack_t ss;
   if (sigaltstack(NULL, &ss) != 0) fail("%s step %d: sigaltstack: %s", who, s, strerror(errno));
   if (ss.ss_sp != my_alt || ss.ss_size != ALT_SIZE || ss.ss_flags != 0)
-    fail("%s step %d: sigaltstack is sp %p size %zu flags %d, expected %p %d 0", who, s, ss.ss_sp, ss.ss_size,
-         ss.ss_flags, (void*)my_alt, ALT_SIZE);
+    fail("%s step %d: sigaltstack is sp %p size %zu flags %d, expected %p %d 0", who, s, ss.ss_sp,
+         ss.ss_size, ss.ss_flags, (void*)my_alt, ALT_SIZE);
 }
 
 static void check_set(const sigset_t* got, const sigset_t* want, const char* what, int s) {
   for (int sig = 1; sig <= SIGRTMAX; sig++)
     if (sigismember(got, sig) != sigismember(want, sig))
-      fail("step %d: %s: signal %d is %s, expected %s", s, what, sig, sigismember(got, sig) ? "set" : "clear",
-           sigismember(want, sig) ? "set" : "clear");
+      fail("step %d: %s: signal %d is %s, expected %s", s, what, sig,
+           sigismember(got, sig) ? "set" : "clear", sigismember(want, sig) ? "set" : "clear");
 }
 
 static void check_mask(const sigset_t* want, const char* who, int s) {
@@ -156,11 +157,13 @@ static void check_mask(const sigset_t* want, const char* who, int s) {
 static void check_dispositions(int s) {
   for (int i = 0; i < 6; i++) {
     struct sigaction sa;
-    if (sigaction(handled[i], NULL, &sa) != 0) fail("step %d: sigaction(%d) read: %s", s, handled[i], strerror(errno));
+    if (sigaction(handled[i], NULL, &sa) != 0)
+      fail("step %d: sigaction(%d) read: %s", s, handled[i], strerror(errno));
     unsigned want = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    if (sa.sa_sigaction != on_signal || ((unsigned)sa.sa_flags & (want | SA_RESETHAND | SA_NODEFER)) != want)
-      fail("step %d: signal %d disposition changed (handler %p flags %#x)", s, handled[i], (void*)sa.sa_sigaction,
-           (unsigned)sa.sa_flags);
+    if (sa.sa_sigaction != on_signal ||
+        ((unsigned)sa.sa_flags & (want | SA_RESETHAND | SA_NODEFER)) != want)
+      fail("step %d: signal %d disposition changed (handler %p flags %#x)", s, handled[i],
+           (void*)sa.sa_sigaction, (unsigned)sa.sa_flags);
     for (int sig = 1; sig <= SIGRTMAX; sig++)
       if (sigismember(&sa.sa_mask, sig) != (sig == SIGVTALRM))
         fail("step %d: signal %d handler's sa_mask has signal %d %s", s, handled[i], sig,
@@ -171,20 +174,24 @@ static void check_dispositions(int s) {
   if (hup.sa_handler != SIG_IGN) fail("step %d: SIGHUP is no longer ignored", s);
 }
 
-static void check_pending(const sigset_t* allowed, const sigset_t* required, const char* who, int s) {
+static void check_pending(const sigset_t* allowed, const sigset_t* required, const char* who,
+                          int s) {
   sigset_t p;
   if (sigpending(&p) != 0) fail("%s step %d: sigpending: %s", who, s, strerror(errno));
   for (int sig = 1; sig <= SIGRTMAX; sig++) {
     if (sigismember(required, sig) && !sigismember(&p, sig))
       fail("%s step %d: signal %d is no longer pending", who, s, sig);
-    if (sigismember(&p, sig) && !sigismember(allowed, sig)) fail("%s step %d: signal %d is pending", who, s, sig);
+    if (sigismember(&p, sig) && !sigismember(allowed, sig))
+      fail("%s step %d: signal %d is pending", who, s, sig);
   }
 }
 
 static void check_handlers_ok(const char* when) {
-  if (LOAD(bad_stack_sig)) fail("%s: a handler for signal %d did not run on its thread's alternate stack", when,
-                                LOAD(bad_stack_sig));
-  if (LOAD(bad_info_sig)) fail("%s: signal %d arrived with a wrong siginfo / sigval", when, LOAD(bad_info_sig));
+  if (LOAD(bad_stack_sig))
+    fail("%s: a handler for signal %d did not run on its thread's alternate stack", when,
+         LOAD(bad_stack_sig));
+  if (LOAD(bad_info_sig))
+    fail("%s: signal %d arrived with a wrong siginfo / sigval", when, LOAD(bad_info_sig));
 }
 
 static long ts_ns(struct timespec t) { return t.tv_sec * 1000000000L + t.tv_nsec; }
@@ -193,10 +200,12 @@ static long ts_ns(struct timespec t) { return t.tv_sec * 1000000000L + t.tv_nsec
 static void sleep_ms(int ms, int eintr_ok, const char* what) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L}, t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (nanosleep(&ts, NULL) != 0 && !(eintr_ok && errno == EINTR)) fail("%s: nanosleep: %s", what, strerror(errno));
+  if (nanosleep(&ts, NULL) != 0 && !(eintr_ok && errno == EINTR))
+    fail("%s: nanosleep: %s", what, strerror(errno));
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!eintr_ok && ts_ns(t1) - ts_ns(t0) < ms * 1000000L)
-    fail("%s: a %d ms nanosleep returned after %.3f ms", what, ms, (double)(ts_ns(t1) - ts_ns(t0)) / 1e6);
+    fail("%s: a %d ms nanosleep returned after %.3f ms", what, ms,
+         (double)(ts_ns(t1) - ts_ns(t0)) / 1e6);
 }
 static long tv_us(struct timeval t) { return t.tv_sec * 1000000L + t.tv_usec; }
 
@@ -269,15 +278,17 @@ static void install(int sig) {
 static void check_timers(timer_t pt, timer_t tt, int s) {
   struct itimerval iv;
   getitimer(ITIMER_REAL, &iv);
-  if (tv_us(iv.it_interval) != ITIMER_MS * 1000L || tv_us(iv.it_value) <= 0 || tv_us(iv.it_value) > ITIMER_MS * 1000L)
-    fail("step %d: ITIMER_REAL interval %ld us value %ld us, expected interval %d ms", s, tv_us(iv.it_interval),
-         tv_us(iv.it_value), ITIMER_MS);
+  if (tv_us(iv.it_interval) != ITIMER_MS * 1000L || tv_us(iv.it_value) <= 0 ||
+      tv_us(iv.it_value) > ITIMER_MS * 1000L)
+    fail("step %d: ITIMER_REAL interval %ld us value %ld us, expected interval %d ms", s,
+         tv_us(iv.it_interval), tv_us(iv.it_value), ITIMER_MS);
   struct itimerspec its;
   timer_t ids[2] = {pt, tt};
   long want[2] = {PTIMER_MS * 1000000L, TTIMER_MS * 1000000L};
   for (int i = 0; i < 2; i++) {
     if (timer_gettime(ids[i], &its) != 0) fail("step %d: timer_gettime: %s", s, strerror(errno));
-    if (ts_ns(its.it_interval) != want[i] || ts_ns(its.it_value) <= 0 || ts_ns(its.it_value) > want[i])
+    if (ts_ns(its.it_interval) != want[i] || ts_ns(its.it_value) <= 0 ||
+        ts_ns(its.it_value) > want[i])
       fail("step %d: POSIX timer %d interval %ld ns value %ld ns, expected interval %ld ns", s, i,
            ts_ns(its.it_interval), ts_ns(its.it_value), want[i]);
   }
@@ -286,12 +297,15 @@ static void check_timers(timer_t pt, timer_t tt, int s) {
 /* Waits until each timer fired at least twice since `base`. */
 static void wait_ticks(const int base[3], int s) {
   for (int i = 0; i < 1000; i++) {
-    if (LOAD(alrm) - base[0] >= 2 && LOAD(ptimer) - base[1] >= 2 && LOAD(ttimer) - base[2] >= 2) return;
+    if (LOAD(alrm) - base[0] >= 2 && LOAD(ptimer) - base[1] >= 2 && LOAD(ttimer) - base[2] >= 2)
+      return;
     sleep_ms(10, 1, "tick wait");
   }
-  fail("step %d: timers stopped firing: SIGALRM +%d, SIGEV_SIGNAL timer +%d, SIGEV_THREAD timer +%d in ~10 s of "
-       "waiting (need 2 each)",
-       s, LOAD(alrm) - base[0], LOAD(ptimer) - base[1], LOAD(ttimer) - base[2]);
+  fail(
+      "step %d: timers stopped firing: SIGALRM +%d, SIGEV_SIGNAL timer +%d, SIGEV_THREAD timer +%d "
+      "in ~10 s of "
+      "waiting (need 2 each)",
+      s, LOAD(alrm) - base[0], LOAD(ptimer) - base[1], LOAD(ttimer) - base[2]);
 }
 
 static void final_checks(pthread_t h) {
@@ -300,13 +314,14 @@ static void final_checks(pthread_t h) {
   sigaddset(&u, SIGUSR2);
   if (LOAD(usr2) != 0) fail("end: SIGUSR2 delivered while blocked");
   pthread_sigmask(SIG_UNBLOCK, &u, NULL);
-  if (LOAD(usr2) != 2) fail("end: unblocking SIGUSR2 delivered it %d times, expected 2 (thread + process)", usr2);
+  if (LOAD(usr2) != 2)
+    fail("end: unblocking SIGUSR2 delivered it %d times, expected 2 (thread + process)", usr2);
   sigemptyset(&u);
   sigaddset(&u, RT2);
   pthread_sigmask(SIG_UNBLOCK, &u, NULL);
   if (LOAD(rt2_count) != 3 || rt2_order[0] != 1 || rt2_order[1] != 2 || rt2_order[2] != 3)
-    fail("end: SIGRTMIN+2 delivered %d times, values %d,%d,%d; expected 3 times, 1,2,3", LOAD(rt2_count),
-         rt2_order[0], rt2_order[1], rt2_order[2]);
+    fail("end: SIGRTMIN+2 delivered %d times, values %d,%d,%d; expected 3 times, 1,2,3",
+         LOAD(rt2_count), rt2_order[0], rt2_order[1], rt2_order[2]);
   send_byte(req_pipe[1], 'U', "main");
   char c = recv_byte(rep_pipe[0], "main");
   if (c != '1') fail("end: the helper's pending SIGUSR1 was delivered %c times, expected 1", c);
@@ -325,7 +340,8 @@ static void alarm_checks(void) {
   if (left != 5) fail("end: alarm(1) after alarm(5) returned %u, expected 5", left);
   int base = LOAD(alrm);
   for (int i = 0; i < 500 && LOAD(alrm) == base; i++) sleep_ms(10, 1, "alarm wait");
-  if (LOAD(alrm) != base + 1) fail("end: alarm(1) fired %d times within ~5 s, expected once", LOAD(alrm) - base);
+  if (LOAD(alrm) != base + 1)
+    fail("end: alarm(1) fired %d times within ~5 s, expected once", LOAD(alrm) - base);
 }
 
 int main(int argc, char** argv) {
@@ -372,12 +388,14 @@ int main(int argc, char** argv) {
   se.sigev_notify = SIGEV_SIGNAL;
   se.sigev_signo = RT3;
   se.sigev_value.sival_int = SIGNAL_MAGIC;
-  if (timer_create(CLOCK_MONOTONIC, &se, &pt) != 0) fail("timer_create SIGEV_SIGNAL: %s", strerror(errno));
+  if (timer_create(CLOCK_MONOTONIC, &se, &pt) != 0)
+    fail("timer_create SIGEV_SIGNAL: %s", strerror(errno));
   memset(&se, 0, sizeof se);
   se.sigev_notify = SIGEV_THREAD;
   se.sigev_notify_function = on_thread_timer;
   se.sigev_value.sival_ptr = &thread_magic;
-  if (timer_create(CLOCK_MONOTONIC, &se, &tt) != 0) fail("timer_create SIGEV_THREAD: %s", strerror(errno));
+  if (timer_create(CLOCK_MONOTONIC, &se, &tt) != 0)
+    fail("timer_create SIGEV_THREAD: %s", strerror(errno));
   struct itimerspec its = {{0, PTIMER_MS * 1000000L}, {0, PTIMER_MS * 1000000L}};
   if (timer_settime(pt, 0, &its, NULL) != 0) fail("timer_settime: %s", strerror(errno));
   its = (struct itimerspec){{0, TTIMER_MS * 1000000L}, {0, TTIMER_MS * 1000000L}};
@@ -396,12 +414,14 @@ int main(int argc, char** argv) {
     if (LOAD(usr2) != 0 || LOAD(rt2_count) != 0) fail("step %d: a blocked signal was delivered", s);
 
     raise(SIGUSR1);
-    if (LOAD(usr1_main) != s) fail("step %d: SIGUSR1 delivered %d times, expected %d", s, LOAD(usr1_main), s);
+    if (LOAD(usr1_main) != s)
+      fail("step %d: SIGUSR1 delivered %d times, expected %d", s, LOAD(usr1_main), s);
     union sigval sv = {.sival_int = s};
-    if (pthread_sigqueue(pthread_self(), RT1, sv) != 0) fail("pthread_sigqueue: %s", strerror(errno));
+    if (pthread_sigqueue(pthread_self(), RT1, sv) != 0)
+      fail("pthread_sigqueue: %s", strerror(errno));
     if (LOAD(rt1) != s || LOAD(rt1_sum) != s * (s + 1) / 2)
-      fail("step %d: SIGRTMIN+1 delivered %d times (sum %d), expected %d (%d)", s, LOAD(rt1), LOAD(rt1_sum), s,
-           s * (s + 1) / 2);
+      fail("step %d: SIGRTMIN+1 delivered %d times (sum %d), expected %d (%d)", s, LOAD(rt1),
+           LOAD(rt1_sum), s, s * (s + 1) / 2);
 
     sigset_t saved, cur;
     sigprocmask(SIG_SETMASK, &full, &saved);
@@ -417,8 +437,8 @@ int main(int argc, char** argv) {
     wait_ticks(base, s);
     check_timers(pt, tt, s);
     check_handlers_ok("step");
-    printf("step %d usr1=%d rt1=%d rt1_sum=%d pending=ok masks=ok timers=ok\n", s, LOAD(usr1_main), LOAD(rt1),
-           LOAD(rt1_sum));
+    printf("step %d usr1=%d rt1=%d rt1_sum=%d pending=ok masks=ok timers=ok\n", s, LOAD(usr1_main),
+           LOAD(rt1), LOAD(rt1_sum));
   }
 
   final_checks(h);
@@ -426,8 +446,10 @@ int main(int argc, char** argv) {
   timer_delete(tt);
   alarm_checks();
   check_handlers_ok("alarm");
-  printf("signals_heavy: steps=%d usr1=%d rt1=%d rt1_sum=%d usr2=%d rt2=%d,%d,%d helper_usr1=%d alarm=ok\nOK\n", steps,
-         LOAD(usr1_main), LOAD(rt1), LOAD(rt1_sum), LOAD(usr2), rt2_order[0], rt2_order[1], rt2_order[2],
-         LOAD(usr1_helper));
+  printf(
+      "signals_heavy: steps=%d usr1=%d rt1=%d rt1_sum=%d usr2=%d rt2=%d,%d,%d helper_usr1=%d "
+      "alarm=ok\nOK\n",
+      steps, LOAD(usr1_main), LOAD(rt1), LOAD(rt1_sum), LOAD(usr2), rt2_order[0], rt2_order[1],
+      rt2_order[2], LOAD(usr1_helper));
   return 0;
 }

@@ -77,14 +77,14 @@ static __thread uint64_t tls_zero;
 
 static void thread_checks(int round, int kind) {
   if (tls_fresh != 77 || tls_zero != 0)
-    fail("round %d thread %d: new thread's __thread values are %d/%" PRIu64 ", expected 77/0", round, kind,
-         tls_fresh, tls_zero);
+    fail("round %d thread %d: new thread's __thread values are %d/%" PRIu64 ", expected 77/0",
+         round, kind, tls_fresh, tls_zero);
   tls_fresh = kind;
   tls_zero = (uint64_t)round;
   pid_t t = gettid();
   if (t != (pid_t)syscall(SYS_gettid) || t == main_pid || getpid() != main_pid)
-    fail("round %d thread %d: gettid %d, syscall(SYS_gettid) %ld, getpid %d, main pid %d", round, kind, t,
-         syscall(SYS_gettid), getpid(), main_pid);
+    fail("round %d thread %d: gettid %d, syscall(SYS_gettid) %ld, getpid %d, main pid %d", round,
+         kind, t, syscall(SYS_gettid), getpid(), main_pid);
 }
 
 static void add_sum(uint64_t v) {
@@ -130,7 +130,8 @@ static void* victim(void* arg) {
   pthread_cleanup_push(count_cleanup, NULL);
   char c;
   ssize_t r = read(never_pipe[0], &c, 1); /* cancelled here */
-  fail("round %d: the cancel victim's read() returned %zd (%s)", j->round, r, r < 0 ? strerror(errno) : "data");
+  fail("round %d: the cancel victim's read() returned %zd (%s)", j->round, r,
+       r < 0 ? strerror(errno) : "data");
   pthread_cleanup_pop(0);
   return NULL;
 }
@@ -170,12 +171,15 @@ static void one_round(int r) {
     rc = pthread_join(t[k], &ret);
     uint64_t want = work(seed_of(r, k));
     if (rc != 0 || (uintptr_t)ret != want)
-      fail("round %d: join of thread %d: rc %d, value %" PRIxPTR ", expected %" PRIx64, r, k, rc, (uintptr_t)ret, want);
+      fail("round %d: join of thread %d: rc %d, value %" PRIxPTR ", expected %" PRIx64, r, k, rc,
+           (uintptr_t)ret, want);
   }
-  if ((rc = pthread_cancel(t[N_JOIN + 2])) != 0) fail("round %d: pthread_cancel: %s", r, strerror(rc));
+  if ((rc = pthread_cancel(t[N_JOIN + 2])) != 0)
+    fail("round %d: pthread_cancel: %s", r, strerror(rc));
   void* ret;
   rc = pthread_join(t[N_JOIN + 2], &ret);
-  if (rc != 0 || ret != PTHREAD_CANCELED) fail("round %d: join of the cancelled thread: rc %d, ret %p", r, rc, ret);
+  if (rc != 0 || ret != PTHREAD_CANCELED)
+    fail("round %d: join of the cancelled thread: rc %d, ret %p", r, rc, ret);
   pthread_mutex_lock(&mu);
   while (live_detached > 0) pthread_cond_wait(&detached_done, &mu);
   int c = cleanups;
@@ -187,7 +191,8 @@ int main(int argc, char** argv) {
   int rounds = argc > 1 ? atoi(argv[1]) : 2000;
   int pause_ms = argc > 2 ? atoi(argv[2]) : 5;
   int every = argc > 3 ? atoi(argv[3]) : 10;
-  if (rounds < 1 || pause_ms < 0 || every < 1) fail("usage: thread_churn [ROUNDS] [PAUSE_MS] [PRINT_EVERY]");
+  if (rounds < 1 || pause_ms < 0 || every < 1)
+    fail("usage: thread_churn [ROUNDS] [PAUSE_MS] [PRINT_EVERY]");
   setvbuf(stdout, NULL, _IOLBF, 0);
   main_pid = getpid();
   if (pipe(never_pipe) != 0) fail("pipe: %s", strerror(errno));
@@ -204,7 +209,8 @@ int main(int argc, char** argv) {
     check = mix(check, got);
     if (r % every == 0) printf("step %d sum=%016" PRIx64 "\n", r, got);
     struct timespec ts = {pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L};
-    if (nanosleep(&ts, NULL) != 0) fail("round %d: nanosleep: %s (stray signal?)", r, strerror(errno));
+    if (nanosleep(&ts, NULL) != 0)
+      fail("round %d: nanosleep: %s (stray signal?)", r, strerror(errno));
   }
   printf("thread_churn: rounds=%d threads=%d cleanups=%d checksum=%016" PRIx64 "\nOK\n", rounds,
          rounds * (N_JOIN + N_DETACHED + 1), cleanups, check);

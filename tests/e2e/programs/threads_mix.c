@@ -28,7 +28,8 @@
  * W5 also holds a robust mutex for the whole run and exits holding it: the
  * main thread's lock must then report EOWNERDEAD (the kernel walks the robust
  * list of the exiting thread). At the end the main thread joins W0, W1,
- * W3..W7, cancels W2 (blocked in epoll_wait), and prints a checksum and "OK"; on any mismatch "FAIL: reason", exit 1. */
+ * W3..W7, cancels W2 (blocked in epoll_wait), and prints a checksum and "OK"; on any mismatch
+ * "FAIL: reason", exit 1. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -86,7 +87,9 @@ static uint64_t work(uint64_t seed, unsigned iters) {
   return acc ^ x;
 }
 
-static uint64_t token(int s, int pipe_idx) { return (uint64_t)s * 0x9e3779b97f4a7c15ull ^ (uint64_t)pipe_idx; }
+static uint64_t token(int s, int pipe_idx) {
+  return (uint64_t)s * 0x9e3779b97f4a7c15ull ^ (uint64_t)pipe_idx;
+}
 static uint64_t table_val(int s, int i) { return work((uint64_t)s * 131 + (uint64_t)i, 1000); }
 static uint64_t item(int s, int j) { return (uint64_t)s * 100 + (uint64_t)j; }
 
@@ -152,7 +155,8 @@ struct identity {
 
 /* Kernel-side per-thread state glibc relies on. */
 static void kernel_thread_state(void** robust_head, size_t* robust_len, int** tid_address) {
-  if (syscall(SYS_get_robust_list, 0, robust_head, robust_len) != 0) fail("get_robust_list: %s", strerror(errno));
+  if (syscall(SYS_get_robust_list, 0, robust_head, robust_len) != 0)
+    fail("get_robust_list: %s", strerror(errno));
   if (prctl(PR_GET_TID_ADDRESS, tid_address, 0, 0, 0) != 0) *tid_address = NULL;
 }
 
@@ -161,9 +165,12 @@ static void rseq_check(int idx, int s) {
   void* area = (char*)__builtin_thread_pointer() + __rseq_offset;
   long r = syscall(SYS_rseq, area, __rseq_size, 0, RSEQ_SIG);
   if (r != 0 && errno == EINVAL && __rseq_size != 32) r = syscall(SYS_rseq, area, 32, 0, RSEQ_SIG);
-  if (r == 0) fail("thread %d step %d: rseq was not registered (registering glibc's area again succeeded)", idx, s);
+  if (r == 0)
+    fail("thread %d step %d: rseq was not registered (registering glibc's area again succeeded)",
+         idx, s);
   if (errno != EBUSY)
-    fail("thread %d step %d: registering glibc's rseq area again gave %s, expected EBUSY", idx, s, strerror(errno));
+    fail("thread %d step %d: registering glibc's rseq area again gave %s, expected EBUSY", idx, s,
+         strerror(errno));
   int cpu = (int)((volatile struct rseq*)area)->cpu_id;
   if (cpu < 0) fail("thread %d step %d: rseq cpu_id is %d", idx, s, cpu);
 }
@@ -181,29 +188,33 @@ static void identity_record(struct identity* id, int idx) {
   memcpy(id->buf, tls_buf, sizeof id->buf);
   kernel_thread_state(&id->robust_head, &id->robust_len, &id->tid_address);
   if (id->robust_head == NULL) fail("thread %d: no robust futex list registered", idx);
-  if ((pid_t)syscall(SYS_gettid) != id->tid) fail("thread %d: gettid() %d != syscall(SYS_gettid) %ld", idx, id->tid, syscall(SYS_gettid));
+  if ((pid_t)syscall(SYS_gettid) != id->tid)
+    fail("thread %d: gettid() %d != syscall(SYS_gettid) %ld", idx, id->tid, syscall(SYS_gettid));
 }
 
 static void identity_check(const struct identity* id, int idx, int s) {
-  if (!pthread_equal(pthread_self(), id->self)) fail("thread %d step %d: pthread_self() changed", idx, s);
+  if (!pthread_equal(pthread_self(), id->self))
+    fail("thread %d step %d: pthread_self() changed", idx, s);
   pid_t t1 = gettid();
   pid_t t2 = (pid_t)syscall(SYS_gettid);
   if (t1 != id->tid || t2 != id->tid)
-    fail("thread %d step %d: gettid() %d / syscall(SYS_gettid) %d, recorded %d", idx, s, t1, t2, id->tid);
+    fail("thread %d step %d: gettid() %d / syscall(SYS_gettid) %d, recorded %d", idx, s, t1, t2,
+         id->tid);
   if (&tls_val != id->val_addr || tls_buf != id->buf_addr || &tls_init != id->init_addr)
     fail("thread %d step %d: a __thread variable moved", idx, s);
   if (tls_val != id->val || memcmp(tls_buf, id->buf, sizeof tls_buf) != 0 || tls_init != 4242 + idx)
-    fail("thread %d step %d: __thread values changed (val %" PRIx64 ", buf '%.40s', init %d)", idx, s, tls_val,
-         tls_buf, tls_init);
+    fail("thread %d step %d: __thread values changed (val %" PRIx64 ", buf '%.40s', init %d)", idx,
+         s, tls_val, tls_buf, tls_init);
   void* head;
   size_t len;
   int* tid_address;
   kernel_thread_state(&head, &len, &tid_address);
   if (head != id->robust_head || len != id->robust_len)
-    fail("thread %d step %d: robust futex list is %p (len %zu), recorded %p (len %zu)", idx, s, head, len,
-         id->robust_head, id->robust_len);
+    fail("thread %d step %d: robust futex list is %p (len %zu), recorded %p (len %zu)", idx, s,
+         head, len, id->robust_head, id->robust_len);
   if (tid_address != id->tid_address)
-    fail("thread %d step %d: clear_child_tid is %p, recorded %p", idx, s, (void*)tid_address, (void*)id->tid_address);
+    fail("thread %d step %d: clear_child_tid is %p, recorded %p", idx, s, (void*)tid_address,
+         (void*)id->tid_address);
   rseq_check(idx, s);
 }
 
@@ -225,7 +236,8 @@ static void check_slept(int64_t t0, int ms, int idx, const char* what) {
 static void sleep_ms_exact(int ms, int idx, const char* what) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   int64_t t0 = mono_ns();
-  if (nanosleep(&ts, NULL) != 0) fail("thread %d: %s nanosleep: %s (stray signal?)", idx, what, strerror(errno));
+  if (nanosleep(&ts, NULL) != 0)
+    fail("thread %d: %s nanosleep: %s (stray signal?)", idx, what, strerror(errno));
   check_slept(t0, ms, idx, what);
 }
 
@@ -240,13 +252,15 @@ static void clock_sleep_ms(int ms, int idx, const char* what) {
 static uint64_t read_token(int fd, int idx) {
   uint64_t v;
   ssize_t r = read(fd, &v, sizeof v);
-  if (r != (ssize_t)sizeof v) fail("thread %d: read pipe returned %zd: %s", idx, r, r < 0 ? strerror(errno) : "short");
+  if (r != (ssize_t)sizeof v)
+    fail("thread %d: read pipe returned %zd: %s", idx, r, r < 0 ? strerror(errno) : "short");
   return v;
 }
 
 static void write_token(int fd, uint64_t v) {
   ssize_t w = write(fd, &v, sizeof v);
-  if (w != (ssize_t)sizeof v) fail("main: write pipe returned %zd: %s", w, w < 0 ? strerror(errno) : "short");
+  if (w != (ssize_t)sizeof v)
+    fail("main: write pipe returned %zd: %s", w, w < 0 ? strerror(errno) : "short");
 }
 
 static void xsem_wait(sem_t* sem, int idx, const char* what) {
@@ -255,7 +269,8 @@ static void xsem_wait(sem_t* sem, int idx, const char* what) {
 
 static void barrier_wait(void) {
   int rc = pthread_barrier_wait(&barrier);
-  if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD) fail("pthread_barrier_wait: %s", strerror(rc));
+  if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
+    fail("pthread_barrier_wait: %s", strerror(rc));
 }
 
 static void wait_generation(int s) {
@@ -280,9 +295,7 @@ static uint64_t read_table(int s, int i) {
 
 /* --- Contributions (shared by the workers and the main thread's check) ------ */
 
-static uint64_t pipe_contrib(uint64_t tok, uint64_t tab) {
-  return mix(work(tok, IT_SMALL), tab);
-}
+static uint64_t pipe_contrib(uint64_t tok, uint64_t tab) { return mix(work(tok, IT_SMALL), tab); }
 
 static void expected_step(uint64_t* acc, int s) {
   for (int w = 0; w < 3; w++) acc[w] = mix(acc[w], pipe_contrib(token(s, w), table_val(s - 1, w)));
@@ -308,7 +321,8 @@ static void* pipe_worker(void* arg) {
     if (me->idx == 1) {
       struct pollfd p = {.fd = fd, .events = POLLIN};
       int n = poll(&p, 1, -1);
-      if (n != 1 || !(p.revents & POLLIN)) fail("thread 1: poll returned %d (%s)", n, n < 0 ? strerror(errno) : "");
+      if (n != 1 || !(p.revents & POLLIN))
+        fail("thread 1: poll returned %d (%s)", n, n < 0 ? strerror(errno) : "");
     } else if (me->idx == 2) {
       struct epoll_event ev;
       int n = epoll_wait(epfd, &ev, 1, -1); /* the end: cancelled here */
@@ -316,7 +330,8 @@ static void* pipe_worker(void* arg) {
     }
     if (s > steps) fail("thread %d: woken after the last step", me->idx);
     uint64_t tok = read_token(fd, me->idx);
-    if (tok != token(s, me->idx)) fail("thread %d step %d: token %" PRIx64 " out of order", me->idx, s, tok);
+    if (tok != token(s, me->idx))
+      fail("thread %d step %d: token %" PRIx64 " out of order", me->idx, s, tok);
     me->acc = mix(me->acc, pipe_contrib(tok, read_table(s, me->idx)));
     add_counter(me->idx, s);
     barrier_wait();
@@ -343,7 +358,8 @@ static void* consumer(void* arg) {
       q_len--;
       pthread_cond_signal(&q_not_full);
       pthread_mutex_unlock(&q_mu);
-      if (v != item(s, j)) fail("consumer step %d: item %d is %" PRIu64 ", expected %" PRIu64, s, j, v, item(s, j));
+      if (v != item(s, j))
+        fail("consumer step %d: item %d is %" PRIu64 ", expected %" PRIu64, s, j, v, item(s, j));
       me->acc = mix(me->acc, v);
     }
     add_counter(me->idx, s);
@@ -397,11 +413,13 @@ static void* errcheck_holder(void* arg) {
     xsem_wait(&checked_sem, me->idx, "checked");
     sleep_ms_exact(25, me->idx, "holding the error-checking mutex");
     rc = pthread_mutex_lock(&errcheck_mu);
-    if (rc != EDEADLK) fail("W5 step %d: relocking an owned error-checking mutex gave %d, expected EDEADLK", s, rc);
+    if (rc != EDEADLK)
+      fail("W5 step %d: relocking an owned error-checking mutex gave %d, expected EDEADLK", s, rc);
     rc = pthread_mutex_unlock(&errcheck_mu);
     if (rc != 0) fail("W5 step %d: unlock errcheck: %s", s, strerror(rc));
     rc = pthread_mutex_unlock(&errcheck_mu);
-    if (rc != EPERM) fail("W5 step %d: unlocking an unowned error-checking mutex gave %d, expected EPERM", s, rc);
+    if (rc != EPERM)
+      fail("W5 step %d: unlocking an unowned error-checking mutex gave %d, expected EPERM", s, rc);
     identity_check(&id, me->idx, s);
     me->acc = mix(me->acc, work((uint64_t)s * 7 + 5, IT_SMALL));
     add_counter(me->idx, s);
@@ -423,19 +441,25 @@ static void* recursive_holder(void* arg) {
     wait_generation(s);
     xsem_wait(&held_sem, me->idx, "held");
     int rc = pthread_mutex_trylock(&errcheck_mu);
-    if (rc != EBUSY) fail("W6 step %d: trylock of a held error-checking mutex gave %d, expected EBUSY", s, rc);
+    if (rc != EBUSY)
+      fail("W6 step %d: trylock of a held error-checking mutex gave %d, expected EBUSY", s, rc);
     rc = pthread_mutex_unlock(&errcheck_mu);
-    if (rc != EPERM) fail("W6 step %d: unlocking another thread's error-checking mutex gave %d, expected EPERM", s, rc);
+    if (rc != EPERM)
+      fail("W6 step %d: unlocking another thread's error-checking mutex gave %d, expected EPERM", s,
+           rc);
     sem_post(&checked_sem);
     for (int d = 0; d < 3; d++)
-      if ((rc = pthread_mutex_lock(&rec_mu)) != 0) fail("W6 step %d: recursive lock depth %d: %s", s, d, strerror(rc));
+      if ((rc = pthread_mutex_lock(&rec_mu)) != 0)
+        fail("W6 step %d: recursive lock depth %d: %s", s, d, strerror(rc));
     rec_shared += (uint64_t)s;
     clock_sleep_ms(20, me->idx, "holding the recursive mutex");
     uint64_t v = rec_shared;
     for (int d = 0; d < 3; d++)
-      if ((rc = pthread_mutex_unlock(&rec_mu)) != 0) fail("W6 step %d: recursive unlock %d: %s", s, d, strerror(rc));
+      if ((rc = pthread_mutex_unlock(&rec_mu)) != 0)
+        fail("W6 step %d: recursive unlock %d: %s", s, d, strerror(rc));
     rc = pthread_mutex_unlock(&rec_mu);
-    if (rc != EPERM) fail("W6 step %d: a 4th unlock of the recursive mutex gave %d, expected EPERM", s, rc);
+    if (rc != EPERM)
+      fail("W6 step %d: a 4th unlock of the recursive mutex gave %d, expected EPERM", s, rc);
     me->acc = mix(me->acc, v);
     add_counter(me->idx, s);
     barrier_wait();
@@ -469,7 +493,8 @@ static void* compute_writer(void* arg) {
 
 static void setup(void) {
   if (pthread_barrier_init(&barrier, NULL, NWORKERS + 1) != 0) fail("barrier init");
-  if (sem_init(&go_sem, 0, 0) || sem_init(&held_sem, 0, 0) || sem_init(&checked_sem, 0, 0)) fail("sem_init");
+  if (sem_init(&go_sem, 0, 0) || sem_init(&held_sem, 0, 0) || sem_init(&checked_sem, 0, 0))
+    fail("sem_init");
   pthread_mutexattr_t a;
   pthread_mutexattr_init(&a);
   pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
@@ -483,7 +508,8 @@ static void setup(void) {
   if (pipe(pipe_a) || pipe(pipe_b) || pipe(pipe_c)) fail("pipe: %s", strerror(errno));
   epfd = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 2};
-  if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, pipe_c[0], &ev) != 0) fail("epoll: %s", strerror(errno));
+  if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, pipe_c[0], &ev) != 0)
+    fail("epoll: %s", strerror(errno));
   for (int i = 0; i < NWORKERS; i++) table[0][i] = table_val(0, i);
 }
 
@@ -499,7 +525,7 @@ int main(int argc, char** argv) {
   if (main_id.tid != getpid()) fail("main: gettid() %d != getpid() %d", main_id.tid, getpid());
   pid_t pid = getpid();
 
-  void* (*fns[NWORKERS])(void*) = {pipe_worker, pipe_worker,      pipe_worker,      consumer,
+  void* (*fns[NWORKERS])(void*) = {pipe_worker, pipe_worker,     pipe_worker,      consumer,
                                    producer,    errcheck_holder, recursive_holder, compute_writer};
   for (int i = 0; i < NWORKERS; i++) {
     workers[i].idx = i;
@@ -509,7 +535,8 @@ int main(int argc, char** argv) {
   barrier_wait();
   pid_t tids[NWORKERS];
   for (int i = 0; i < NWORKERS; i++) {
-    if (!pthread_equal(workers[i].self_seen, workers[i].handle)) fail("worker %d: pthread_self() != pthread_create's id", i);
+    if (!pthread_equal(workers[i].self_seen, workers[i].handle))
+      fail("worker %d: pthread_self() != pthread_create's id", i);
     tids[i] = workers[i].tid_seen;
     if (tids[i] == pid) fail("worker %d: tid equals the pid", i);
   }
@@ -539,7 +566,8 @@ int main(int argc, char** argv) {
     uint64_t h = 0;
     for (int i = 0; i < NWORKERS; i++) {
       if (workers[i].acc != expect[i])
-        fail("step %d: worker %d accumulator %016" PRIx64 ", expected %016" PRIx64, s, i, workers[i].acc, expect[i]);
+        fail("step %d: worker %d accumulator %016" PRIx64 ", expected %016" PRIx64, s, i,
+             workers[i].acc, expect[i]);
       if (workers[i].tid_seen != tids[i]) fail("step %d: worker %d tid changed", s, i);
       h = mix(h, workers[i].acc);
     }
@@ -557,11 +585,15 @@ int main(int argc, char** argv) {
   limit.tv_sec += 10;
   int rc = pthread_mutex_timedlock(&robust_mu, &limit);
   if (rc != EOWNERDEAD)
-    fail("end: locking the robust mutex W5 died holding gave %s, expected EOWNERDEAD (robust list lost?)",
-         rc == ETIMEDOUT ? "a 10 s timeout" : strerror(rc));
-  if ((rc = pthread_mutex_consistent(&robust_mu)) != 0) fail("end: pthread_mutex_consistent: %s", strerror(rc));
+    fail(
+        "end: locking the robust mutex W5 died holding gave %s, expected EOWNERDEAD (robust list "
+        "lost?)",
+        rc == ETIMEDOUT ? "a 10 s timeout" : strerror(rc));
+  if ((rc = pthread_mutex_consistent(&robust_mu)) != 0)
+    fail("end: pthread_mutex_consistent: %s", strerror(rc));
   pthread_mutex_unlock(&robust_mu);
-  if ((rc = pthread_mutex_trylock(&robust_mu)) != 0) fail("end: robust mutex after recovery: %s", strerror(rc));
+  if ((rc = pthread_mutex_trylock(&robust_mu)) != 0)
+    fail("end: robust mutex after recovery: %s", strerror(rc));
   pthread_mutex_unlock(&robust_mu);
   rc = pthread_cancel(workers[2].handle);
   if (rc != 0) fail("pthread_cancel W2: %s", strerror(rc));
@@ -569,9 +601,11 @@ int main(int argc, char** argv) {
   rc = pthread_join(workers[2].handle, &ret);
   if (rc != 0 || ret != PTHREAD_CANCELED) fail("join cancelled W2: rc %d, ret %p", rc, ret);
 
-  if ((rc = pthread_mutex_trylock(&errcheck_mu)) != 0) fail("end: errcheck mutex not free: %s", strerror(rc));
+  if ((rc = pthread_mutex_trylock(&errcheck_mu)) != 0)
+    fail("end: errcheck mutex not free: %s", strerror(rc));
   pthread_mutex_unlock(&errcheck_mu);
-  if ((rc = pthread_rwlock_trywrlock(&table_lock)) != 0) fail("end: rwlock not free: %s", strerror(rc));
+  if ((rc = pthread_rwlock_trywrlock(&table_lock)) != 0)
+    fail("end: rwlock not free: %s", strerror(rc));
   pthread_rwlock_unlock(&table_lock);
   int sv;
   sem_getvalue(&go_sem, &sv);
@@ -582,6 +616,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < NWORKERS; i++) sum = mix(sum, workers[i].acc);
   sum = mix(sum, counter);
   sum = mix(sum, rec_shared);
-  printf("threads_mix: steps=%d counter=%" PRIu64 " checksum=%016" PRIx64 "\nOK\n", steps, counter, sum);
+  printf("threads_mix: steps=%d counter=%" PRIu64 " checksum=%016" PRIx64 "\nOK\n", steps, counter,
+         sum);
   return 0;
 }
