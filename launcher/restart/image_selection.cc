@@ -22,7 +22,11 @@ bool add_dir(const fs::path& dir, Selection* out, std::string* err) {
     *err = dir.string() + ": no checkpoint images (ckpt_*.img) in this directory";
     return false;
   }
-  out->ckpt_dir = fs::absolute(dir).lexically_normal();
+  fs::path abs = fs::absolute(dir).lexically_normal();
+  if (abs.filename().empty()) abs = abs.parent_path();
+  // A generation directory belongs to the checkpoint directory above it.
+  std::string leaf = abs.filename();
+  out->ckpt_dir = leaf.starts_with(".ckpt_gen_") ? abs.parent_path() : abs;
   return true;
 }
 
