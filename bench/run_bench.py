@@ -42,6 +42,7 @@ def parse_args():
     ap.add_argument("--only", default=",".join(PARTS), help=f"parts to run (default all: {','.join(PARTS)})")
     ap.add_argument("--reps", type=int, default=None, help="checkpoints and restarts per workload case "
                     "(default 3, --quick 1); figures are medians")
+    ap.add_argument("--report", metavar="JSON", help="only print the tables of an earlier run's JSON")
     ap.add_argument("--barrier-processes", type=int, default=1000)
     ap.add_argument("--small-processes", type=int, default=256)
     a = ap.parse_args()
@@ -104,8 +105,23 @@ def run_parts(args, bins, workdir, results):
         results.setdefault("part_seconds", {})[name] = round(time.monotonic() - t0, 1)
 
 
+def print_report(results, json_path):
+    m = results["machine"]
+    print()
+    print(f"ckpt {m['git']}{' (modified tree)' if m['tree_modified'] else ''} on {m['cpus']} CPUs ({m['cpu']}), "
+          f"kernel {m['kernel']}, THP {m['thp']}; load {m['loadavg_start']} -> {m['loadavg_end']}")
+    for line in report.memory_table(results) + report.other_tables(results):
+        print(line)
+    print()
+    print(report.summary(results) + f"; {results['total_seconds']:.0f} s; JSON in {json_path}")
+
+
 def main():
     args = parse_args()
+    if args.report:
+        with open(args.report) as f:
+            print_report(json.load(f), args.report)
+        return 0
     procs.make_subreaper()
     procs.raise_fd_limit()
     bins = procs.Binaries(args.build)
@@ -125,14 +141,7 @@ def main():
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1, sort_keys=False)
         f.write("\n")
-    print()
-    m = results["machine"]
-    print(f"ckpt {m['git']}{' (modified tree)' if m['tree_modified'] else ''} on {m['cpus']} CPUs ({m['cpu']}), "
-          f"kernel {m['kernel']}, THP {m['thp']}; load {m['loadavg_start']} -> {m['loadavg_end']}")
-    for line in report.memory_table(results) + report.other_tables(results):
-        print(line)
-    print()
-    print(report.summary(results) + f"; {results['total_seconds']:.0f} s; JSON in {args.json}")
+    print_report(results, args.json)
     return 1 if results.get("failed_parts") else 0
 
 

@@ -66,6 +66,7 @@ def floors_for(floors, mib):
         "write_fsync_s": t(floors.get("write_fsync_bps", {}).get(str(mib))),
         "zstd-1_s": t(floors.get("zstd-1_bps")),
         "zstd1_s": t(floors.get("zstd1_bps")),
+        "unzstd-1_s": t(floors.get("unzstd-1_bps")),
         "unzstd1_s": t(floors.get("unzstd1_bps")),
         "zstd1_image_gb": n / floors["zstd1_ratio"] / GB if floors.get("zstd1_ratio") else None,
     }
@@ -129,6 +130,7 @@ def memory_table(results):
     fl = [floors_for(floors, c["mib"]) for c in cases]
     for key, label, d in (("memcpy_s", "floor: memcpy (s)", 3), ("write_fsync_s", "floor: write+fsync raw (s)", 3),
                           ("zstd-1_s", "floor: zstd -1, 1 core (s)", 3), ("zstd1_s", "floor: zstd 1, 1 core (s)", 3),
+                          ("unzstd-1_s", "floor: unzstd -1, 1 core (s)", 3),
                           ("unzstd1_s", "floor: unzstd 1, 1 core (s)", 3),
                           ("zstd1_image_gb", "floor: zstd 1 size (GB)", 3)):
         rows.append((label, [fmt(f[key], d) for f in fl], "", ""))
