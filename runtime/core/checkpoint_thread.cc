@@ -16,6 +16,7 @@
 #include "log.h"
 #include "preempt.h"
 #include "runtime_events.h"
+#include "thread_pointer.h"
 #include "thread_suspend.h"
 #include "time_state.h"
 
@@ -26,12 +27,6 @@ std::atomic<int32_t> g_registered{0};  // 0 pending, 1 connected, 2 failed
 PathString g_generation_dir;
 uint64_t g_generation = 0;
 bool g_suspended = false;
-
-uint64_t thread_pointer() {
-  uint64_t tp;
-  asm volatile("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-}
 
 void block_all_signals() {
   uint64_t all = ~0ull;

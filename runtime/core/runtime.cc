@@ -18,18 +18,13 @@
 #include "preempt.h"
 #include "process_capture.h"
 #include "runtime_events.h"
+#include "thread_pointer.h"
 #include "thread_suspend.h"
 
 namespace ckpt {
 namespace {
 
 Runtime g_runtime;
-
-uint64_t thread_pointer() {
-  uint64_t tp;
-  asm volatile("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-}
 
 // Offsets of glibc's struct pthread fields that a restart must refresh.
 void probe_thread_layout(Runtime& rt) {

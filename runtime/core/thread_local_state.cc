@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ckpt/sys.h"
+#include "thread_pointer.h"
 
 namespace ckpt {
 
@@ -14,12 +15,6 @@ namespace {
 
 constexpr int32_t kFirstSyntheticTid = 1 << 22;  // above the kernel's pid_max
 std::atomic<int32_t> g_next_synthetic{kFirstSyntheticTid};
-
-uint64_t thread_pointer() {
-  uint64_t tp;
-  asm volatile("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-}
 
 bool vtid_taken(const Runtime& rt, int32_t vtid) {
   for (const auto& e : rt.tids)

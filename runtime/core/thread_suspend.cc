@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pending_signals.h"
 #include "thread_local_state.h"
+#include "thread_pointer.h"
 
 extern "C" {
 long ckpt_clone3_resume(void* args, size_t size, const ckpt::image::JumpContext* ctx);
@@ -40,12 +41,6 @@ std::atomic<int32_t> g_slot_count{0};
 struct KernelSigset {
   uint64_t bits;
 };
-
-uint64_t thread_pointer() {
-  uint64_t tp;
-  asm volatile("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-}
 
 bool is_runtime_tid(const Runtime& rt, int32_t tid) {
   if (tid == rt.ckpt_tid) return true;
