@@ -56,7 +56,7 @@ def wait_status(path, cond, timeout, what, proc=None):
         st = read_status(path)
         if st and cond(st):
             return st
-        if proc is not None and proc.poll() is not None:
+        if proc is not None and proc.poll() not in (None, 0):  # 0: it may have handed over
             raise BenchError(f"{what}: the process exited with status {proc.returncode}")
         if time.monotonic() > deadline:
             raise BenchError(f"{what}: not within {timeout:.0f}s (status: {st})")
