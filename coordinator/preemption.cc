@@ -19,8 +19,8 @@ void Preemption::on_preempt(const Peer& from, uint32_t signo, Clock::time_point 
     return;
   }
   active_ = true;
-  // The scheduler's SIGTERM may reach us too (same session or cgroup):
-  // finish the job's exit first, and leave with the last process.
+  // The scheduler's SIGTERM may reach us too (same cgroup): finish ending
+  // the job first (until the Kill is answered, see on_checkpoint_done).
   std::signal(SIGTERM, SIG_IGN);
   log_line("preemption: %s from process %s: checkpointing the computation, then ending it",
            sig.c_str(), from.process.label().c_str());
@@ -40,7 +40,11 @@ void Preemption::on_checkpoint_done(const CheckpointResult& result) {
   int32_t status = result.ok ? proto::kPreemptExitStatus : -1;
   killer_.kill_all(
       status, "preemption",
-      [](const std::string& text) { log_line("preemption: %s", text.c_str()); }, Clock::now());
+      [](const std::string& text) {
+        log_line("preemption: %s", text.c_str());
+        std::signal(SIGTERM, SIG_DFL);
+      },
+      Clock::now());
 }
 
 void Preemption::requeue() {

@@ -1,6 +1,7 @@
 // The real ckpt_coordinator binary (path in env CKPT_COORDINATOR_BIN), driven
 // over TCP: authentication, status, and whole checkpoints with fake
-// processes built from the protocol structs, checking the generations on disk.
+// processes built from the protocol structs, checking the generations on disk;
+// periodic checkpoints, checkpoint-then-kill and preemption.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,11 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -62,8 +65,8 @@ class FakeProcess {
     if (thread_.joinable()) thread_.join();
   }
 
-  LinkStatus connect(const Settings& settings, const Secret& secret) {
-    proto::ProcessInfo info{vpid_, 1, vpid_ + 100000, -1, 0, "testhost", program_};
+  LinkStatus connect(const Settings& settings, const Secret& secret, uint32_t restart_count = 0) {
+    proto::ProcessInfo info{vpid_, 1, vpid_ + 100000, -1, restart_count, "testhost", program_};
     link_.set_timeout_ms(20000);
     return link_.open(settings, secret, proto::Role::kProcess, &info);
   }
@@ -78,13 +81,24 @@ class FakeProcess {
       for (int i = 0; i < cycles && serve(write_error, vanish, delay_ms); i++) resumes++;
     });
   }
+  // Answers checkpoints (failing Written with `write_error`) until Kill
+  // arrives (kill_status gets its exit status) or the link closes.
+  void serve_until_kill(std::string write_error = "") {
+    thread_ = std::thread([this, write_error] {
+      while (serve(write_error, false, 0)) resumes++;
+    });
+  }
+  void send_preempt(uint32_t signo) {
+    link_.send_message(proto::Msg::kPreempt, proto::Preempt{signo});
+  }
   void wait() { thread_.join(); }
 
   std::string dir;  // from Suspend
   bool got_resume = false;
   proto::Resume resume;
   std::string error;
-  int resumes = 0;
+  std::atomic<int> resumes{0};
+  std::optional<int32_t> kill_status;  // from Kill
   CoordinatorLink link_;
 
  private:
@@ -93,6 +107,13 @@ class FakeProcess {
       auto frame = link_.recv();
       if (!frame) {
         error = link_.error();
+        return false;
+      }
+      if (frame->type == proto::Msg::kKill) {
+        proto::Kill k;
+        decode_payload(*frame, &k);
+        kill_status = k.exit_status;
+        link_.close();
         return false;
       }
       if (frame->type == proto::Msg::kSuspend) {
@@ -143,15 +164,24 @@ class CoordinatorTest : public ::testing::Test {
   void start() {
     std::string port_file = dir_ + "/port";
     fs::remove(port_file);
+    std::string bin = coordinator_bin();
+    std::vector<std::string> args = {bin,         "--port",     "0",  "--port-file",
+                                     port_file,   "--ckpt-dir", dir_, "--listen",
+                                     "127.0.0.1", "--timeout",  "5"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     pid_ = ::fork();
     if (pid_ == 0) {
-      std::string env = "CKPT_SECRET=" + to_hex(secret_);
-      ::putenv(env.data());
+      ::setenv("CKPT_SECRET", to_hex(secret_).c_str(), 1);
+      for (const char* name : {"SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "CKPT_INTERVAL",
+                               "CKPT_KEEP", "CKPT_REQUEUE", "CKPT_REQUEUE_COMMAND"})
+        ::unsetenv(name);
+      for (const auto& [name, value] : extra_env_) ::setenv(name.c_str(), value.c_str(), 1);
       int log = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       ::dup2(log, STDERR_FILENO);
-      std::string bin = coordinator_bin();
-      ::execl(bin.c_str(), bin.c_str(), "--port", "0", "--port-file", port_file.c_str(),
-              "--ckpt-dir", dir_.c_str(), "--listen", "127.0.0.1", "--timeout", "5", nullptr);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
       ::_exit(127);
     }
     for (int i = 0; i < 500 && !fs::exists(port_file); i++)
@@ -167,18 +197,50 @@ class CoordinatorTest : public ::testing::Test {
     }
   }
 
+  // Restarts the coordinator with these extra options and environment.
+  void restart_with(std::vector<std::string> args,
+                    std::vector<std::pair<std::string, std::string>> env = {}) {
+    stop();
+    extra_args_ = std::move(args);
+    extra_env_ = std::move(env);
+    start();
+  }
+
   Reply command(proto::Msg type, uint8_t json = 0) {
+    if (type == proto::Msg::kCmdStatus) return command_with(type, proto::CmdStatus{json});
+    return command_with(type, ByteWriter());
+  }
+  template <typename Body>
+  Reply command_with(proto::Msg type, const Body& body) {
     CoordinatorLink link;
     link.set_timeout_ms(20000);
     if (link.open(settings_, secret_, proto::Role::kCommand) != LinkStatus::kOk)
       return {false, "open: " + link.error()};
-    bool sent = type == proto::Msg::kCmdStatus ? link.send_message(type, proto::CmdStatus{json})
-                                               : link.send(type);
+    bool sent = send_body(link, type, body);
     auto frame = sent ? link.recv() : std::nullopt;
     proto::CmdReply reply;
     if (!frame || frame->type != proto::Msg::kCmdReply || !decode_payload(*frame, &reply))
       return {false, "no reply: " + link.error()};
     return {reply.ok != 0, std::string(reply.text)};
+  }
+
+  static bool send_body(CoordinatorLink& link, proto::Msg type, const ByteWriter& w) {
+    return link.send(type, w);
+  }
+  template <typename Body>
+  static bool send_body(CoordinatorLink& link, proto::Msg type, const Body& body) {
+    return link.send_message(type, body);
+  }
+
+  // Generation dirs present, ascending.
+  std::vector<int> generations() {
+    std::vector<int> out;
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind(".ckpt_gen_", 0) == 0) out.push_back(std::stoi(name.substr(10)));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
   std::string latest_target() {
@@ -190,6 +252,8 @@ class CoordinatorTest : public ::testing::Test {
   Settings settings_;
   Secret secret_ = test_secret(1);
   pid_t pid_ = -1;
+  std::vector<std::string> extra_args_;
+  std::vector<std::pair<std::string, std::string>> extra_env_;
 };
 
 TEST_F(CoordinatorTest, WrongProofGetsRejectThenClose) {
@@ -295,8 +359,13 @@ TEST_F(CoordinatorTest, CheckpointCommitsGenerations) {
     EXPECT_EQ(a.resume.committed, 1);
     EXPECT_EQ(a.resume.generation, gen);
     EXPECT_EQ(latest_target(), ".ckpt_gen_" + std::to_string(gen));
-    EXPECT_EQ(read_file(gen_dir + "/MANIFEST"),
-              "generation " + std::to_string(gen) + "\n" + a.image() + "\n" + b.image() + "\n");
+    std::string manifest = read_file(gen_dir + "/MANIFEST");
+    std::string head =
+        "generation " + std::to_string(gen) + "\n" + a.image() + "\n" + b.image() + "\n\n";
+    EXPECT_EQ(manifest.substr(0, head.size()), head);
+    EXPECT_NE(manifest.find("\nscheduler: none\nrestart_count: 0\nhosts: testhost\n"),
+              std::string::npos)
+        << manifest;
     for (FakeProcess* p : {&a, &b}) {
       std::string link = dir_ + "/" + p->image();
       EXPECT_TRUE(fs::is_symlink(link));
@@ -464,6 +533,135 @@ TEST_F(CoordinatorTest, EnsureCoordinatorStartsDaemonOnce) {
   }
   EXPECT_EQ(link.open(daemon_settings, secret_, proto::Role::kCommand), LinkStatus::kUnreachable);
   EXPECT_NE(link.error().find("no coordinator at 127.0.0.1:"), std::string::npos) << link.error();
+}
+
+// Waits up to `ms` for `cond`.
+template <typename Cond>
+bool eventually(Cond cond, int ms = 15000) {
+  for (int i = 0; i < ms / 20; i++) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+// --interval 1 --keep 2: checkpoints keep coming, and only the last two
+// committed generations stay; CmdInterval turns them off at run time.
+TEST_F(CoordinatorTest, PeriodicCheckpointsKeepTwoGenerations) {
+  restart_with({"--interval", "1", "--keep", "2"});
+  FakeProcess a(901, "alpha");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_until_kill();
+  ASSERT_TRUE(eventually([&] { return a.resumes >= 4; })) << "resumes: " << a.resumes;
+  Reply r = command_with(proto::Msg::kCmdInterval, proto::CmdInterval{0});
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.text, "periodic checkpoints off");
+  // Let a checkpoint that was already under way finish.
+  ASSERT_TRUE(eventually([&] {
+    return command(proto::Msg::kCmdStatus).text.find("state idle") != std::string::npos;
+  }));
+  int done = a.resumes;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(a.resumes, done) << "checkpoints continued after --interval 0";
+  std::vector<int> gens = generations();
+  ASSERT_EQ(gens.size(), 2u);
+  EXPECT_EQ(gens[1], done);
+  EXPECT_EQ(gens[0], done - 1);
+  EXPECT_EQ(latest_target(), ".ckpt_gen_" + std::to_string(done));
+  EXPECT_TRUE(a.resume.committed);
+
+  // And on again at run time.
+  r = command_with(proto::Msg::kCmdInterval, proto::CmdInterval{1});
+  EXPECT_EQ(r.text, "checkpoint interval 1 s");
+  EXPECT_NE(command(proto::Msg::kCmdStatus).text.find("interval 1 s"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return a.resumes > done; }));
+  a.link_.close();
+  a.wait();
+}
+
+TEST_F(CoordinatorTest, CheckpointThenKill) {
+  FakeProcess a(911, "alpha");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_until_kill();
+  Reply r =
+      command_with(proto::Msg::kCmdCheckpoint, proto::CmdCheckpoint{proto::kCheckpointThenKill});
+  a.wait();
+  EXPECT_TRUE(r.ok) << r.text;
+  EXPECT_EQ(r.text.rfind("checkpoint 1 committed", 0), 0u) << r.text;
+  EXPECT_NE(r.text.find("; killed 1 process"), std::string::npos) << r.text;
+  EXPECT_EQ(a.resumes, 1);
+  ASSERT_TRUE(a.kill_status.has_value());
+  EXPECT_EQ(*a.kill_status, -1);  // SIGKILL, as --kill
+  EXPECT_EQ(latest_target(), ".ckpt_gen_1");
+}
+
+TEST_F(CoordinatorTest, CheckpointThenKillDoesNotKillWhenTheCheckpointFails) {
+  FakeProcess a(921, "alpha");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one("disk full");
+  Reply r =
+      command_with(proto::Msg::kCmdCheckpoint, proto::CmdCheckpoint{proto::kCheckpointThenKill});
+  a.wait();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.text,
+            "checkpoint 1 failed: process 921 (alpha@testhost): disk full; not killing the "
+            "computation");
+  EXPECT_FALSE(a.kill_status.has_value());
+  Reply st = command(proto::Msg::kCmdStatus);
+  EXPECT_NE(st.text.find("1 process, state idle"), std::string::npos) << st.text;
+}
+
+// Two processes get the preemption signal: one checkpoint, then Kill{143}
+// to both; the requeue command runs once, between the two.
+TEST_F(CoordinatorTest, PreemptFromTwoProcessesCheckpointsOnceThenExits143) {
+  std::string marker = dir_ + "/requeued";
+  restart_with({"--requeue"}, {{"CKPT_REQUEUE_COMMAND", "echo requeued >> " + marker},
+                               {"SLURM_JOB_ID", "4242"},
+                               {"SLURM_JOB_NODELIST", "node[1-2]"}});
+  FakeProcess a(931, "alpha"), b(932, "beta");
+  ASSERT_EQ(a.connect(settings_, secret_, 2), LinkStatus::kOk);
+  ASSERT_EQ(b.connect(settings_, secret_, 3), LinkStatus::kOk);
+  a.serve_until_kill();
+  b.serve_until_kill();
+  a.send_preempt(SIGUSR1);
+  b.send_preempt(SIGTERM);
+  a.wait();
+  b.wait();
+  EXPECT_EQ(a.resumes, 1);
+  EXPECT_EQ(b.resumes, 1);
+  ASSERT_TRUE(a.kill_status && b.kill_status);
+  EXPECT_EQ(*a.kill_status, proto::kPreemptExitStatus);
+  EXPECT_EQ(*b.kill_status, proto::kPreemptExitStatus);
+  EXPECT_EQ(generations(), std::vector<int>{1});
+  EXPECT_EQ(latest_target(), ".ckpt_gen_1");
+  EXPECT_EQ(read_file(marker), "requeued\n");
+  std::string manifest = read_file(dir_ + "/.ckpt_gen_1/MANIFEST");
+  EXPECT_NE(manifest.find("\nscheduler: slurm\njob_id: 4242\nnodes: node[1-2]\nrestart_count: 3\n"),
+            std::string::npos)
+      << manifest;
+  std::string log = read_file(log_path());
+  EXPECT_NE(log.find("already being handled"), std::string::npos) << log;
+}
+
+// --keep 1: a failed checkpoint (here a preemption's) never removes the
+// committed one; the computation still ends, with SIGKILL instead of 143.
+TEST_F(CoordinatorTest, FailedCheckpointKeepsThePreviousGeneration) {
+  restart_with({"--keep", "1"});
+  FakeProcess a(941, "alpha");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one();
+  ASSERT_TRUE(command(proto::Msg::kCmdCheckpoint).ok);
+  a.wait();
+  std::string good = read_file(dir_ + "/.ckpt_gen_1/" + a.image());
+
+  a.serve_until_kill("no space left on device");
+  a.send_preempt(SIGTERM);
+  a.wait();
+  ASSERT_TRUE(a.kill_status.has_value());
+  EXPECT_EQ(*a.kill_status, -1);
+  EXPECT_EQ(generations(), std::vector<int>{1});
+  EXPECT_EQ(latest_target(), ".ckpt_gen_1");
+  EXPECT_EQ(read_file(dir_ + "/" + a.image()), good);
 }
 
 }  // namespace
