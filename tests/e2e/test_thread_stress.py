@@ -10,6 +10,7 @@ CKPT_E2E_STRESS_CHECKPOINTS and CKPT_E2E_CHURN_ROUNDS shrink or grow the test.""
 
 import os
 import random
+import re
 import statistics
 import time
 
@@ -17,10 +18,21 @@ import harness
 from harness import TestFailure, log
 
 
+def committed_generation(job):
+    """N of $CKPT_DIR/ckpt_latest -> .ckpt_gen_N (docs/usage.md), or None."""
+    try:
+        m = re.search(r"ckpt_gen_(\d+)$", os.readlink(os.path.join(job.ckpt_dir, "ckpt_latest")))
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
 def random_checkpoints(job, proc, out, count, rng):
     """`count` checkpoints at random moments; fails on a hang, a failed
-    checkpoint, a dead program or no progress."""
+    checkpoint, one that committed no new generation, a dead program or no
+    progress."""
     times = []
+    gen = committed_generation(job)
     for i in range(1, count + 1):
         time.sleep(rng.uniform(0.02, 0.2))
         if proc.poll() is not None:
@@ -37,10 +49,14 @@ def random_checkpoints(job, proc, out, count, rng):
         images = job.images()
         if not images:
             raise TestFailure(f"stress checkpoint {i}: reported success but no $CKPT_DIR/ckpt_*.img")
+        new_gen = committed_generation(job)
+        if gen is not None and new_gen != gen + 1:
+            raise TestFailure(f"stress checkpoint {i}: ckpt_latest names generation {new_gen}, expected {gen + 1}")
+        gen = new_gen
         if i % 10 == 0 or i == count:
             for img in images:
                 job.verify_image(img, f"stress checkpoint {i}")
-            log(f"stress checkpoint {i}: ok ({harness.step_lines(out)} step lines)")
+            log(f"stress checkpoint {i}: ok, generation {gen} ({harness.step_lines(out)} step lines)")
         if proc.poll() is not None:
             raise TestFailure(f"stress checkpoint {i}: the program died (status {proc.returncode}) right after it")
     log(f"{count} checkpoints: min {min(times):.2f}s, median {statistics.median(times):.2f}s, "
