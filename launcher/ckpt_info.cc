@@ -1,5 +1,6 @@
-// ckpt_info: prints what a checkpoint image holds (header, process, threads,
-// signals, fds, memory map, totals), or with --verify checks every checksum and
+// ckpt_info: prints what a checkpoint image holds (header, the job metadata
+// of its generation's MANIFEST if it sits in one, process, threads, signals,
+// fds, memory map, totals), or with --verify checks every checksum and
 // decompresses every chunk. Exit 0 ok, 1 bad image, 2 usage.
 #include <fcntl.h>
 #include <signal.h>
@@ -84,6 +85,33 @@ void print_header(const LoadedImage& img) {
               printable(id).c_str());
   std::printf("created    %s, generation %" PRIu64 "\n", time_text(h.created_ns).c_str(),
               h.generation);
+}
+
+// The "key: value" lines after the empty line of the MANIFEST next to the
+// image (coordinator/generation_store.h): scheduler, job id, nodes, ...
+void print_job(const std::string& image_path) {
+  char* real = realpath(image_path.c_str(), nullptr);
+  if (!real) return;
+  std::string dir(real);
+  free(real);
+  dir.erase(dir.rfind('/'));
+  FILE* f = std::fopen((dir + "/MANIFEST").c_str(), "re");
+  if (!f) return;
+  char line[1024];
+  bool meta = false;
+  std::string text;
+  while (std::fgets(line, sizeof(line), f)) {
+    std::string l(line);
+    while (!l.empty() && l.back() == '\n') l.pop_back();
+    if (l.empty()) {
+      meta = true;
+    } else if (meta && l.find(": ") != std::string::npos) {
+      text += (text.empty() ? "" : ", ") + printable(l.substr(0, l.find(": "))) + " " +
+              printable(l.substr(l.find(": ") + 2));
+    }
+  }
+  std::fclose(f);
+  if (!text.empty()) std::printf("job        %s\n", text.c_str());
 }
 
 const char* kRlimitNames[kNumRlimits] = {
@@ -292,6 +320,7 @@ int info_one(const std::string& path, bool verify) {
     return 0;
   }
   print_header(img);
+  print_job(path);
   print_process(img.process);
   print_threads(img.threads);
   print_signals(img.signals);
