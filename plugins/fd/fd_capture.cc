@@ -212,29 +212,40 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
   return !out.overflow();
 }
 
-bool write_unlinked_files(const FdCapture& cap, image::ImageWriter& writer, MessageString& err) {
+bool save_unlinked_files(FdCapture& cap, MessageString& err) {
+  cap.file_data.clear();
   for (int i = 0; i < cap.n_unlinked; i++) {
     int fd = cap.unlinked_fds[i];
     struct stat st;
-    if (sys::call2(SYS_fstat, fd, reinterpret_cast<long>(&st)) < 0) continue;
-    ByteWriter payload;
+    if (sys::call2(SYS_fstat, fd, reinterpret_cast<long>(&st)) < 0) st.st_size = 0;
+    size_t size_at = cap.file_data.reserve(8);
+    size_t start = cap.file_data.size();
     image::FileDataHeader h;
     h.index = static_cast<uint32_t>(i);
     h.size = static_cast<uint64_t>(st.st_size);
-    h.encode(payload);
-    size_t at = payload.reserve(h.size);
-    if (payload.overflow()) {
-      err.append("out of memory saving unlinked file on fd ").append_int(fd);
+    h.encode(cap.file_data);
+    size_t at = cap.file_data.reserve(h.size);
+    if (cap.file_data.overflow()) {
+      err.append("out of memory saving the unlinked file on fd ").append_int(fd);
       return false;
     }
-    uint64_t done = 0;
-    while (done < h.size) {
-      long got = sys::pread(fd, payload.mutable_data() + at + done, h.size - done,
+    for (uint64_t done = 0; done < h.size;) {
+      long got = sys::pread(fd, cap.file_data.mutable_data() + at + done, h.size - done,
                             static_cast<long>(done));
       if (got <= 0) break;
       done += static_cast<uint64_t>(got);
     }
-    if (!writer.add_section(image::Tag::kFileData, payload)) {
+    cap.file_data.patch_u64(size_at, cap.file_data.size() - start);
+  }
+  return true;
+}
+
+bool write_unlinked_files(const FdCapture& cap, image::ImageWriter& writer, MessageString& err) {
+  ByteReader in(cap.file_data.data(), cap.file_data.size());
+  for (int i = 0; i < cap.n_unlinked; i++) {
+    uint64_t size = in.u64();
+    const uint8_t* payload = in.bytes(size);
+    if (!payload || !writer.add_section(image::Tag::kFileData, payload, size)) {
       err.append("cannot write image: ").append(errno_name(-writer.error()));
       return false;
     }

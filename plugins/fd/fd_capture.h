@@ -19,10 +19,15 @@ struct FdCapture {
   int count = 0;
   int unlinked_fds[64];  // fds whose content goes into FileData
   int n_unlinked = 0;
+  // The FileData payloads, each preceded by its u64 size: read while the
+  // application is stopped, written to the image later (maybe by a child).
+  ByteWriter file_data;
 };
 
 // `skip`: the runtime's own descriptors. Appends the Fds payload to `out`.
 bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err);
+// Reads the content of unlinked files into cap.file_data.
+bool save_unlinked_files(FdCapture& cap, MessageString& err);
 bool write_unlinked_files(const FdCapture& cap, image::ImageWriter& writer, MessageString& err);
 
 }  // namespace ckpt

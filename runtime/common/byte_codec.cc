@@ -11,6 +11,11 @@ ByteWriter::~ByteWriter() {
   if (!fixed_ && data_) sys::munmap(data_, cap_);
 }
 
+void ByteWriter::release() {
+  if (!fixed_ && data_) sys::munmap(data_, cap_);
+  forget();
+}
+
 bool ByteWriter::grow(size_t need) {
   if (fixed_) {
     overflow_ = true;

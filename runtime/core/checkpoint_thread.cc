@@ -11,6 +11,7 @@
 #include "ckpt/sys.h"
 #include "context_switch.h"
 #include "coordinator_client.h"
+#include "forked_writer.h"
 #include "futex.h"
 #include "image_file.h"
 #include "log.h"
@@ -24,8 +25,7 @@ namespace ckpt {
 namespace {
 
 std::atomic<int32_t> g_registered{0};  // 0 pending, 1 connected, 2 failed
-PathString g_generation_dir;
-uint64_t g_generation = 0;
+ImageJob g_job;
 bool g_suspended = false;
 
 void block_all_signals() {
@@ -41,18 +41,6 @@ void reply_suspended(Runtime& rt, bool ok, std::string_view error) {
   msg.error = error;
   msg.encode(out);
   coordinator_send(rt, proto::Msg::kSuspended, out);
-}
-
-void handle_suspend(Runtime& rt, ByteReader& in) {
-  proto::Suspend msg;
-  if (!msg.decode(in)) return;
-  g_generation = msg.generation;
-  g_generation_dir.clear();
-  g_generation_dir.append(msg.dir);
-  MessageString err;
-  g_suspended = suspend_all_threads(rt, err);
-  if (g_suspended) capture_time_state(rt, stopped_thread_count());
-  reply_suspended(rt, g_suspended, err.view());
 }
 
 // After a restart the restorer lands here, on the checkpoint thread's stack
@@ -75,6 +63,8 @@ void resume_after_restart() {
   rt.file_rollback = !(args->restart_flags & kRestartNoRollback);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
+  forget_image_job(g_job);
+  forget_forked_writer();
 
   MessageString err;
   if (!recreate_threads(rt, err)) fatal(__FILE__, __LINE__, err.view(), 0);
@@ -88,32 +78,68 @@ void resume_after_restart() {
   resume_all_threads(rt);
 }
 
-// Returns false when this call came back through a restart.
-__attribute__((noinline)) bool write_or_restart(Runtime& rt) {
+// The instant the image shows: returns false when this call came back
+// through a restart. With forked writes, the writer starts here.
+__attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
   if (ckpt_save_context(&rt.ckpt_ctx) != 0) {
     resume_after_restart();
     return false;
   }
-  WrittenImage image;
+  if (forked_writes_enabled() && g_job.fork_safe) start_forked_writer(rt, g_job);
+  return true;
+}
+
+void handle_suspend(Runtime& rt, ByteReader& in) {
+  proto::Suspend msg;
+  if (!msg.decode(in)) return;
+  g_job.generation = msg.generation;
   MessageString err;
-  bool ok = g_suspended && write_image_file(rt, g_generation, g_generation_dir.view(),
-                                            stopped_thread_count(), image, err);
-  if (!g_suspended) err.append("threads are not suspended");
+  g_suspended = suspend_all_threads(rt, err);
+  bool ok = g_suspended;
+  if (ok) {
+    capture_time_state(rt, stopped_thread_count());
+    g_job.stopped_threads = stopped_thread_count();
+    ok = prepare_image(rt, g_job, msg.dir, err);
+  }
+  if (ok && !snapshot_or_restart(rt)) return;
+  if (!ok && g_suspended) {
+    resume_all_threads(rt);
+    g_suspended = false;
+  }
+  reply_suspended(rt, ok, err.view());
+}
+
+void handle_write(Runtime& rt) {
+  MessageString err;
+  bool ok;
+  if (forked_writer_running()) {
+    // Every process has its snapshot: the application runs on meanwhile.
+    resume_all_threads(rt);
+    g_suspended = false;
+    ok = finish_forked_writer(g_job, err);
+  } else {
+    ok = g_suspended && write_image(rt, g_job, err);
+    if (!g_suspended) err.append("threads are not suspended");
+  }
   uint8_t buf[1024];
   ByteWriter out(buf, sizeof(buf));
   proto::Written msg;
   msg.ok = ok;
   msg.error = err.view();
-  msg.image = image.name.view();
-  msg.bytes = image.bytes;
+  msg.image = g_job.out.name.view();
+  msg.bytes = g_job.out.bytes;
   msg.encode(out);
   coordinator_send(rt, proto::Msg::kWritten, out);
-  return true;
 }
 
 void handle_resume(Runtime& rt, ByteReader& in) {
   proto::Resume msg;
   if (msg.decode(in) && msg.committed) rt.committed_generation = msg.generation;
+  // A checkpoint given up before its image was written.
+  if (forked_writer_running())
+    cancel_forked_writer(g_job);
+  else if (g_job.fd >= 0)
+    abandon_image(g_job);
   if (g_suspended) resume_all_threads(rt);
   g_suspended = false;
 }
@@ -142,7 +168,7 @@ void serve(Runtime& rt) {
         handle_suspend(rt, in);
         break;
       case proto::Msg::kWrite:
-        write_or_restart(rt);
+        handle_write(rt);
         break;
       case proto::Msg::kResume:
         handle_resume(rt, in);

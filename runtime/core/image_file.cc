@@ -3,14 +3,16 @@
 #include "image_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 
-#include "../../plugins/fd/fd_capture.h"
 #include "../common/image_writer.h"
+#include "ckpt/maps.h"
 #include "ckpt/sys.h"
 #include "log.h"
 #include "memory_capture.h"
 #include "proc_files.h"
 #include "process_capture.h"
+#include "runtime_ranges.h"
 
 namespace ckpt {
 namespace {
@@ -33,29 +35,24 @@ bool write_error(const image::ImageWriter& w, MessageString& err) {
   return false;
 }
 
-bool write_sections(Runtime& rt, image::ImageWriter& w, uint64_t generation, int image_fd,
-                    int32_t stopped_threads, MessageString& err) {
+bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageString& err) {
   ByteWriter section;
   // 1. Header.
-  if (!w.write_header(generation)) return write_error(w, err);
+  if (!w.write_header(job.generation)) return write_error(w, err);
   // 2. Process: identity, cwd, rlimits, mm layout.
   if (!capture_process(rt, section, err)) return false;
   if (!w.add_section(image::Tag::kProcess, section)) return write_error(w, err);
   // 3. Threads: where each one resumes.
   section.clear();
-  capture_threads(rt, stopped_threads, section);
+  capture_threads(rt, job.stopped_threads, section);
   if (!w.add_section(image::Tag::kThreads, section)) return write_error(w, err);
   // 4. Signal dispositions.
   section.clear();
   capture_signals(section);
   if (!w.add_section(image::Tag::kSignals, section)) return write_error(w, err);
-  // 5. File descriptors, and the content of unlinked files.
-  section.clear();
-  FdCapture fds;
-  int skip[3] = {rt.coord_fd, rt.event_fd, image_fd};
-  if (!capture_fds(skip, 3, fds, section, err)) return false;
-  if (!w.add_section(image::Tag::kFds, section)) return write_error(w, err);
-  if (!write_unlinked_files(fds, w, err)) return false;
+  // 5. File descriptors (captured in prepare_image), unlinked files' content.
+  if (!w.add_section(image::Tag::kFds, job.fds_section)) return write_error(w, err);
+  if (!write_unlinked_files(job.fds, w, err)) return false;
   // 6. Memory: the region list, then every chunk, compressed in parallel.
   MemoryPlan plan;
   bool ok = plan_memory(plan, err) && write_memory(plan, w, compression_level(), err);
@@ -66,43 +63,86 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, uint64_t generation, int
   return true;
 }
 
+// A writable MAP_SHARED mapping is not copied on fork: a forked writer
+// would see the application's later stores.
+bool has_writable_shared_mapping() {
+  ByteWriter text;
+  if (!read_whole_file("/proc/self/maps", text)) return true;
+  bool found = false;
+  std::string_view maps(reinterpret_cast<const char*>(text.data()), text.size());
+  for_each_map(maps, [&](const MapEntry& e) {
+    if (e.shared && (e.prot & PROT_WRITE)) found = true;
+  });
+  text.release();
+  return found;
+}
+
 }  // namespace
 
-bool write_image_file(Runtime& rt, uint64_t generation, std::string_view dir,
-                      int32_t stopped_threads, WrittenImage& out, MessageString& err) {
-  out.name.clear();
-  out.name.append("ckpt_").append(rt.program).append('_').append_int(rt.vpid).append(".img");
-  PathString path, tmp;
-  path.append(dir).append('/').append(out.name.view());
-  tmp.append(path.view()).append(".tmp");
-  long fd = sys::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageString& err) {
+  clear_excluded_ranges();
+  job.out.name.clear();
+  job.out.name.append("ckpt_").append(rt.program).append('_').append_int(rt.vpid).append(".img");
+  job.out.bytes = 0;
+  job.path.clear();
+  job.path.append(dir).append('/').append(job.out.name.view());
+  job.tmp.clear();
+  job.tmp.append(job.path.view()).append(".tmp");
+  long fd = sys::open(job.tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    err.append("cannot create ").append(tmp.view()).append(": ").append(errno_name(-fd));
+    err.append("cannot create ").append(job.tmp.view()).append(": ").append(errno_name(-fd));
     return false;
   }
-  image::ImageWriter w(static_cast<int>(fd));
-  bool ok = write_sections(rt, w, generation, static_cast<int>(fd), stopped_threads, err);
-  if (ok) {
-    long r = sys::fsync(static_cast<int>(fd));
-    if (r < 0) {
-      err.append("cannot sync ").append(tmp.view()).append(": ").append(errno_name(-r));
-      ok = false;
-    }
-  }
-  sys::close(static_cast<int>(fd));
-  if (ok) {
-    long r = sys::rename(tmp.c_str(), path.c_str());
-    if (r < 0) {
-      err.append("cannot rename ").append(tmp.view()).append(": ").append(errno_name(-r));
-      ok = false;
-    }
-  }
-  if (!ok) {
-    sys::unlink(tmp.c_str());
+  job.fd = static_cast<int>(fd);
+  job.fds_section.clear();
+  int skip[3] = {rt.coord_fd, rt.event_fd, job.fd};
+  if (!capture_fds(skip, 3, job.fds, job.fds_section, err) || !save_unlinked_files(job.fds, err)) {
+    abandon_image(job);
     return false;
   }
-  out.bytes = w.bytes_written();
+  job.fork_safe = !has_writable_shared_mapping();
+  exclude_range(job.fds_section.data(), job.fds_section.capacity());
+  exclude_range(job.fds.file_data.data(), job.fds.file_data.capacity());
   return true;
+}
+
+bool write_image(Runtime& rt, ImageJob& job, MessageString& err) {
+  image::ImageWriter w(job.fd);
+  bool ok = write_sections(rt, w, job, err);
+  if (ok) {
+    long r = sys::fsync(job.fd);
+    if (r < 0) {
+      err.append("cannot sync ").append(job.tmp.view()).append(": ").append(errno_name(-r));
+      ok = false;
+    }
+  }
+  if (ok) {
+    long r = sys::rename(job.tmp.c_str(), job.path.c_str());
+    if (r < 0) {
+      err.append("cannot rename ").append(job.tmp.view()).append(": ").append(errno_name(-r));
+      ok = false;
+    }
+  }
+  sys::close(job.fd);
+  job.fd = -1;
+  if (!ok) {
+    sys::unlink(job.tmp.c_str());
+    return false;
+  }
+  job.out.bytes = w.bytes_written();
+  return true;
+}
+
+void abandon_image(ImageJob& job) {
+  if (job.fd >= 0) sys::close(job.fd);
+  job.fd = -1;
+  if (!job.tmp.empty()) sys::unlink(job.tmp.c_str());
+}
+
+void forget_image_job(ImageJob& job) {
+  job.fds_section.forget();
+  job.fds.file_data.forget();
+  job.fd = -1;
 }
 
 }  // namespace ckpt

@@ -1,8 +1,16 @@
-// Writing this process's image file for one generation, section by section.
+// This process's image for one generation, in two steps:
+//   prepare_image(): while the application's threads are stopped — what
+//     must be read at that instant and may change once they run again
+//     (descriptors, in-flight pipe data, unlinked files' content), and the
+//     image's temporary file;
+//   write_image(): everything else (memory above all), which reads a frozen
+//     address space: either still stopped, or in a child forked from that
+//     instant (copy-on-write) while the application runs on.
 #pragma once
 
 #include <string_view>
 
+#include "../../plugins/fd/fd_capture.h"
 #include "fixed_string.h"
 #include "runtime.h"
 
@@ -13,9 +21,23 @@ struct WrittenImage {
   uint64_t bytes = 0;
 };
 
-// Writes <dir>/<name>.tmp, fsyncs it and renames it to <dir>/<name>.
-// On failure nothing is left behind and err says why.
-bool write_image_file(Runtime& rt, uint64_t generation, std::string_view dir,
-                      int32_t stopped_threads, WrittenImage& out, MessageString& err);
+struct ImageJob {
+  uint64_t generation = 0;
+  int32_t stopped_threads = 0;
+  int fd = -1;  // the open temporary file
+  PathString path, tmp;
+  ByteWriter fds_section;
+  FdCapture fds;
+  bool fork_safe = true;  // no writable shared mapping that the application could change
+  WrittenImage out;
+};
+
+bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageString& err);
+// Writes, fsyncs, renames. On failure nothing is left behind.
+bool write_image(Runtime& rt, ImageJob& job, MessageString& err);
+// Closes and removes the temporary file (a checkpoint given up).
+void abandon_image(ImageJob& job);
+// After a restart: the job's buffers were the runtime's, not in the image.
+void forget_image_job(ImageJob& job);
 
 }  // namespace ckpt

@@ -12,6 +12,7 @@
 #include "futex.h"
 #include "proc_files.h"
 #include "raw_thread.h"
+#include "runtime_ranges.h"
 
 namespace ckpt {
 namespace {
@@ -159,6 +160,37 @@ void chunk_worker(void* arg) {
   enc.destroy();
 }
 
+// e minus every excluded range, as up to kMaxExcluded + 1 pieces.
+int cut_excluded(const MapEntry& e, MapEntry* parts) {
+  const Range* ranges;
+  int n_ranges = excluded_ranges(&ranges);
+  int n = 1;
+  parts[0] = e;
+  for (int x = 0; x < n_ranges; x++) {
+    MapEntry next[kMaxExcluded + 1];
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+      const MapEntry& p = parts[i];
+      if (p.end <= ranges[x].start || ranges[x].end <= p.start) {
+        next[m++] = p;
+        continue;
+      }
+      if (p.start < ranges[x].start) {
+        next[m] = p;
+        next[m++].end = ranges[x].start;
+      }
+      if (ranges[x].end < p.end && m <= kMaxExcluded) {
+        next[m] = p;
+        next[m].offset += ranges[x].end - p.start;
+        next[m++].start = ranges[x].end;
+      }
+    }
+    n = m;
+    for (int i = 0; i < n; i++) parts[i] = next[i];
+  }
+  return n;
+}
+
 size_t count_tasks(const MemoryPlan& plan) {
   size_t n = 0;
   for (int i = 0; i < plan.count; i++) {
@@ -196,29 +228,17 @@ bool plan_memory(MemoryPlan& plan, MessageString& err) {
     return false;
   }
   // The snapshot's own buffer is the runtime's, not the application's.
-  uint64_t own_start = reinterpret_cast<uint64_t>(plan.maps_text.data());
-  uint64_t own_end = own_start + plan.maps_text.capacity();
+  exclude_range(plan.maps_text.data(), plan.maps_text.capacity());
   int pagemap = static_cast<int>(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   bool ok = true;
   std::string_view text(reinterpret_cast<const char*>(plan.maps_text.data()),
                         plan.maps_text.size());
   for_each_map(text, [&](const MapEntry& e) {
     if (!ok) return;
-    // Cut the snapshot buffer out (the kernel may have merged it with a neighbour).
-    MapEntry parts[2];
-    int n_parts = 0;
-    if (e.end <= own_start || own_end <= e.start) {
-      parts[n_parts++] = e;
-    } else {
-      if (e.start < own_start) {
-        parts[n_parts] = e;
-        parts[n_parts++].end = own_start;
-      }
-      if (own_end < e.end) {
-        parts[n_parts] = e;
-        parts[n_parts++].start = own_end;
-      }
-    }
+    // Cut the runtime's own buffers out (the kernel may have merged them
+    // with a neighbour).
+    MapEntry parts[kMaxExcluded + 1];
+    int n_parts = cut_excluded(e, parts);
     for (int i = 0; i < n_parts && ok; i++) {
       if (plan.count == kMaxRegions) {
         err.append("more than ").append_int(kMaxRegions).append(" memory regions");

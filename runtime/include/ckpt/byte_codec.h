@@ -50,6 +50,15 @@ class ByteWriter {
   size_t capacity() const { return cap_; }
   bool overflow() const { return overflow_; }
   void clear() { size_ = 0; }
+  // Returns the buffer to the kernel (growable mode).
+  void release();
+  // Drops a buffer that is no longer mapped (after a restart, the runtime's
+  // own buffers are not part of the image).
+  void forget() {
+    if (!fixed_) data_ = nullptr, cap_ = 0;
+    size_ = 0;
+    overflow_ = false;
+  }
 
  private:
   bool grow(size_t need);

@@ -1,0 +1,108 @@
+// The forked image writer (see forked_writer.h).
+#include "forked_writer.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+#include "ckpt/sys.h"
+#include "runtime_ranges.h"
+
+namespace ckpt {
+namespace {
+
+// What the child reports, in a shared page.
+struct WriterResult {
+  int32_t done;
+  int32_t ok;
+  uint64_t bytes;
+  char error[512];
+};
+
+long g_child = 0;
+WriterResult* g_result = nullptr;
+
+void unmap_result() {
+  if (g_result) sys::munmap(g_result, 4096);
+  g_result = nullptr;
+}
+
+[[noreturn]] void run_child(Runtime& rt, ImageJob& job) {
+  MessageString err;
+  bool ok = write_image(rt, job, err);
+  g_result->ok = ok;
+  g_result->bytes = job.out.bytes;
+  size_t n = err.size() < sizeof(g_result->error) - 1 ? err.size() : sizeof(g_result->error) - 1;
+  std::memcpy(g_result->error, err.c_str(), n);
+  g_result->error[n] = 0;
+  g_result->done = 1;
+  sys::exit_group(ok ? 0 : 1);
+}
+
+}  // namespace
+
+bool forked_writes_enabled() {
+  const char* v = getenv("CKPT_FORKED");
+  return !(v && *v == '0');
+}
+
+bool start_forked_writer(Runtime& rt, ImageJob& job) {
+  long page = sys::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (page < 0) return false;
+  g_result = reinterpret_cast<WriterResult*>(page);
+  exclude_range(g_result, 4096);
+  long pid = sys::call5(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
+  if (pid == 0) run_child(rt, job);
+  if (pid < 0) {
+    unmap_result();
+    return false;
+  }
+  g_child = pid;
+  sys::close(job.fd);  // the child has its own
+  job.fd = -1;
+  return true;
+}
+
+bool forked_writer_running() { return g_child > 0; }
+
+bool finish_forked_writer(ImageJob& job, MessageString& err) {
+  int status = 0;
+  long r;
+  do {
+    r = sys::call4(sys::kWait4, g_child, reinterpret_cast<long>(&status), __WCLONE, 0);
+  } while (r == -4 /* EINTR */);
+  g_child = 0;
+  bool ok = g_result->done && g_result->ok;
+  if (ok) {
+    job.out.bytes = g_result->bytes;
+  } else if (g_result->done) {
+    err.append(g_result->error);
+  } else {
+    err.append("the image writer died");
+    if (WIFSIGNALED(status)) err.append(" (signal ").append_int(WTERMSIG(status)).append(')');
+    sys::unlink(job.tmp.c_str());
+  }
+  unmap_result();
+  return ok;
+}
+
+void cancel_forked_writer(ImageJob& job) {
+  if (g_child <= 0) return;
+  sys::kill(g_child, SIGKILL);
+  int status = 0;
+  sys::call4(sys::kWait4, g_child, reinterpret_cast<long>(&status), __WCLONE, 0);
+  g_child = 0;
+  sys::unlink(job.tmp.c_str());
+  unmap_result();
+}
+
+void forget_forked_writer() {
+  g_child = 0;
+  g_result = nullptr;  // not part of the image
+}
+
+}  // namespace ckpt
