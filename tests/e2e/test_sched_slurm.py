@@ -45,7 +45,9 @@ trap 'echo "batch shell: SIGTERM $(date +%T)" >>$runs' TERM
 trap 'echo "batch shell: SIGUSR1 $(date +%T)" >>$runs' USR1
 {launch} --restart-if-exists --preempt-signals USR1,TERM --requeue {program} >>{out} 2>>{err} &
 pid=$!
-while :; do wait $pid; rc=$?; kill -0 $pid 2>/dev/null || break; done
+while kill -0 $pid 2>/dev/null; do wait $pid; done
+wait $pid
+rc=$?
 echo "run ${{SLURM_RESTART_COUNT:-0}} ended with status $rc $(date +%T)" >>$runs
 exit $rc
 """
