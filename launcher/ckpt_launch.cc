@@ -2,7 +2,7 @@
 //
 //   ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]
 //               [--preempt-signals LIST] [--requeue] [--restart-if-exists]
-//               [--no-file-rollback] [--verbose] [--] PROGRAM [ARGS...]
+//               [--no-file-rollback] [--embed-files] [--verbose] [--] PROGRAM [ARGS...]
 //
 // Makes sure a coordinator of this job answers (starting one if needed),
 // then execs PROGRAM with libckpt.so preloaded and the job's settings in its
@@ -30,7 +30,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]\n"
     "                   [--preempt-signals LIST] [--requeue] [--restart-if-exists]\n"
-    "                   [--no-file-rollback] [--verbose] [--] PROGRAM [ARGS...]\n";
+    "                   [--no-file-rollback] [--embed-files] [--verbose] [--] PROGRAM [ARGS...]\n";
 
 constexpr const char* kOptionHelp =
     "  --preempt-signals LIST  e.g. USR1,TERM: on one of these signals the job is\n"
@@ -39,11 +39,14 @@ constexpr const char* kOptionHelp =
     "  --restart-if-exists  if the checkpoint dir holds a committed checkpoint, restart\n"
     "                 from it instead of starting PROGRAM (env CKPT_RESTART_IF_EXISTS=1)\n"
     "  --no-file-rollback  leave files as they are at restart (env CKPT_FILE_ROLLBACK=0)\n"
+    "  --embed-files       store mapped files (libraries, programs) in the images, for a\n"
+    "                      machine without them (env CKPT_EMBED_FILES=1)\n"
     "  --verbose      the runtime logs what it does (env CKPT_VERBOSE=1)\n";
 
 struct LaunchOptions {
   Settings settings;
   bool file_rollback = true;
+  bool embed_files = false;
   bool verbose = false;
   bool restart_if_exists = false;
   int program_index = 0;
@@ -70,6 +73,8 @@ OptionStatus take_launch_option(int argc, char** argv, int* i, LaunchOptions* o,
     o->restart_if_exists = true;
   } else if (arg == "--no-file-rollback") {
     o->file_rollback = false;
+  } else if (arg == "--embed-files") {
+    o->embed_files = true;
   } else if (arg == "--verbose") {
     o->verbose = true;
   } else if (arg == "-h" || arg == "--help") {
@@ -114,6 +119,7 @@ void export_job_environment(const LaunchOptions& o, const Secret& secret,
   setenv("CKPT_DIR", o.settings.dir.c_str(), 1);
   setenv("CKPT_SECRET", to_hex(secret).c_str(), 1);
   if (!o.file_rollback) setenv("CKPT_FILE_ROLLBACK", "0", 1);
+  if (o.embed_files) setenv("CKPT_EMBED_FILES", "1", 1);
   if (o.verbose) setenv("CKPT_VERBOSE", "1", 1);
 }
 

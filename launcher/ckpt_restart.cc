@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -159,7 +160,7 @@ int run(int argc, char** argv) {
   if (!check_fds(img, &err)) die(sel.images[0] + ": " + err);
   AddressPlan plan;
   if (!plan_addresses(img, hole_size_for(img), &plan, &err)) die(err);
-  if (!map_temporaries(plan, &err)) die(err);
+  if (!map_temporaries(img, plan, &err)) die(err);
   unsigned workers = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
   auto dest = [&](uint32_t region) -> uint8_t* {
     for (const auto& t : plan.temps)

@@ -1,8 +1,11 @@
 // Address-space planning for a restart (see address_plan.h).
 #include "address_plan.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -157,8 +160,43 @@ bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPl
   return true;
 }
 
-bool map_temporaries(const AddressPlan& plan, std::string* err) {
+namespace {
+
+bool map_from_file(const image::RegionRecord& r, const TempRegion& t, std::string* err) {
+  std::string path(r.path);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    *err = path + ": " + std::strerror(errno) + " (the image refers to it; checkpoint with " +
+           "--embed-files for a machine without it)";
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  uint64_t mtime = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + st.st_mtim.tv_nsec;
+  if (static_cast<uint64_t>(st.st_size) != r.file_size || mtime != r.file_mtime_ns) {
+    *err = path + ": changed since the checkpoint (size or modification time differ); restart " +
+           "with the same file, or checkpoint with --embed-files";
+    close(fd);
+    return false;
+  }
+  void* p = mmap(reinterpret_cast<void*>(t.temp), t.len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_FIXED, fd, static_cast<off_t>(r.offset));
+  close(fd);
+  if (p == MAP_FAILED) {
+    *err = path + ": cannot map: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool map_temporaries(const image::LoadedImage& img, const AddressPlan& plan, std::string* err) {
   for (const auto& t : plan.temps) {
+    if (t.region != UINT32_MAX && img.regions[t.region].has_content == image::kContentModified) {
+      if (!map_from_file(img.regions[t.region], t, err)) return false;
+      continue;
+    }
     int sharing = t.kind == RegionKind::kAnonShared ? MAP_SHARED : MAP_PRIVATE;
     void* p = mmap(reinterpret_cast<void*>(t.temp), t.len, PROT_READ | PROT_WRITE,
                    sharing | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);

@@ -35,7 +35,9 @@ struct AddressPlan {
 // in the hole (args, restorer, stack). Error: one line.
 bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPlan* plan,
                     std::string* err);
-// Maps the temporaries (inside the reservation) so they can be filled.
-bool map_temporaries(const AddressPlan& plan, std::string* err);
+// Maps the temporaries (inside the reservation) so they can be filled. A
+// private file mapping stored by reference is mapped from its file, which
+// must still have the size and modification time it had at the checkpoint.
+bool map_temporaries(const image::LoadedImage& img, const AddressPlan& plan, std::string* err);
 
 }  // namespace ckpt

@@ -86,7 +86,8 @@ void ChunkEncoder::destroy() {
 }
 
 bool ChunkEncoder::encode(uint32_t region, uint64_t first_page, const uint8_t* base,
-                          uint32_t page_count, const uint64_t* present, ByteWriter& out) {
+                          uint32_t page_count, const uint64_t* present, ByteWriter& out,
+                          bool keep_zero_pages) {
   last_stored_ = 0;
   last_payload_ = 0;
   if (!ready_ || page_count == 0 || page_count > kChunkPages) return false;
@@ -96,7 +97,7 @@ bool ChunkEncoder::encode(uint32_t region, uint64_t first_page, const uint8_t* b
   h.page_count = page_count;
   for (uint32_t i = 0; i < page_count; i++) {
     if (present && !bit(present, i)) continue;
-    if (page_is_zero(base + size_t{i} * kPageSize)) continue;
+    if (!keep_zero_pages && page_is_zero(base + size_t{i} * kPageSize)) continue;
     h.bitmap[i / 64] |= uint64_t{1} << (i % 64);
     h.stored_pages++;
   }

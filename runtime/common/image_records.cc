@@ -157,6 +157,8 @@ void RegionRecord::encode(ByteWriter& w) const {
   w.put_u64(ino);
   w.put_u32(has_content);
   w.put_str(path);
+  w.put_u64(file_size);
+  w.put_u64(file_mtime_ns);
 }
 
 bool RegionRecord::decode(ByteReader& r) {
@@ -169,6 +171,8 @@ bool RegionRecord::decode(ByteReader& r) {
   ino = r.u64();
   has_content = r.u32();
   path = r.str();
+  file_size = r.u64();
+  file_mtime_ns = r.u64();
   return r.ok() && start < end && start % kPageSize == 0 && end % kPageSize == 0;
 }
 

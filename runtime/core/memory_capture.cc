@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "../common/chunk_codec.h"
 #include "../common/image_writer.h"
@@ -37,6 +40,27 @@ bool special(std::string_view path, RegionKind& kind) {
   else
     return false;
   return true;
+}
+
+// Private file mappings whose file is still the one mapped are stored by
+// reference: only the pages the process modified go into the image
+// (CKPT_EMBED_FILES=1 stores them whole, for a machine without the files).
+void by_reference(const MapEntry& e, RegionRecord& r) {
+  static int embed = -1;
+  if (embed < 0) {
+    const char* v = getenv("CKPT_EMBED_FILES");
+    embed = v && *v == '1';
+  }
+  if (embed) return;
+  PathString path(e.path);
+  struct stat st;
+  if (sys::call4(SYS_newfstatat, AT_FDCWD, reinterpret_cast<long>(path.c_str()),
+                 reinterpret_cast<long>(&st), 0) < 0)
+    return;
+  if (st.st_ino != e.inode || !S_ISREG(st.st_mode)) return;
+  r.has_content = image::kContentModified;
+  r.file_size = static_cast<uint64_t>(st.st_size);
+  r.file_mtime_ns = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + st.st_mtim.tv_nsec;
 }
 
 // Classify one maps entry. False with err for what cannot be saved yet.
@@ -73,6 +97,7 @@ bool classify(const MapEntry& e, RegionRecord& r, MessageString& err) {
     return false;
   } else if (file && !e.path.starts_with("/dev/zero")) {
     r.kind = RegionKind::kFilePrivate;
+    if (!e.deleted) by_reference(e, r);
   } else {
     r.kind = RegionKind::kAnon;
   }
@@ -82,6 +107,13 @@ bool classify(const MapEntry& e, RegionRecord& r, MessageString& err) {
 // Anonymous private memory: untouched pages (not present, not swapped) are zero.
 bool pagemap_says(RegionKind k) {
   return k == RegionKind::kAnon || k == RegionKind::kHeap || k == RegionKind::kStack;
+}
+
+// A page of a private file mapping that the process wrote to is an
+// anonymous copy: present and not a file page (bit 61), or swapped (bit 62).
+bool is_modified_file_page(uint64_t entry) {
+  bool present = entry >> 63, swapped = (entry >> 62) & 1, file_page = (entry >> 61) & 1;
+  return (present && !file_page) || swapped;
 }
 
 // Does the range have any page present or swapped?
@@ -134,18 +166,23 @@ void chunk_worker(void* arg) {
     const RegionRecord& r = w.plan->regions[t.region];
     uint64_t base = r.start + t.first_page * kPage;
     const uint64_t* present_ptr = nullptr;
-    if (pagemap_says(r.kind)) {
+    bool modified_only = r.has_content == image::kContentModified;
+    if (pagemap_says(r.kind) || modified_only) {
       for (auto& word : present) word = 0;
       long got = sys::pread(w.pagemap, pm, t.pages * 8, static_cast<long>(base / kPage * 8));
       if (got == static_cast<long>(t.pages * 8)) {
         for (uint32_t p = 0; p < t.pages; p++)
-          if (pm[p] >> 62) present[p / 64] |= 1ull << (p % 64);
+          if (modified_only ? is_modified_file_page(pm[p]) : (pm[p] >> 62) != 0)
+            present[p / 64] |= 1ull << (p % 64);
         present_ptr = present;
+      } else if (modified_only) {
+        w.error.store(-EIO);  // cannot tell modified pages: refuse rather than guess
+        break;
       }
     }
     out.clear();
     if (!enc.encode(t.region, t.first_page, reinterpret_cast<const uint8_t*>(base), t.pages,
-                    present_ptr, out)) {
+                    present_ptr, out, modified_only)) {
       w.error.store(-ENOMEM);
       break;
     }

@@ -188,12 +188,21 @@ struct RegionRecord {
   RegionKind kind = RegionKind::kAnon;
   uint64_t offset = 0;  // file offset
   uint64_t dev = 0, ino = 0;
-  uint32_t has_content = 0;  // 1 if MemChunks carry its pages
+  // 0: no pages stored; kContentFull: MemChunks carry its pages (absent =
+  // zero); kContentModified: a private file mapping stored by reference,
+  // MemChunks carry the pages the process modified (absent = as in the
+  // file, which must still have file_size and file_mtime_ns).
+  uint32_t has_content = 0;
+  uint64_t file_size = 0;
+  uint64_t file_mtime_ns = 0;
   std::string_view path;
 
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
+
+inline constexpr uint32_t kContentFull = 1;
+inline constexpr uint32_t kContentModified = 2;
 
 inline constexpr uint32_t kChunkRaw = 1;  // payload stored uncompressed
 
