@@ -326,8 +326,11 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
   w.writer = &writer;
   w.level = level;
   w.pagemap = static_cast<int>(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  // One worker per usable CPU, at most 8, and none idle: a small process
+  // (a few chunks) is written by the checkpoint thread alone.
   int n_workers = usable_cpus();
   if (n_workers > 8) n_workers = 8;
+  if (static_cast<size_t>(n_workers) > w.n_tasks / 8 + 1) n_workers = static_cast<int>(w.n_tasks / 8 + 1);
   RawThread workers[8];
   for (int i = 1; i < n_workers; i++) raw_thread_start(workers[i], chunk_worker, &w);
   chunk_worker(&w);
