@@ -1,6 +1,8 @@
 // Checkpoint-then-exit on a preemption signal (see preemption.h).
 #include "preemption.h"
 
+#include <signal.h>
+
 #include <csignal>
 #include <cstring>
 
@@ -9,6 +11,16 @@
 #include "requeue.h"
 
 namespace ckpt {
+namespace {
+
+void block_sigterm(bool block) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+}
+
+}  // namespace
 
 void Preemption::on_preempt(const Peer& from, uint32_t signo, Clock::time_point now) {
   const char* name = signo > 0 && signo < 65 ? ::sigabbrev_np(static_cast<int>(signo)) : nullptr;
@@ -19,9 +31,9 @@ void Preemption::on_preempt(const Peer& from, uint32_t signo, Clock::time_point 
     return;
   }
   active_ = true;
-  // The scheduler's SIGTERM may reach us too (same cgroup): finish ending
-  // the job first (until the Kill is answered, see on_checkpoint_done).
-  std::signal(SIGTERM, SIG_IGN);
+  // The scheduler's SIGTERM may reach us too (same cgroup): it waits until
+  // the job has ended (see on_checkpoint_done), then takes effect.
+  block_sigterm(true);
   log_line("preemption: %s from process %s: checkpointing the computation, then ending it",
            sig.c_str(), from.process.label().c_str());
   queue_.request([this](const CheckpointResult& result) { on_checkpoint_done(result); }, now);
@@ -42,7 +54,7 @@ void Preemption::on_checkpoint_done(const CheckpointResult& result) {
       status, "preemption",
       [](const std::string& text) {
         log_line("preemption: %s", text.c_str());
-        std::signal(SIGTERM, SIG_DFL);
+        block_sigterm(false);
       },
       Clock::now());
 }

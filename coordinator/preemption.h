@@ -10,7 +10,8 @@
 // is about to kill it anyway, the previous committed generation is intact
 // (a failed checkpoint never touches it), and a requeued job continues from
 // there. SIGKILL instead of 143 lets the batch script tell the two apart.
-// Periodic checkpoints pause while a preemption is handled.
+// Periodic checkpoints pause while a preemption is handled, and SIGTERM to
+// the coordinator is held back until the processes are gone.
 #pragma once
 
 #include <string>

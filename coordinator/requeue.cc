@@ -34,6 +34,9 @@ pid_t spawn(const std::vector<std::string>& args, int out_fd) {
   ::dup2(out_fd, STDOUT_FILENO);
   ::dup2(out_fd, STDERR_FILENO);
   ::signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // SIGTERM is blocked while we run
   ::execvp(argv[0], argv.data());
   std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
   ::_exit(127);
