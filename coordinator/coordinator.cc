@@ -67,9 +67,18 @@ int Coordinator::run() {
   return 0;
 }
 
+// With --exit-on-last, the coordinator waits kExitGrace after the last
+// process left: a program that execs another one reconnects from its new
+// image (the runtime follows exec), and must find its coordinator there.
 bool Coordinator::should_exit() {
   if (commands_.quit_requested()) return true;
-  return config_.exit_on_last && had_process_ && peers_.process_count() == 0 && !machine_.active();
+  if (!config_.exit_on_last || !had_process_ || peers_.process_count() != 0 || machine_.active()) {
+    empty_since_.reset();
+    return false;
+  }
+  Clock::time_point now = Clock::now();
+  if (!empty_since_) empty_since_ = now;
+  return now - *empty_since_ >= kExitGrace;
 }
 
 void Coordinator::accept_all() {
@@ -228,6 +237,7 @@ int Coordinator::wait_timeout_ms(Clock::time_point now) {
   if (auto d = machine_.deadline()) next = std::min(next, *d);
   if (auto d = killer_.deadline()) next = std::min(next, *d);
   if (auto d = periodic_.deadline()) next = std::min(next, *d);
+  if (empty_since_) next = std::min(next, *empty_since_ + kExitGrace);
   peers_.for_each([&](Peer& p) {
     if (p.kind == PeerKind::kUnauthenticated)
       next = std::min(next, p.connected_at + kHandshakeTimeout + std::chrono::milliseconds(1));

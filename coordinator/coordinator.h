@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "checkpoint_machine.h"
@@ -76,6 +77,8 @@ class Coordinator {
   Preemption preemption_;
   CommandHandler commands_;
   bool had_process_ = false;
+  std::optional<Clock::time_point> empty_since_;  // no process left since then
+  static constexpr std::chrono::milliseconds kExitGrace{1500};
 };
 
 }  // namespace ckpt

@@ -29,6 +29,7 @@
 #include "restart/address_plan.h"
 #include "restart/image_selection.h"
 #include "restart/restore_jump.h"
+#include "schedule_options.h"
 #include "settings.h"
 
 namespace ckpt {
@@ -36,7 +37,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ckpt_restart [--host H] [--port P] [--dir D] [--no-file-rollback] [--verify] "
-    "IMAGE... | CKPT_DIR\n";
+    "[--interval S] [--keep K] IMAGE... | CKPT_DIR\n";
 
 struct RestartOptions {
   Settings settings;
@@ -59,7 +60,9 @@ RestartOptions parse(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i], error;
     if (arg.starts_with("--dir") || arg.starts_with("--ckpt-dir")) o.dir_given = true;
-    switch (take_settings_option(argc, argv, &i, &o.settings, &error)) {
+    OptionStatus taken = take_settings_option(argc, argv, &i, &o.settings, &error);
+    if (taken == OptionStatus::kNotMine) taken = take_schedule_option(argc, argv, &i, &error);
+    switch (taken) {
       case OptionStatus::kTaken:
         continue;
       case OptionStatus::kBad:

@@ -54,7 +54,8 @@ void resume_after_restart() {
   rt.real_ppid = static_cast<int32_t>(sys::getppid());
   rt.ckpt_tid = rt.real_pid;
   rt.restart_count++;
-  rt.coord_fd = -1;  // that connection belonged to the old process
+  rt.preempt_signo.store(0);  // a preemption before the checkpoint is not this process's
+  rt.coord_fd = -1;           // that connection belonged to the old process
   rt.event_fd = -1;
   init_events(rt);
   rt.coord_addr.sin_port = htons(args->coord_port);
