@@ -2,7 +2,8 @@
 //
 //   ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]
 //               [--preempt-signals LIST] [--requeue] [--restart-if-exists]
-//               [--no-file-rollback] [--embed-files] [--verbose] [--] PROGRAM [ARGS...]
+//               [--no-file-rollback] [--embed-files] [--compress LEVEL | --no-compress]
+//               [--verbose] [--] PROGRAM [ARGS...]
 //
 // Makes sure a coordinator of this job answers (starting one if needed),
 // then execs PROGRAM with libckpt.so preloaded and the job's settings in its
@@ -30,7 +31,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]\n"
     "                   [--preempt-signals LIST] [--requeue] [--restart-if-exists]\n"
-    "                   [--no-file-rollback] [--embed-files] [--verbose] [--] PROGRAM [ARGS...]\n";
+    "                   [--no-file-rollback] [--embed-files] [--compress LEVEL | --no-compress]\n"
+    "                   [--verbose] [--] PROGRAM [ARGS...]\n";
 
 constexpr const char* kOptionHelp =
     "  --preempt-signals LIST  e.g. USR1,TERM: on one of these signals the job is\n"
@@ -39,6 +41,8 @@ constexpr const char* kOptionHelp =
     "  --restart-if-exists  if the checkpoint dir holds a committed checkpoint, restart\n"
     "                 from it instead of starting PROGRAM (env CKPT_RESTART_IF_EXISTS=1)\n"
     "  --no-file-rollback  leave files as they are at restart (env CKPT_FILE_ROLLBACK=0)\n"
+    "  --compress LEVEL    zstd level for memory (env CKPT_COMPRESS_LEVEL; default -1)\n"
+    "  --no-compress       store memory pages uncompressed (same as --compress 0)\n"
     "  --embed-files       store mapped files (libraries, programs) in the images, for a\n"
     "                      machine without them (env CKPT_EMBED_FILES=1)\n"
     "  --verbose      the runtime logs what it does (env CKPT_VERBOSE=1)\n";
@@ -47,6 +51,7 @@ struct LaunchOptions {
   Settings settings;
   bool file_rollback = true;
   bool embed_files = false;
+  std::string compress;  // zstd level, "" = the runtime's default
   bool verbose = false;
   bool restart_if_exists = false;
   int program_index = 0;
@@ -75,6 +80,17 @@ OptionStatus take_launch_option(int argc, char** argv, int* i, LaunchOptions* o,
     o->file_rollback = false;
   } else if (arg == "--embed-files") {
     o->embed_files = true;
+  } else if (arg == "--no-compress") {
+    o->compress = "0";
+  } else if (arg.starts_with("--compress")) {
+    if (take_option_value(argc, argv, i, "--compress", &o->compress, error) != OptionStatus::kTaken)
+      return OptionStatus::kBad;
+    char* end = nullptr;
+    long level = std::strtol(o->compress.c_str(), &end, 10);
+    if (o->compress.empty() || *end || level < -7 || level > 19) {
+      *error = "--compress takes a zstd level from -7 to 19";
+      return OptionStatus::kBad;
+    }
   } else if (arg == "--verbose") {
     o->verbose = true;
   } else if (arg == "-h" || arg == "--help") {
@@ -120,6 +136,7 @@ void export_job_environment(const LaunchOptions& o, const Secret& secret,
   setenv("CKPT_SECRET", to_hex(secret).c_str(), 1);
   if (!o.file_rollback) setenv("CKPT_FILE_ROLLBACK", "0", 1);
   if (o.embed_files) setenv("CKPT_EMBED_FILES", "1", 1);
+  if (!o.compress.empty()) setenv("CKPT_COMPRESS_LEVEL", o.compress.c_str(), 1);
   if (o.verbose) setenv("CKPT_VERBOSE", "1", 1);
 }
 
