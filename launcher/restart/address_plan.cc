@@ -19,6 +19,7 @@ namespace {
 
 using image::RegionKind;
 constexpr uint64_t kPage = 4096;
+constexpr uint64_t kHuge = 2ull << 20;
 constexpr uint64_t kLowest = 1ull << 32;          // keep clear of low addresses
 constexpr uint64_t kHighest = 0x7ffffffff000ull;  // top of user space (47 bits)
 
@@ -134,8 +135,10 @@ bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPl
     if (r.kind == RegionKind::kStack) add_stack_extension(img, i, plan, &busy);
   }
   plan->hole_len = (hole_size + plan->parking_len + kPage - 1) & ~(kPage - 1);
+  // Each temporary sits at the same offset modulo 2 MiB as its target, so
+  // that huge pages are moved whole (mremap moves aligned PMDs).
   uint64_t temp_len = 0;
-  for (const auto& t : plan->temps) temp_len += t.len;
+  for (const auto& t : plan->temps) temp_len += t.len + kHuge;
   plan->reserve_len = plan->hole_len + temp_len;
   plan->reserve_start = find_free(busy, plan->reserve_len);
   if (!plan->reserve_start) {
@@ -154,6 +157,7 @@ bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPl
   plan->temp_len = temp_len;
   uint64_t cursor = plan->temp_start;
   for (auto& t : plan->temps) {
+    cursor += (t.target - cursor) & (kHuge - 1);
     t.temp = cursor;
     cursor += t.len;
   }
@@ -204,6 +208,8 @@ bool map_temporaries(const image::LoadedImage& img, const AddressPlan& plan, std
       *err = std::string("cannot map memory for the restore: ") + std::strerror(errno);
       return false;
     }
+    // Memory that had huge pages gets them again as it is filled.
+    if (t.region != UINT32_MAX && img.regions[t.region].huge) madvise(p, t.len, MADV_HUGEPAGE);
   }
   return true;
 }

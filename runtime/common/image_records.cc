@@ -159,6 +159,7 @@ void RegionRecord::encode(ByteWriter& w) const {
   w.put_str(path);
   w.put_u64(file_size);
   w.put_u64(file_mtime_ns);
+  w.put_u32(huge);
 }
 
 bool RegionRecord::decode(ByteReader& r) {
@@ -173,6 +174,7 @@ bool RegionRecord::decode(ByteReader& r) {
   path = r.str();
   file_size = r.u64();
   file_mtime_ns = r.u64();
+  huge = r.u32();
   return r.ok() && start < end && start % kPageSize == 0 && end % kPageSize == 0;
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "ckpt/sys.h"
+#include "memory_capture.h"
 #include "runtime_ranges.h"
 
 namespace ckpt {
@@ -21,7 +22,20 @@ struct WriterResult {
   int32_t ok;
   uint64_t bytes;
   char error[512];
+  uint32_t n_huge;
+  Range huge[200];  // regions backed by transparent huge pages
 };
+static_assert(sizeof(WriterResult) <= 4096);
+
+constexpr int kMadvCollapse = 25;
+
+// Copy-on-write after the fork split the application's huge pages into
+// small ones; put them back together now that the writer is done.
+void collapse_huge_pages(const WriterResult& r) {
+  for (uint32_t i = 0; i < r.n_huge && i < 200; i++)
+    sys::call3(SYS_madvise, static_cast<long>(r.huge[i].start),
+               static_cast<long>(r.huge[i].end - r.huge[i].start), kMadvCollapse);
+}
 
 long g_child = 0;
 WriterResult* g_result = nullptr;
@@ -39,6 +53,11 @@ void unmap_result() {
   size_t n = err.size() < sizeof(g_result->error) - 1 ? err.size() : sizeof(g_result->error) - 1;
   std::memcpy(g_result->error, err.c_str(), n);
   g_result->error[n] = 0;
+  const image::RegionRecord* regions;
+  const uint32_t* huge;
+  int n_huge = huge_regions(&regions, &huge);
+  for (int i = 0; i < n_huge && i < 200; i++)
+    g_result->huge[g_result->n_huge++] = {regions[huge[i]].start, regions[huge[i]].end};
   g_result->done = 1;
   sys::exit_group(ok ? 0 : 1);
 }
@@ -77,6 +96,7 @@ bool finish_forked_writer(ImageJob& job, MessageString& err) {
   } while (r == -4 /* EINTR */);
   g_child = 0;
   bool ok = g_result->done && g_result->ok;
+  if (g_result->done) collapse_huge_pages(*g_result);
   if (ok) {
     job.out.bytes = g_result->bytes;
   } else if (g_result->done) {

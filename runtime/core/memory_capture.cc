@@ -304,7 +304,51 @@ bool plan_memory(MemoryPlan& plan, MessageString& err) {
   return ok;
 }
 
+namespace {
+
+uint32_t g_huge[kMaxRegions];
+int g_n_huge = 0;
+
+// Marks the regions that /proc/self/smaps shows with AnonHugePages.
+void mark_huge_regions(MemoryPlan& plan) {
+  g_n_huge = 0;
+  ByteWriter text;
+  if (!read_whole_file("/proc/self/smaps", text)) return;
+  std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
+  uint64_t start = 0;
+  int next = 0;  // regions are in address order, like smaps
+  while (!s.empty()) {
+    size_t nl = s.find('\n');
+    std::string_view line = s.substr(0, nl);
+    s = nl == std::string_view::npos ? std::string_view() : s.substr(nl + 1);
+    MapEntry e;
+    if (!line.empty() && line[0] != ' ' && line.find('-') < 17 && parse_maps_line(line, e)) {
+      start = e.start;
+    } else if (line.starts_with("AnonHugePages:")) {
+      size_t at = line.find_first_of("123456789");
+      if (at == std::string_view::npos) continue;  // 0 kB
+      while (next < plan.count && plan.regions[next].end <= start) next++;
+      for (int i = next; i < plan.count && plan.regions[i].start < start + 1; i++) {
+        if (plan.regions[i].start <= start && start < plan.regions[i].end) {
+          plan.regions[i].huge = 1;
+          g_huge[g_n_huge++] = static_cast<uint32_t>(i);
+        }
+      }
+    }
+  }
+  text.release();
+}
+
+}  // namespace
+
+int huge_regions(const image::RegionRecord** regions, const uint32_t** indices) {
+  *regions = g_regions;
+  *indices = g_huge;
+  return g_n_huge;
+}
+
 bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, MessageString& err) {
+  mark_huge_regions(plan);
   ByteWriter scratch;
   if (!writer.add_records(image::Tag::kMemRegions, plan.regions, plan.count, scratch)) {
     err.append("cannot write image: ").append(errno_name(-writer.error()));
@@ -330,7 +374,8 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
   // (a few chunks) is written by the checkpoint thread alone.
   int n_workers = usable_cpus();
   if (n_workers > 8) n_workers = 8;
-  if (static_cast<size_t>(n_workers) > w.n_tasks / 8 + 1) n_workers = static_cast<int>(w.n_tasks / 8 + 1);
+  if (static_cast<size_t>(n_workers) > w.n_tasks / 8 + 1)
+    n_workers = static_cast<int>(w.n_tasks / 8 + 1);
   RawThread workers[8];
   for (int i = 1; i < n_workers; i++) raw_thread_start(workers[i], chunk_worker, &w);
   chunk_worker(&w);

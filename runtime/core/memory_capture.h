@@ -28,5 +28,7 @@ bool plan_memory(MemoryPlan& plan, MessageString& err);
 bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, MessageString& err);
 // Undo temporary protections.
 void finish_memory(MemoryPlan& plan);
+// Regions the last plan found backed by transparent huge pages.
+int huge_regions(const image::RegionRecord** regions, const uint32_t** indices);
 
 }  // namespace ckpt

@@ -195,6 +195,7 @@ struct RegionRecord {
   uint32_t has_content = 0;
   uint64_t file_size = 0;
   uint64_t file_mtime_ns = 0;
+  uint32_t huge = 0;  // 1 if backed by transparent huge pages when saved
   std::string_view path;
 
   void encode(ByteWriter& w) const;
