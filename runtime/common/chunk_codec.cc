@@ -87,7 +87,7 @@ void ChunkEncoder::destroy() {
 
 bool ChunkEncoder::encode(uint32_t region, uint64_t first_page, const uint8_t* base,
                           uint32_t page_count, const uint64_t* present, ByteWriter& out,
-                          bool keep_zero_pages) {
+                          bool keep_zero_pages, bool copy_first) {
   last_stored_ = 0;
   last_payload_ = 0;
   if (!ready_ || page_count == 0 || page_count > kChunkPages) return false;
@@ -103,7 +103,7 @@ bool ChunkEncoder::encode(uint32_t region, uint64_t first_page, const uint8_t* b
   }
   const size_t stored_bytes = size_t{h.stored_pages} * kPageSize;
   uint32_t run_first = 0;
-  const bool one_run = contiguous(h.bitmap, page_count, h.stored_pages, &run_first);
+  const bool one_run = !copy_first && contiguous(h.bitmap, page_count, h.stored_pages, &run_first);
   const uint8_t* src = nullptr;  // the stored pages, in order, contiguous
   if (one_run) {
     src = base + size_t{run_first} * kPageSize;

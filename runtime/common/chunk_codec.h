@@ -49,9 +49,12 @@ class ChunkEncoder {
   // empty payload (flags kChunkRaw). False if not initialized, page_count is
   // out of range or `out` overflowed.
   // keep_zero_pages: store present pages even when all zero (regions whose
-  // absent pages mean "as in the file", not "zero").
+  // absent pages mean "as in the file", not "zero"). copy_first: the pages
+  // may change while being encoded (the writer's own stack and data); they
+  // are copied first, so that the frame and its checksum agree.
   bool encode(uint32_t region, uint64_t first_page, const uint8_t* base, uint32_t page_count,
-              const uint64_t* present, ByteWriter& out, bool keep_zero_pages = false);
+              const uint64_t* present, ByteWriter& out, bool keep_zero_pages = false,
+              bool copy_first = false);
 
   // Pages stored by the last encode() (0 = the chunk holds only zero pages).
   uint32_t last_stored_pages() const { return last_stored_; }

@@ -15,6 +15,7 @@
 #include "futex.h"
 #include "proc_files.h"
 #include "raw_thread.h"
+#include "runtime.h"
 #include "runtime_ranges.h"
 
 namespace ckpt {
@@ -147,7 +148,16 @@ struct WorkShared {
   std::atomic<int> error{0};  // -errno
   int pagemap;
   int level;
+  // Addresses in memory that changes while it is written: the writer's own
+  // stack and the runtime's data. Chunks there are copied before encoding.
+  uint64_t volatile_addrs[4];
 };
+
+bool is_volatile(const WorkShared& w, const RegionRecord& r) {
+  for (uint64_t a : w.volatile_addrs)
+    if (r.start <= a && a < r.end) return true;
+  return false;
+}
 
 void chunk_worker(void* arg) {
   auto& w = *static_cast<WorkShared*>(arg);
@@ -182,7 +192,7 @@ void chunk_worker(void* arg) {
     }
     out.clear();
     if (!enc.encode(t.region, t.first_page, reinterpret_cast<const uint8_t*>(base), t.pages,
-                    present_ptr, out, modified_only)) {
+                    present_ptr, out, modified_only, is_volatile(w, r))) {
       w.error.store(-ENOMEM);
       break;
     }
@@ -369,6 +379,10 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
   fill_tasks(plan, w.tasks);
   w.writer = &writer;
   w.level = level;
+  w.volatile_addrs[0] = reinterpret_cast<uint64_t>(&w);  // this thread's stack
+  w.volatile_addrs[1] = reinterpret_cast<uint64_t>(&runtime());
+  w.volatile_addrs[2] = reinterpret_cast<uint64_t>(g_regions);
+  w.volatile_addrs[3] = reinterpret_cast<uint64_t>(&g_n_huge);
   w.pagemap = static_cast<int>(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   // One worker per usable CPU, at most 8, and none idle: a small process
   // (a few chunks) is written by the checkpoint thread alone.
