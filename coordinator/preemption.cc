@@ -52,9 +52,12 @@ void Preemption::on_checkpoint_done(const CheckpointResult& result) {
   int32_t status = result.ok ? proto::kPreemptExitStatus : -1;
   killer_.kill_all(
       status, "preemption",
-      [](const std::string& text) {
+      [this](const std::string& text) {
         log_line("preemption: %s", text.c_str());
         block_sigterm(false);
+        // That computation is over: one restarted under this coordinator
+        // (within its --exit-on-last grace) may be preempted again.
+        active_ = false;
       },
       Clock::now());
 }
