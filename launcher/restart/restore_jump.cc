@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
@@ -26,6 +27,7 @@ constexpr uint64_t kPage = 4096;
 constexpr uint32_t kMaxUnmap = 8192;
 constexpr uint64_t kMapsBuffer = 4u << 20;
 constexpr uint64_t kStackSize = 256 * 1024;
+constexpr uint64_t kSchedulerEnvSize = 64 * 1024;
 
 uint64_t round_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
 
@@ -33,7 +35,7 @@ uint64_t blob_size() { return round_up(ckpt_restorer_blob_end - ckpt_restorer_bl
 
 // Carves the hole: [args | unmap | moves | file maps + paths | maps text | blob | parking | stack]
 struct HoleLayout {
-  uint64_t args, unmap, moves, file_maps, paths, maps_text, blob, parking, stack_top;
+  uint64_t args, unmap, moves, file_maps, paths, sched_env, maps_text, blob, parking, stack_top;
 };
 
 HoleLayout g_layout;  // of the current restart, set by prepare_restore_args
@@ -45,7 +47,8 @@ HoleLayout layout(const image::LoadedImage& img, uint64_t base, uint64_t parking
   h.moves = round_up(h.unmap + kMaxUnmap * sizeof(RestoreRange));
   h.file_maps = round_up(h.moves + (img.regions.size() + 8) * sizeof(RestoreMove));
   h.paths = round_up(h.file_maps + img.regions.size() * sizeof(RestoreFileMap));
-  h.maps_text = round_up(h.paths + img.regions.size() * 4096);
+  h.sched_env = round_up(h.paths + img.regions.size() * 4096);
+  h.maps_text = round_up(h.sched_env + kSchedulerEnvSize);
   h.blob = h.maps_text + kMapsBuffer;
   h.parking = h.blob + blob_size();
   h.stack_top = round_up(h.parking + parking_len) + kStackSize;
@@ -127,6 +130,22 @@ void fill_process_ops(const image::LoadedImage& img, RestoreArgs* a) {
   }
 }
 
+// The scheduler's variables of this allocation, for the restored process.
+void fill_scheduler_env(RestoreArgs* a, const HoleLayout& h) {
+  auto* out = reinterpret_cast<char*>(h.sched_env);
+  size_t used = 0;
+  for (char** e = environ; *e; e++) {
+    std::string_view v(*e);
+    if (!v.starts_with("SLURM_") && !v.starts_with("PBS_") && !v.starts_with("LSB_")) continue;
+    if (used + v.size() + 1 > kSchedulerEnvSize) break;
+    std::memcpy(out + used, v.data(), v.size());
+    out[used + v.size()] = 0;
+    used += v.size() + 1;
+  }
+  a->scheduler_env = h.sched_env;
+  a->scheduler_env_size = static_cast<uint32_t>(used);
+}
+
 }  // namespace
 
 uint64_t hole_size_for(const image::LoadedImage& img) {
@@ -162,6 +181,7 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
   std::strncpy(a->coord_host, settings.coord_host.c_str(), sizeof(a->coord_host) - 1);
   std::strncpy(a->ckpt_dir, settings.ckpt_dir.c_str(), sizeof(a->ckpt_dir) - 1);
   if (!settings.file_rollback) a->restart_flags |= kRestartNoRollback;
+  fill_scheduler_env(a, h);
   std::memcpy(reinterpret_cast<void*>(h.blob), ckpt_restorer_blob,
               ckpt_restorer_blob_end - ckpt_restorer_blob);
   if (mprotect(reinterpret_cast<void*>(h.blob), blob_size(), PROT_READ | PROT_EXEC) != 0) {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "preempt.h"
 #include "runtime_events.h"
+#include "scheduler_env.h"
 #include "thread_pointer.h"
 #include "thread_suspend.h"
 #include "time_state.h"
@@ -62,6 +63,7 @@ void resume_after_restart() {
   inet_pton(AF_INET, args->coord_host, &rt.coord_addr.sin_addr);
   __builtin_memcpy(rt.secret, args->secret, sizeof(rt.secret));
   rt.file_rollback = !(args->restart_flags & kRestartNoRollback);
+  keep_scheduler_env(*args);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
   forget_image_job(g_job);
@@ -77,6 +79,7 @@ void resume_after_restart() {
   }
   g_suspended = false;
   resume_all_threads(rt);
+  refresh_scheduler_env();
 }
 
 // The instant the image shows: returns false when this call came back

@@ -85,6 +85,10 @@ struct RestoreArgs {
   uint8_t secret[16];
   char coord_host[256];
   char ckpt_dir[4096];
+  // The batch scheduler's variables of the new allocation (SLURM_*, PBS_*,
+  // LSB_*), "NAME=value" strings one after another, each NUL-terminated.
+  uint64_t scheduler_env;
+  uint32_t scheduler_env_size;
 };
 
 inline constexpr uint32_t kRestartNoRollback = 1;
