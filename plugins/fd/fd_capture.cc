@@ -36,24 +36,11 @@ image::FdKind classify(const struct stat& st, std::string_view target) {
 
 // Fds listed in /proc/self/fd, ascending.
 int list_fds(int* out, int max) {
-  int dir = static_cast<int>(sys::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir < 0) return -1;
-  alignas(8) char buf[8192];
   int n = 0;
-  for (;;) {
-    long got = sys::getdents64(dir, buf, sizeof(buf));
-    if (got <= 0) break;
-    for (long off = 0; off < got;) {
-      auto reclen = *reinterpret_cast<uint16_t*>(buf + off + 16);
-      const char* name = buf + off + 19;
-      off += reclen;
-      if (name[0] < '0' || name[0] > '9') continue;
-      int fd = 0;
-      for (const char* p = name; *p; p++) fd = fd * 10 + (*p - '0');
-      if (fd != dir && n < max) out[n++] = fd;
-    }
-  }
-  sys::close(dir);
+  bool ok = for_each_numbered_entry("/proc/self/fd", [&](long fd, int dir) {
+    if (fd != dir && n < max) out[n++] = static_cast<int>(fd);
+  });
+  if (!ok) return -1;
   for (int i = 1; i < n; i++)  // insertion sort: n is small
     for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
       int t = out[j];

@@ -16,6 +16,7 @@
 #include "futex.h"
 #include "log.h"
 #include "pending_signals.h"
+#include "proc_files.h"
 #include "thread_local_state.h"
 #include "thread_pointer.h"
 
@@ -84,26 +85,14 @@ void suspend_handler(int, siginfo_t* info, void*) {
 
 // Collect the tids of /proc/self/task that are not yet in `seen`.
 int list_new_tids(const Runtime& rt, int32_t* seen, int n_seen, int32_t* out, int max_out) {
-  int fd = static_cast<int>(sys::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd < 0) return 0;
-  alignas(8) char buf[4096];
   int n = 0;
-  for (;;) {
-    long got = sys::getdents64(fd, buf, sizeof(buf));
-    if (got <= 0) break;
-    for (long off = 0; off < got;) {
-      auto reclen = *reinterpret_cast<uint16_t*>(buf + off + 16);
-      const char* name = buf + off + 19;
-      off += reclen;
-      int32_t tid = 0;
-      for (const char* p = name; *p >= '0' && *p <= '9'; p++) tid = tid * 10 + (*p - '0');
-      if (tid <= 0 || is_runtime_tid(rt, tid)) continue;
-      bool known = false;
-      for (int i = 0; i < n_seen && !known; i++) known = seen[i] == tid;
-      if (!known && n < max_out) out[n++] = tid;
-    }
-  }
-  sys::close(fd);
+  for_each_numbered_entry("/proc/self/task", [&](long number, int) {
+    auto tid = static_cast<int32_t>(number);
+    if (tid <= 0 || is_runtime_tid(rt, tid)) return;
+    bool known = false;
+    for (int i = 0; i < n_seen && !known; i++) known = seen[i] == tid;
+    if (!known && n < max_out) out[n++] = tid;
+  });
   return n;
 }
 
