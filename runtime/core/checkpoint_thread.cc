@@ -214,6 +214,7 @@ void* checkpoint_thread_main(void* arg) {
 }  // namespace
 
 void start_checkpoint_thread(Runtime& rt) {
+  g_registered.store(0);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -18,6 +18,7 @@
 #include "preempt.h"
 #include "process_capture.h"
 #include "runtime_events.h"
+#include "thread_local_state.h"
 #include "thread_pointer.h"
 #include "thread_suspend.h"
 
@@ -101,6 +102,32 @@ void init_identity(Runtime& rt) {
   rt.program[i] = 0;
 }
 
+// In the child of a fork(): a new process of the computation. It gets its
+// own identity (its virtual pid is its pid; its parent's is the parent's
+// virtual pid), drops the parent's connection, and registers with the
+// coordinator through a checkpoint thread of its own.
+void on_fork_child() {
+  Runtime& rt = g_runtime;
+  if (!rt.ready) return;
+  int32_t parent_vpid = rt.vpid;
+  rt.real_pid = static_cast<int32_t>(sys::getpid());
+  rt.real_ppid = static_cast<int32_t>(sys::getppid());
+  rt.vpid = rt.real_pid;
+  rt.vppid = parent_vpid;
+  rt.restart_count = 0;
+  if (rt.coord_fd >= 0) sys::close(rt.coord_fd);  // the parent's connection
+  rt.coord_fd = -1;
+  if (rt.event_fd >= 0) sys::close(rt.event_fd);
+  rt.event_fd = -1;
+  for (auto& e : rt.tids) {
+    e.vtid.store(0);
+    e.tid_addr.store(0);
+  }
+  t_state = ThreadLocalState{};
+  init_events(rt);
+  start_checkpoint_thread(rt);
+}
+
 __attribute__((constructor)) void ckpt_runtime_init() {
   Runtime& rt = g_runtime;
   if (const char* v = getenv("CKPT_VERBOSE"); v && *v == '1') set_log_level(LogLevel::kInfo);
@@ -120,6 +147,7 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   init_events(rt);
   if (const char* v = getenv("CKPT_PREEMPT_SIGNALS"); v && *v) install_preempt_signals(rt, v);
   rt.ready = true;
+  pthread_atfork(nullptr, nullptr, on_fork_child);
   start_checkpoint_thread(rt);
 }
 
