@@ -213,6 +213,16 @@ const char* fd_kind_name(FdKind k) {
       return "pipe";
     case FdKind::kSocket:
       return "socket";
+    case FdKind::kPipeInside:
+      return "pipe-in";
+    case FdKind::kEventfd:
+      return "eventfd";
+    case FdKind::kTimerfd:
+      return "timerfd";
+    case FdKind::kSignalfd:
+      return "signalfd";
+    case FdKind::kEpoll:
+      return "epoll";
     case FdKind::kOther:
       return "other";
   }

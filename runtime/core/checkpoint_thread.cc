@@ -101,7 +101,7 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   g_suspended = suspend_all_threads(rt, err);
   bool ok = g_suspended;
   if (ok) {
-    capture_time_state(rt, stopped_thread_count());
+    capture_time_state(rt);
     g_job.stopped_threads = stopped_thread_count();
     ok = prepare_image(rt, g_job, msg.dir, err);
   }

@@ -123,7 +123,7 @@ bool restore_posix_timers(Runtime& rt, int32_t stopped, MessageString& err) {
 
 }  // namespace
 
-void capture_time_state(Runtime& rt, int32_t stopped) {
+void capture_time_state(Runtime& rt) {
   SavedTimeState& st = rt.time_state;
   for (int which = 0; which < 3; which++) {
     int64_t v[4] = {};  // interval, value as timeval

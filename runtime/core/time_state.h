@@ -13,7 +13,7 @@
 
 namespace ckpt {
 
-void capture_time_state(Runtime& rt, int32_t stopped_threads);
+void capture_time_state(Runtime& rt);
 // After recreate_threads(), before the threads resume.
 bool restore_time_state(Runtime& rt, int32_t stopped_threads, MessageString& err);
 
