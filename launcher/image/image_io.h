@@ -10,21 +10,12 @@
 #include <cstring>
 #include <string>
 
+#include "../common/scoped_fd.h"
+
 namespace ckpt::image {
 
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd = -1) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+// The CLIs' owner of one file descriptor.
+using ScopedFd = ckpt::ScopedFd;
 
 // Opens path read-only; on failure sets *err to "cannot open: <reason>".
 inline int open_image(const std::string& path, std::string* err) {
