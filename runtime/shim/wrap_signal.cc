@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <signal.h>
 
+#include <cstring>
+
 #include "../core/runtime.h"
 #include "../core/thread_local_state.h"
 #include "real_functions.h"
@@ -16,30 +18,30 @@ namespace {
 
 struct sigaction g_shadow[65];
 
-const sigset_t* without_owned(const sigset_t* set, sigset_t& copy) {
-  if (!set) return set;
-  copy = *set;
-  for (int sig = 1; sig <= 64; sig++)
-    if (runtime_owns_signal(sig)) sigdelset(&copy, sig);
-  return &copy;
+// Signals 1..64 are the first 64 bits of a Linux sigset_t (bit s-1).
+uint64_t low_word(const sigset_t* set) {
+  uint64_t word;
+  std::memcpy(&word, set, sizeof(word));
+  return word;
 }
 
-uint64_t owned_bits(const sigset_t* set) {
-  uint64_t bits = 0;
-  for (int sig = 1; sig <= 64; sig++)
-    if (runtime_owns_signal(sig) && sigismember(set, sig)) bits |= 1ull << (sig - 1);
-  return bits;
-}
+void set_low_word(sigset_t* set, uint64_t word) { std::memcpy(set, &word, sizeof(word)); }
 
-// The application's view of its mask: what it asked for, owned signals included.
+// The application's view of its mask: what it asked for, owned signals
+// included; the kernel's: never an owned signal blocked.
 template <typename Real>
 int change_mask(Real call, int how, const sigset_t* set, sigset_t* old) {
+  uint64_t owned = ckpt::runtime().owned_signals.load(std::memory_order_relaxed);
   uint64_t before = ckpt::t_state.owned_blocked;
   sigset_t copy;
-  int r = call(how, without_owned(set, copy), old);
+  if (set) {
+    copy = *set;
+    set_low_word(&copy, low_word(set) & ~owned);
+  }
+  int r = call(how, set ? &copy : nullptr, old);
   if (r != 0) return r;
   if (set) {
-    uint64_t asked = owned_bits(set);
+    uint64_t asked = low_word(set) & owned;
     uint64_t& now = ckpt::t_state.owned_blocked;
     if (how == SIG_BLOCK)
       now |= asked;
@@ -48,14 +50,7 @@ int change_mask(Real call, int how, const sigset_t* set, sigset_t* old) {
     else if (how == SIG_SETMASK)
       now = asked;
   }
-  if (old)
-    for (int sig = 1; sig <= 64; sig++) {
-      if (!runtime_owns_signal(sig)) continue;
-      if (before & (1ull << (sig - 1)))
-        sigaddset(old, sig);
-      else
-        sigdelset(old, sig);
-    }
+  if (old) set_low_word(old, (low_word(old) & ~owned) | (before & owned));
   return 0;
 }
 
