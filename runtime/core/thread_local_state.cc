@@ -41,8 +41,10 @@ void register_vtid(Runtime& rt, int32_t vtid, uint64_t tid_addr) {
 }  // namespace
 
 int64_t monotonic_ns() {
+  // The vDSO (async-signal-safe, and at the same address after a restart):
+  // the blocking-call wrappers call this on every call.
   timespec ts;
-  sys::call2(sys::kClockGettime, CLOCK_MONOTONIC, reinterpret_cast<long>(&ts));
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
