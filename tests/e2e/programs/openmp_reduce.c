@@ -24,24 +24,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "test_common.h"
+
 #define NTHREADS 4
-
-static void fail(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL: ");
-  vprintf(fmt, ap);
-  printf("\n");
-  va_end(ap);
-  fflush(stdout);
-  exit(1);
-}
-
-static uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-  h *= 0xff51afd7ed558ccdull;
-  return h ^ (h >> 29);
-}
 
 static uint64_t update(uint64_t a, uint64_t i, int s) {
   return mix(a, i * 0x100000001b3ull + (uint64_t)s);

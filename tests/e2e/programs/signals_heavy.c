@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_common.h"
+
 #define ALT_SIZE (64 * 1024)
 #define ITIMER_MS 50
 #define PTIMER_MS 30
@@ -50,20 +52,6 @@
 #define RT2 (SIGRTMIN + 2)
 #define RT3 (SIGRTMIN + 3)
 #define SIGNAL_MAGIC 0x5151
-
-static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail(const char* fmt, ...) {
-  pthread_mutex_lock(&out_mu);
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL: ");
-  vprintf(fmt, ap);
-  printf("\n");
-  va_end(ap);
-  fflush(stdout);
-  _exit(1);
-}
 
 /* --- Counters written by handlers -------------------------------------------- */
 

@@ -29,29 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_common.h"
+
 #define N_JOIN 4
 #define N_DETACHED 2
 #define WORK_ITERS 3000
-
-static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail(const char* fmt, ...) {
-  pthread_mutex_lock(&out_mu);
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL: ");
-  vprintf(fmt, ap);
-  printf("\n");
-  va_end(ap);
-  fflush(stdout);
-  _exit(1);
-}
-
-static uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-  h *= 0xff51afd7ed558ccdull;
-  return h ^ (h >> 29);
-}
 
 static uint64_t work(uint64_t seed) {
   uint64_t x = seed * 0x2545f4914f6cdd1dull + 1, acc = 0;

@@ -50,31 +50,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_common.h"
+
 #define NWORKERS 8
 #define QUEUE_CAP 4
 #define ITEMS_PER_STEP 16
 #define IT_SMALL 20000
 #define IT_BIG 3000000
-
-static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail(const char* fmt, ...) {
-  pthread_mutex_lock(&out_mu);
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL: ");
-  vprintf(fmt, ap);
-  printf("\n");
-  va_end(ap);
-  fflush(stdout);
-  _exit(1);
-}
-
-static uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-  h *= 0xff51afd7ed558ccdull;
-  return h ^ (h >> 29);
-}
 
 /* Deterministic compute: an LCG walk of `iters` steps. */
 static uint64_t work(uint64_t seed, unsigned iters) {
