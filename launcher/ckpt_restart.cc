@@ -3,11 +3,13 @@
 //   ckpt_restart [--host H] [--port P] [--dir D] [--no-file-rollback]
 //                [--verify] IMAGE... | CKPT_DIR
 //
-// This process becomes the restored one: it reads and checks the image,
-// makes sure a coordinator answers, fills the image's memory into temporary
-// mappings with parallel decompression, restores files, and hands over to
-// the freestanding restorer, which swaps the address space and resumes the
-// checkpoint thread. The exit status is then the application's.
+// This process becomes the restored one (with several images: the main root
+// of the process tree, which it forks): it reads and checks the images,
+// makes sure a coordinator answers, recreates every open file description,
+// forks the tree (tree_spawn.h); then each process fills its image's memory
+// into temporary mappings with parallel decompression and hands over to the
+// freestanding restorer, which swaps the address space and resumes the
+// checkpoint thread. The exit status is then the main root's.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -28,7 +30,9 @@
 #include "job_secret.h"
 #include "restart/address_plan.h"
 #include "restart/image_selection.h"
+#include "restart/process_tree.h"
 #include "restart/restore_jump.h"
+#include "restart/tree_spawn.h"
 #include "schedule_options.h"
 #include "settings.h"
 
@@ -132,17 +136,50 @@ void restore_process_state(const image::LoadedImage& img) {
   }
 }
 
+// One process's own restore, once the tree exists: memory into temporary
+// mappings, shared file mappings rolled back, cwd and limits, then the
+// jump. Errors go through the spawner so that every process stops.
+void restore_process(const image::LoadedImage& img, const JumpSettings& js, bool rollback,
+                     size_t processes, TreeSpawner& spawner) {
+  std::string err;
+  auto fail = [&](const std::string& msg) {
+    spawner.fail(msg, &err);
+    die(err);
+  };
+  AddressPlan plan;
+  if (!plan_addresses(img, hole_size_for(img), &plan, &err)) fail(img.path + ": " + err);
+  if (!map_temporaries(img, plan, &err)) fail(img.path + ": " + err);
+  unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  unsigned workers = std::max(1u, std::min(8u, cpus / static_cast<unsigned>(processes)));
+  auto dest = [&](uint32_t region) -> uint8_t* {
+    for (const auto& t : plan.temps)
+      if (t.region == region) return reinterpret_cast<uint8_t*>(t.temp);
+    return nullptr;
+  };
+  if (!image::load_memory(img, dest, static_cast<int>(workers), &err)) fail(img.path + ": " + err);
+  if (rollback) write_back_shared_files(img, plan);
+  RestoreArgs* args = nullptr;
+  if (!prepare_restore_args(img, plan, js, &args, &err)) fail(img.path + ": " + err);
+  restore_process_state(img);
+  if (!spawner.all_ready(&err)) die(err);
+  std::fflush(nullptr);
+  jump_to_restorer(args, plan);
+}
+
 int run(int argc, char** argv) {
   RestartOptions o = parse(argc, argv);
   Selection sel;
   std::string err;
   if (!select_images(o.args, &sel, &err)) die(err);
-  if (sel.images.size() > 1)
-    die("restarting " + std::to_string(sel.images.size()) +
-        " processes at once is not supported yet: give one image");
-  image::LoadedImage img;
-  if (!image::read_image(sel.images[0], o.verify, &img, &err)) die(sel.images[0] + ": " + err);
-  for (const auto& w : img.warnings) std::fprintf(stderr, "ckpt_restart: warning: %s\n", w.c_str());
+  std::vector<image::LoadedImage> images(sel.images.size());
+  for (size_t i = 0; i < sel.images.size(); i++) {
+    if (!image::read_image(sel.images[i], o.verify, &images[i], &err))
+      die(sel.images[i] + ": " + err);
+    for (const auto& w : images[i].warnings)
+      std::fprintf(stderr, "ckpt_restart: warning: %s\n", w.c_str());
+  }
+  ProcessTree tree;
+  if (!build_tree(images, &tree, &err)) die(err);
   if (!o.dir_given) o.settings.dir = sel.ckpt_dir;
 
   // The coordinator this computation registers with after the restart.
@@ -160,29 +197,21 @@ int run(int argc, char** argv) {
   js.file_rollback = o.file_rollback;
 
   // Check what can be checked before anything changes.
-  if (!check_fds(img, &err)) die(sel.images[0] + ": " + err);
-  AddressPlan plan;
-  if (!plan_addresses(img, hole_size_for(img), &plan, &err)) die(err);
-  if (!map_temporaries(img, plan, &err)) die(err);
-  unsigned workers = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-  auto dest = [&](uint32_t region) -> uint8_t* {
-    for (const auto& t : plan.temps)
-      if (t.region == region) return reinterpret_cast<uint8_t*>(t.temp);
-    return nullptr;
-  };
-  if (!image::load_memory(img, dest, static_cast<int>(workers), &err))
-    die(sel.images[0] + ": " + err);
+  for (const auto& img : images)
+    if (!check_fds(img, &err)) die(img.path + ": " + err);
 
-  // From here on the old files change: roll back, reopen, and go.
-  if (o.file_rollback) write_back_shared_files(img, plan);
+  // From here on the old files change: every open file description once,
+  // then the process tree, each process with its descriptors.
   FdRestoreOptions fo;
   fo.file_rollback = o.file_rollback;
-  if (!restore_fds(img, fo, &err)) die(err);
-  RestoreArgs* args = nullptr;
-  if (!prepare_restore_args(img, plan, js, &args, &err)) die(err);
-  restore_process_state(img);
+  FdRestorer fds(images, fo);
+  if (!fds.create_all(&err)) die(err);
   std::fflush(nullptr);
-  jump_to_restorer(args, plan);
+  TreeSpawner spawner(tree, fds);
+  int node = spawner.spawn(&err);
+  if (node < 0) die(err);
+  js.pid_map = spawner.pid_map();
+  restore_process(images[static_cast<size_t>(node)], js, o.file_rollback, images.size(), spawner);
 }
 
 }  // namespace

@@ -182,6 +182,11 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
   std::strncpy(a->ckpt_dir, settings.ckpt_dir.c_str(), sizeof(a->ckpt_dir) - 1);
   if (!settings.file_rollback) a->restart_flags |= kRestartNoRollback;
   fill_scheduler_env(a, h);
+  for (const auto& [vpid, real] : settings.pid_map) {
+    if (a->n_pid_map == kMaxRestorePidMap) break;
+    a->pid_map_vpid[a->n_pid_map] = vpid;
+    a->pid_map_real[a->n_pid_map++] = real;
+  }
   std::memcpy(reinterpret_cast<void*>(h.blob), ckpt_restorer_blob,
               ckpt_restorer_blob_end - ckpt_restorer_blob);
   if (mprotect(reinterpret_cast<void*>(h.blob), blob_size(), PROT_READ | PROT_EXEC) != 0) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "address_plan.h"
 #include "ckpt/restore_args.h"
@@ -16,6 +18,7 @@ struct JumpSettings {
   uint8_t secret[16] = {};
   std::string ckpt_dir;
   bool file_rollback = true;
+  std::vector<std::pair<int32_t, int32_t>> pid_map;  // virtual -> real, where they differ
 };
 
 // Space the hole needs for a given image.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/ioctl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -13,6 +14,7 @@
 #include "ckpt/image_format.h"
 #include "ckpt/sys.h"
 #include "fd_kinds_capture.h"
+#include "fd_owner.h"
 #include "fdinfo.h"
 
 namespace ckpt {
@@ -67,6 +69,13 @@ struct FdFacts {
 };
 
 FdFacts g_facts[kMaxFds];
+FdOwner g_owners[kMaxFds];
+
+int index_of(int fd, int n) {
+  for (int i = 0; i < n; i++)
+    if (g_facts[i].fd == fd) return i;
+  return 0;
+}
 
 bool same_pipe(const FdFacts& a, const FdFacts& b) {
   return S_ISFIFO(a.st.st_mode) && S_ISFIFO(b.st.st_mode) && a.st.st_ino == b.st.st_ino &&
@@ -84,29 +93,30 @@ bool pipe_inside(const FdFacts* facts, int n, int i) {
   return false;
 }
 
-// The pipe's in-flight bytes go with its first read end: read out, then
-// written back so the application sees no change.
-void capture_pipe(const FdFacts* facts, int n, int i, ByteWriter& extra) {
-  const FdFacts& f = facts[i];
+// A pipe end: its inode, which end, and (read ends) the bytes in flight,
+// copied with tee(2) so that nothing is consumed: several processes may
+// hold the read end and capture at once.
+void capture_pipe(const FdFacts& f, ByteWriter& extra) {
   extra.put_u64(f.st.st_ino);
   extra.put_u8(is_read_end(f));
-  bool first_reader = is_read_end(f);
-  for (int j = 0; j < i && first_reader; j++)
-    if (same_pipe(f, facts[j]) && is_read_end(facts[j])) first_reader = false;
-  int pending = 0;
-  if (first_reader) sys::call3(SYS_ioctl, f.fd, FIONREAD, reinterpret_cast<long>(&pending));
   size_t len_at = extra.reserve(4);
+  int pending = 0;
+  if (is_read_end(f)) sys::call3(SYS_ioctl, f.fd, FIONREAD, reinterpret_cast<long>(&pending));
   if (pending <= 0) return;
-  size_t at = extra.reserve(static_cast<size_t>(pending));
-  if (extra.overflow()) return;
-  long got = sys::read(f.fd, extra.mutable_data() + at, static_cast<size_t>(pending));
-  if (got < 0) got = 0;
-  extra.patch_u32(len_at, static_cast<uint32_t>(got));
-  for (int j = 0; j < n; j++) {
-    if (!same_pipe(f, facts[j]) || is_read_end(facts[j])) continue;
-    sys::write(facts[j].fd, extra.data() + at, static_cast<size_t>(got));
-    break;
+  int tmp[2];
+  if (sys::call2(sys::kPipe2, reinterpret_cast<long>(tmp), O_CLOEXEC | O_NONBLOCK) < 0) return;
+  sys::fcntl(tmp[1], F_SETPIPE_SZ, pending);
+  long copied = sys::call4(sys::kTee, f.fd, tmp[1], pending, SPLICE_F_NONBLOCK);
+  size_t at = extra.reserve(copied > 0 ? static_cast<size_t>(copied) : 0);
+  long got = 0;
+  while (copied > 0 && got < copied && !extra.overflow()) {
+    long n = sys::read(tmp[0], extra.mutable_data() + at + got, static_cast<size_t>(copied - got));
+    if (n <= 0) break;
+    got += n;
   }
+  sys::close(tmp[0]);
+  sys::close(tmp[1]);
+  extra.patch_u32(len_at, static_cast<uint32_t>(got));
 }
 
 int gather_facts(const int* skip, int n_skip, FdFacts* facts) {
@@ -158,6 +168,7 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     err.append("cannot list /proc/self/fd");
     return false;
   }
+  find_ancestors();
   size_t count_at = out.reserve(4);
   cap.count = 0;
   cap.n_unlinked = 0;
@@ -182,8 +193,13 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     r.path = path;
     r.shares_with = shared_with(g_facts, i);
     extra.clear();
-    if (r.kind == image::FdKind::kPipeInside && r.shares_with < 0)
-      capture_pipe(g_facts, n, i, extra);
+    FdOwner owner = r.shares_with < 0 ? fd_owner(f.fd, f.st) : g_owners[index_of(r.shares_with, n)];
+    g_owners[i] = owner;
+    r.owner_pid = owner.pid;
+    r.owner_fd = owner.fd;
+    if ((r.kind == image::FdKind::kPipeInside || r.kind == image::FdKind::kPipe) &&
+        f.target.view().starts_with("pipe:"))
+      capture_pipe(f, extra);
     else if (r.shares_with < 0)
       capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());

@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -24,33 +26,18 @@ std::string describe(const FdRecord& r) {
   return "fd " + std::to_string(r.fd) + " (" + std::string(r.path) + ")";
 }
 
-bool needs_file(const FdRecord& r) {
-  return r.shares_with < 0 &&
-         (r.kind == FdKind::kRegular || r.kind == FdKind::kDirectory || r.kind == FdKind::kDevice);
+bool is_file(const FdRecord& r) {
+  return r.kind == FdKind::kRegular || r.kind == FdKind::kDirectory || r.kind == FdKind::kDevice;
 }
 
 bool writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
-// Puts `fd` at `target` (closing fd), with the saved descriptor flags.
-bool place(int fd, const FdRecord& r, std::string* err) {
-  if (fd != r.fd) {
-    if (dup2(fd, r.fd) < 0) {
-      *err = "cannot restore " + describe(r) + ": " + std::strerror(errno);
-      close(fd);
-      return false;
-    }
-    close(fd);
-  }
-  fcntl(r.fd, F_SETFD, r.fd_flags & FD_CLOEXEC);
-  return true;
-}
-
-bool open_file(const FdRecord& r, const FdRestoreOptions& opts, std::string* err) {
+int open_file(const FdRecord& r, const FdRestoreOptions& opts, std::string* err) {
   std::string path(r.path);
   int fd = open(path.c_str(), static_cast<int>(r.open_flags) | O_CLOEXEC);
   if (fd < 0) {
     *err = "cannot reopen " + describe(r) + ": " + std::strerror(errno);
-    return false;
+    return -1;
   }
   if (r.kind == FdKind::kRegular && opts.file_rollback && writable(r.open_flags)) {
     struct stat st;
@@ -58,15 +45,15 @@ bool open_file(const FdRecord& r, const FdRestoreOptions& opts, std::string* err
       *err = "cannot roll back " + describe(r) + " to " + std::to_string(r.size) +
              " bytes: " + std::strerror(errno);
       close(fd);
-      return false;
+      return -1;
     }
   }
   if (r.kind == FdKind::kRegular) lseek(fd, r.pos, SEEK_SET);
-  return place(fd, r, err);
+  return fd;
 }
 
 // A file unlinked while open comes back as an anonymous file with its content.
-bool recreate_unlinked(const image::LoadedImage& img, const FdRecord& r, std::string* err) {
+int recreate_unlinked(const image::LoadedImage& img, const FdRecord& r, std::string* err) {
   std::string dir(r.path);
   size_t slash = dir.rfind('/');
   dir = slash == std::string::npos || slash == 0 ? "/" : dir.substr(0, slash);
@@ -74,52 +61,49 @@ bool recreate_unlinked(const image::LoadedImage& img, const FdRecord& r, std::st
   if (fd < 0) fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, r.mode & 07777);
   if (fd < 0) {
     *err = "cannot recreate unlinked " + describe(r) + ": " + std::strerror(errno);
-    return false;
+    return -1;
   }
   if (!image::copy_file_data(img, static_cast<uint32_t>(r.file_data), fd, err)) {
     *err = "cannot recreate unlinked " + describe(r) + ": " + *err;
     close(fd);
-    return false;
+    return -1;
   }
   fcntl(fd, F_SETFL, r.open_flags & (O_APPEND | O_NONBLOCK));
   lseek(fd, r.pos, SEEK_SET);
-  return place(fd, r, err);
+  return fd;
 }
 
-// Terminals and pipes lead outside the computation: take ckpt_restart's own
-// descriptor of that number if it has one of the same kind, else /dev/null.
-bool adopt_outside(const FdRecord& r, std::string* err) {
+// A terminal outside the computation: ckpt_restart's own descriptor of that
+// number if it has one of the same kind, else /dev/null.
+int adopt_terminal(const FdRecord& r) {
   struct stat st;
-  if (fstat(r.fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) return true;
-  int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    *err = "cannot open /dev/null";
-    return false;
-  }
+  if (fstat(r.fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+    return fcntl(r.fd, F_DUPFD_CLOEXEC, 0);
   if (r.fd > 2)
     std::fprintf(stderr, "ckpt_restart: warning: %s led outside the computation; now /dev/null\n",
                  describe(r).c_str());
-  return place(fd, r, err);
+  return open("/dev/null", O_RDWR | O_CLOEXEC);
 }
 
-void close_others(const std::set<int>& keep) {
+std::set<int> open_fds() {
+  std::set<int> fds;
   DIR* d = opendir("/proc/self/fd");
-  if (!d) return;
-  std::set<int> open_fds;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') open_fds.insert(std::atoi(e->d_name));
-  }
-  int own = dirfd(d);
-  for (int fd : open_fds)
-    if (fd != own && !keep.count(fd)) close(fd);
+  if (!d) return fds;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') fds.insert(std::atoi(e->d_name));
+  fds.erase(dirfd(d));
   closedir(d);
+  return fds;
 }
+
+// Old images (no owner recorded) share only inside one process.
+bool has_owner(const FdRecord& r) { return r.owner_pid != 0; }
 
 }  // namespace
 
 bool check_fds(const image::LoadedImage& img, std::string* err) {
   for (const FdRecord& r : img.fds) {
-    if (!needs_file(r)) continue;
+    if (!is_file(r)) continue;
     std::string path(r.path);
     if (access(path.c_str(), F_OK) != 0) {
       *err = "cannot reopen " + describe(r) + ": " + std::strerror(errno);
@@ -129,60 +113,122 @@ bool check_fds(const image::LoadedImage& img, std::string* err) {
   return true;
 }
 
-bool restore_fds(const image::LoadedImage& img, const FdRestoreOptions& opts, std::string* err) {
-  std::set<int> keep, outside = {0, 1, 2};
-  int max_fd = 2;
-  for (const FdRecord& r : img.fds) {
-    keep.insert(r.fd);
-    max_fd = std::max(max_fd, r.fd);
-    if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe) outside.insert(r.fd);
-  }
-  // Free every number the image uses that ckpt_restart holds for other reasons.
-  close_others(outside);
-  PipeTable pipes(max_fd + 1);
-  for (const FdRecord& r : img.fds) {
-    bool ok = true;
-    if (r.shares_with >= 0 || r.kind == FdKind::kEpoll) {
-      continue;  // second pass, once what they refer to exists
-    } else if (r.kind == FdKind::kUnlinked) {
-      ok = recreate_unlinked(img, r, err);
-    } else if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe) {
-      ok = adopt_outside(r, err);
-    } else if (r.kind == FdKind::kPipeInside) {
-      int fd = pipes.end_for(r, err);
-      ok = fd >= 0 && place(fd, r, err);
-    } else if (r.kind == FdKind::kEventfd || r.kind == FdKind::kTimerfd ||
-               r.kind == FdKind::kSignalfd) {
-      int fd = create_event_fd(r, err);
-      ok = fd >= 0 && place(fd, r, err);
-    } else if (needs_file(r)) {
-      ok = open_file(r, opts, err);
-    } else {
-      *err = "cannot restore " + describe(r) + ": unsupported kind";
-      ok = false;
+FdRestorer::FdRestorer(const std::vector<image::LoadedImage>& images, FdRestoreOptions opts)
+    : images_(images), opts_(opts) {}
+
+FdRestorer::Key FdRestorer::key_of(size_t image, const FdRecord& r) const {
+  if (has_owner(r)) return {r.owner_pid, r.owner_fd};
+  int32_t pid = images_[image].process.real_pid;
+  return {pid, r.shares_with >= 0 ? r.shares_with : r.fd};
+}
+
+int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
+  const image::LoadedImage& img = images_[image];
+  switch (r.kind) {
+    case FdKind::kUnlinked:
+      return recreate_unlinked(img, r, err);
+    case FdKind::kTty:
+      return adopt_terminal(r);
+    case FdKind::kPipe:
+    case FdKind::kPipeInside: {
+      PipeEnd end;
+      if (!decode_pipe_end(r, &end)) return adopt_terminal(r);  // an old image's outside pipe
+      return pipes_.open_end(r, end, err);
     }
-    if (!ok) return false;
+    case FdKind::kEventfd:
+    case FdKind::kTimerfd:
+    case FdKind::kSignalfd:
+      return create_event_fd(r, err);
+    default:
+      if (is_file(r)) return open_file(r, opts_, err);
+      *err = "cannot restore " + describe(r) + ": unsupported kind";
+      return -1;
   }
-  for (const FdRecord& r : img.fds) {
-    if (r.shares_with < 0 || r.kind == FdKind::kEpoll) continue;
-    if (dup2(r.shares_with, r.fd) < 0) {
+}
+
+bool FdRestorer::park(const Key& key, int fd, std::string* err) {
+  int number = park_base_ + static_cast<int>(parked_.size());
+  if (dup2(fd, number) < 0) {
+    *err = "cannot park a descriptor at " + std::to_string(number) + ": " + std::strerror(errno);
+    close(fd);
+    return false;
+  }
+  if (fd != number) close(fd);
+  parked_[key] = number;
+  return true;
+}
+
+bool FdRestorer::create_all(std::string* err) {
+  size_t descriptions = 0;
+  int highest = 2;
+  for (const auto& img : images_)
+    for (const FdRecord& r : img.fds) {
+      highest = std::max(highest, r.fd);
+      descriptions++;
+      PipeEnd end;
+      if ((r.kind == FdKind::kPipe || r.kind == FdKind::kPipeInside) && decode_pipe_end(r, &end))
+        pipes_.note(end);
+    }
+  std::set<int> mine = open_fds();
+  if (!mine.empty()) highest = std::max(highest, *mine.rbegin());
+  park_base_ = highest + 1;
+  rlimit lim;
+  getrlimit(RLIMIT_NOFILE, &lim);
+  rlim_t need = static_cast<rlim_t>(park_base_) + descriptions + 64;
+  if (lim.rlim_cur < need) {
+    lim.rlim_cur = std::min(lim.rlim_max, std::max(need, lim.rlim_cur));
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  for (size_t i = 0; i < images_.size(); i++) {
+    for (const FdRecord& r : images_[i].fds) {
+      Key key = key_of(i, r);
+      if (r.kind == FdKind::kEpoll || parked_.count(key)) continue;
+      int fd = create(i, r, err);
+      if (fd < 0 || !park(key, fd, err)) return false;
+    }
+  }
+  return pipes_.finish(err);
+}
+
+bool FdRestorer::place(size_t i, std::string* err) {
+  const image::LoadedImage& img = images_[i];
+  auto put = [&](const FdRecord& r, int from) {
+    if (dup2(from, r.fd) < 0) {
       *err = "cannot restore " + describe(r) + ": " + std::strerror(errno);
       return false;
     }
     fcntl(r.fd, F_SETFD, r.fd_flags & FD_CLOEXEC);
+    return true;
+  };
+  for (const FdRecord& r : img.fds) {
+    auto it = parked_.find(key_of(i, r));
+    if (r.kind == FdKind::kEpoll && it == parked_.end()) continue;
+    if (r.kind != FdKind::kEpoll && it == parked_.end()) {
+      *err = "cannot restore " + describe(r) + ": its description was not created";
+      return false;
+    }
+    if (!put(r, it->second)) return false;
   }
-  if (!pipes.refill(err)) return false;
+  // Epolls this process owns: their registrations name its fd numbers, now
+  // in place. Its children inherit them parked.
   for (const FdRecord& r : img.fds) {
     if (r.kind != FdKind::kEpoll) continue;
-    if (r.shares_with >= 0) {
-      if (dup2(r.shares_with, r.fd) < 0) return false;
-      continue;
-    }
+    Key key = key_of(i, r);
+    auto it = parked_.find(key);
+    if (it != parked_.end()) continue;
     int fd = create_epoll(r, err);
-    if (fd < 0 || !place(fd, r, err)) return false;
+    if (fd < 0 || !park(key, fd, err) || !put(r, parked_[key])) return false;
   }
-  close_others(keep);
+  for (const FdRecord& r : img.fds)  // the other fds sharing an epoll just made
+    if (r.kind == FdKind::kEpoll && !put(r, parked_[key_of(i, r)])) return false;
   return true;
+}
+
+void FdRestorer::finish(size_t i) {
+  std::set<int> keep;
+  for (const FdRecord& r : images_[i].fds) keep.insert(r.fd);
+  for (int fd : open_fds())
+    if (!keep.count(fd)) close(fd);
 }
 
 }  // namespace ckpt

@@ -1,14 +1,26 @@
-// The fd plugin, restart side: reopens every descriptor of the image at its
-// number (files by path at their offset and flags, dup'd fds sharing one
-// open file description, unlinked files recreated from their saved content),
-// rolls written files back to their size at the checkpoint, and closes
-// everything else ckpt_restart had open. Stdio that was a terminal or a pipe
-// becomes ckpt_restart's own.
+// The fd plugin, restart side, for a whole computation.
+//
+// Records of all images are grouped into open file descriptions by their
+// owner (FdRecord::owner_pid/owner_fd). ckpt_restart creates each
+// description once, before it forks the process tree, and parks it at a
+// number above every number the images use; every process then dup2's the
+// parked descriptions to its own numbers, so descriptions shared between
+// processes (an inherited file with one offset, a pipe's end, a terminal)
+// are shared again. Files are reopened by path at their offset and flags
+// (and rolled back to their size at the checkpoint when written), unlinked
+// files are recreated from their saved content, pipes are recreated with
+// their bytes in flight (pipe_restore.h), terminals and pipes that lead
+// outside become ckpt_restart's own. An epoll instance refers to fd numbers
+// of one process, so it is created by its owner once that process's
+// descriptors are in place, before it forks its children.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "image_reader.h"
+#include "pipe_restore.h"
 
 namespace ckpt {
 
@@ -18,7 +30,32 @@ struct FdRestoreOptions {
 
 // Checks, before anything is changed, that every file can be reopened.
 bool check_fds(const image::LoadedImage& img, std::string* err);
-// Performs the restore. On failure the process is in no state to go on.
-bool restore_fds(const image::LoadedImage& img, const FdRestoreOptions& opts, std::string* err);
+
+class FdRestorer {
+ public:
+  FdRestorer(const std::vector<image::LoadedImage>& images, FdRestoreOptions opts);
+  // In ckpt_restart, before any fork: creates and parks every description
+  // but epolls.
+  bool create_all(std::string* err);
+  // In the process of image `i`, before it forks its children.
+  bool place(size_t i, std::string* err);
+  // In the process of image `i`, once its children exist: closes the rest.
+  void finish(size_t i);
+
+ private:
+  struct Key {
+    int32_t pid, fd;
+    auto operator<=>(const Key&) const = default;
+  };
+  Key key_of(size_t image, const image::FdRecord& r) const;
+  int create(size_t image, const image::FdRecord& r, std::string* err);
+  bool park(const Key& key, int fd, std::string* err);
+
+  const std::vector<image::LoadedImage>& images_;
+  FdRestoreOptions opts_;
+  std::map<Key, int> parked_;  // description -> parked number
+  int park_base_ = 0;
+  PipeTable pipes_;
+};
 
 }  // namespace ckpt

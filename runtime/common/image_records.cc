@@ -34,6 +34,7 @@ void ProcessRecord::encode(ByteWriter& w) const {
   w.put_bytes(&mm, sizeof(mm));
   w.put_u64(restart_hook);
   w.put_u64(stdio_kinds);
+  w.put_str(children);
 }
 
 bool ProcessRecord::decode(ByteReader& r) {
@@ -61,7 +62,25 @@ bool ProcessRecord::decode(ByteReader& r) {
   if (m) std::memcpy(&mm, m, sizeof(mm));
   restart_hook = r.u64();
   stdio_kinds = r.u64();
-  return r.ok();
+  children = r.str();
+  return r.ok() && children.size() % ChildRecord::kSize == 0;
+}
+
+void ChildRecord::encode(ByteWriter& w) const {
+  w.put_u32(vpid);
+  w.put_u32(real_pid);
+  w.put_u32(static_cast<uint32_t>(state));
+  w.put_u32(wait_code);
+  w.put_u32(wait_status);
+}
+
+bool ChildRecord::decode(ByteReader& r) {
+  vpid = r.u32();
+  real_pid = r.u32();
+  state = static_cast<ChildState>(r.u32());
+  wait_code = r.u32();
+  wait_status = r.u32();
+  return r.ok() && state >= ChildState::kMember && state <= ChildState::kOutside;
 }
 
 void ThreadRecord::encode(ByteWriter& w) const {
@@ -117,6 +136,8 @@ void FdRecord::encode(ByteWriter& w) const {
   w.put_u32(file_data);
   w.put_str(path);
   w.put_str(extra);
+  w.put_u32(owner_pid);
+  w.put_u32(owner_fd);
 }
 
 bool FdRecord::decode(ByteReader& r) {
@@ -133,6 +154,8 @@ bool FdRecord::decode(ByteReader& r) {
   file_data = r.u32();
   path = r.str();
   extra = r.str();
+  owner_pid = r.u32();
+  owner_fd = r.u32();
   return r.ok() && fd >= 0;
 }
 

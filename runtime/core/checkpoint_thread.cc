@@ -5,11 +5,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
+#include "children.h"
 #include "context_switch.h"
+#include "exec_identity.h"
 #include "coordinator_client.h"
 #include "forked_writer.h"
 #include "futex.h"
@@ -27,6 +30,7 @@ namespace {
 
 std::atomic<int32_t> g_registered{0};  // 0 pending, 1 connected, 2 failed
 ImageJob g_job;
+PathString g_dir;  // where this checkpoint's image goes
 bool g_suspended = false;
 
 void block_all_signals() {
@@ -34,14 +38,18 @@ void block_all_signals() {
   sys::call4(sys::kRtSigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all), 0, 8);
 }
 
-void reply_suspended(Runtime& rt, bool ok, std::string_view error) {
+void reply_suspended(Runtime& rt, proto::Msg type, bool ok, std::string_view error) {
   uint8_t buf[1024];
   ByteWriter out(buf, sizeof(buf));
   proto::Suspended msg;
   msg.ok = ok;
   msg.error = error;
   msg.encode(out);
-  coordinator_send(rt, proto::Msg::kSuspended, out);
+  coordinator_send(rt, type, out);
+}
+
+void name_control_thread() {
+  sys::prctl(PR_SET_NAME, reinterpret_cast<long>(kControlThreadName), 0, 0, 0);
 }
 
 // After a restart the restorer lands here, on the checkpoint thread's stack
@@ -64,6 +72,9 @@ void resume_after_restart() {
   __builtin_memcpy(rt.secret, args->secret, sizeof(rt.secret));
   rt.file_rollback = !(args->restart_flags & kRestartNoRollback);
   keep_scheduler_env(*args);
+  rt.pids.clear();
+  for (uint32_t i = 0; i < args->n_pid_map && i < kMaxRestorePidMap; i++)
+    if (args->pid_map_real[i] != rt.real_pid) rt.pids.add(args->pid_map_vpid[i], args->pid_map_real[i]);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
   forget_image_job(g_job);
@@ -72,7 +83,9 @@ void resume_after_restart() {
   MessageString err;
   if (!recreate_threads(rt, err)) fatal(__FILE__, __LINE__, err.view(), 0);
   if (!restore_time_state(rt, stopped_thread_count(), err)) log_line(LogLevel::kWarn, err.view());
-  if (!coordinator_connect(rt, err)) {
+  if (coordinator_connect(rt, err)) {
+    name_control_thread();
+  } else {
     MessageString msg;
     msg.append("restarted without a coordinator: ").append(err.view());
     log_line(LogLevel::kWarn, msg.view());
@@ -80,6 +93,7 @@ void resume_after_restart() {
   g_suspended = false;
   resume_all_threads(rt);
   refresh_scheduler_env();
+  refresh_runtime_env(rt);
 }
 
 // The instant the image shows: returns false when this call came back
@@ -93,24 +107,38 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
   return true;
 }
 
+// Phase 1: stop every application thread; wait for children still starting
+// so that they join this checkpoint.
 void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
   g_job.generation = msg.generation;
+  g_dir.clear();
+  g_dir.append(msg.dir);
   MessageString err;
   g_suspended = suspend_all_threads(rt, err);
+  if (g_suspended) settle_children(rt);
+  reply_suspended(rt, proto::Msg::kSuspended, g_suspended, err.view());
+}
+
+// Phase 2: every process of the computation is stopped, so what processes
+// share (pipes, files) holds still: capture it and take the snapshot.
+void handle_snapshot(Runtime& rt) {
+  MessageString err;
   bool ok = g_suspended;
+  if (!ok) err.append("threads are not suspended");
   if (ok) {
     capture_time_state(rt);
+    snapshot_children(rt);
     g_job.stopped_threads = stopped_thread_count();
-    ok = prepare_image(rt, g_job, msg.dir, err);
+    ok = prepare_image(rt, g_job, g_dir.view(), err);
   }
   if (ok && !snapshot_or_restart(rt)) return;
   if (!ok && g_suspended) {
     resume_all_threads(rt);
     g_suspended = false;
   }
-  reply_suspended(rt, ok, err.view());
+  reply_suspended(rt, proto::Msg::kSnapshotted, ok, err.view());
 }
 
 void handle_write(Runtime& rt) {
@@ -171,6 +199,9 @@ void serve(Runtime& rt) {
       case proto::Msg::kSuspend:
         handle_suspend(rt, in);
         break;
+      case proto::Msg::kSnapshot:
+        handle_snapshot(rt);
+        break;
       case proto::Msg::kWrite:
         handle_write(rt);
         break;
@@ -200,6 +231,7 @@ void* checkpoint_thread_main(void* arg) {
   rt.ckpt_fs_base = thread_pointer();
   MessageString err;
   bool ok = coordinator_connect(rt, err);
+  if (ok) name_control_thread();
   if (!ok) {
     MessageString msg;
     msg.append("running without checkpoints: ").append(err.view());

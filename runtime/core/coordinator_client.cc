@@ -1,6 +1,8 @@
 // Runtime side of the coordinator protocol (see coordinator_client.h).
 #include "coordinator_client.h"
 
+#include "futex.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -114,10 +116,16 @@ void coordinator_close(Runtime& rt) {
 }
 
 bool coordinator_send(Runtime& rt, proto::Msg type, const ByteWriter& payload) {
+  // The checkpoint thread and an application thread about to exec may send
+  // at once: one frame at a time.
+  static SpinFutexLock lock;
   proto::FrameHeader h{static_cast<uint32_t>(payload.size()), static_cast<uint16_t>(type),
                        proto::kProtocolVersion};
-  return rt.coord_fd >= 0 && write_full(rt.coord_fd, &h, sizeof(h)) &&
-         write_full(rt.coord_fd, payload.data(), payload.size());
+  lock.lock();
+  bool ok = rt.coord_fd >= 0 && write_full(rt.coord_fd, &h, sizeof(h)) &&
+            write_full(rt.coord_fd, payload.data(), payload.size());
+  lock.unlock();
+  return ok;
 }
 
 bool coordinator_recv(Runtime& rt, proto::Msg& type, ByteReader& payload) {

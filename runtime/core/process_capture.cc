@@ -7,6 +7,7 @@
 #include "ckpt/image_format.h"
 #include "ckpt/restore_args.h"
 #include "ckpt/sys.h"
+#include "children.h"
 #include "proc_files.h"
 
 namespace ckpt {
@@ -55,7 +56,7 @@ void read_mm_layout(image::MmLayout& mm) {
 
 int32_t to_virtual(const Runtime& rt, long real) {
   if (real == rt.real_pid) return rt.vpid;
-  return static_cast<int32_t>(real);
+  return rt.pids.to_virtual(static_cast<int32_t>(real));
 }
 
 }  // namespace
@@ -98,6 +99,7 @@ bool capture_process(const Runtime& rt, ByteWriter& out, MessageString& err) {
   }
   read_mm_layout(p.mm);
   p.restart_hook = reinterpret_cast<uint64_t>(&rt.restore_args);
+  p.children = children_records();
   p.encode(out);
   return !out.overflow();
 }

@@ -12,6 +12,7 @@
 
 #include "../shim/real_functions.h"
 #include "checkpoint_thread.h"
+#include "exec_identity.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
 #include "log.h"
@@ -42,6 +43,18 @@ void probe_thread_layout(Runtime& rt) {
                  reinterpret_cast<long>(&len)) == 0 &&
       head > tp && head < tp + 0x1000)
     rt.robust_offset = static_cast<int64_t>(head - tp);
+}
+
+// An exec keeps the signal mask and pending signals: the exec wrapper had
+// the suspend signal blocked, and one may have come meanwhile. Drop it (the
+// checkpoint that sent it waits for this new program instead) and unblock.
+void accept_suspend_signal() {
+  uint64_t set = 1ull << (kSuspendSignal - 1);
+  timespec zero = {0, 0};
+  while (sys::call4(SYS_rt_sigtimedwait, reinterpret_cast<long>(&set), 0,
+                    reinterpret_cast<long>(&zero), 8) == kSuspendSignal) {
+  }
+  sys::call4(sys::kRtSigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&set), 0, 8);
 }
 
 bool parse_secret(const char* hex, uint8_t out[16]) {
@@ -133,6 +146,8 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   if (const char* v = getenv("CKPT_VERBOSE"); v && *v == '1') set_log_level(LogLevel::kInfo);
   resolve_real_functions();
   init_identity(rt);
+  adopt_exec_identity(rt);
+  remember_preload();
   rt.have_secret = parse_secret(getenv("CKPT_SECRET"), rt.secret);
   if (!rt.have_secret || !resolve_coordinator(rt)) {
     log_line(LogLevel::kWarn,
@@ -144,6 +159,7 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   probe_thread_layout(rt);
   remember_cmdline();
   install_suspend_handler();
+  accept_suspend_signal();
   init_events(rt);
   if (const char* v = getenv("CKPT_PREEMPT_SIGNALS"); v && *v) install_preempt_signals(rt, v);
   rt.ready = true;

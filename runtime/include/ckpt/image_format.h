@@ -89,7 +89,28 @@ struct ProcessRecord {
   // RestoreArgs into *restart_hook and jumps to the checkpoint thread.
   uint64_t restart_hook = 0;
   uint64_t stdio_kinds = 0;  // reserved
+  // The process's children when checkpointed: ChildRecords one after another.
+  std::string_view children;
 
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// A child process as its parent saw it at the checkpoint.
+enum class ChildState : uint32_t {
+  kMember = 1,   // in the computation: has an image of its own
+  kZombie = 2,   // exited, not yet reaped: recreated, still waitable
+  kOutside = 3,  // not under checkpoint control: not restored
+};
+
+struct ChildRecord {
+  int32_t vpid = 0;
+  int32_t real_pid = 0;
+  ChildState state = ChildState::kMember;
+  int32_t wait_code = 0;    // zombies: siginfo si_code (CLD_EXITED, CLD_KILLED, CLD_DUMPED)
+  int32_t wait_status = 0;  // zombies: exit status or signal
+
+  static constexpr size_t kSize = 20;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
@@ -156,6 +177,12 @@ struct FdRecord {
   // in-flight bytes; an eventfd's count; a timerfd's clock and times; a
   // signalfd's mask; an epoll's registrations.
   std::string_view extra;
+  // The open file description across the computation: the process (real
+  // pid when checkpointed) and fd of its topmost holder among the process's
+  // ancestors in the computation, else this process and its first fd for it.
+  // Records with equal owners are one description at restart.
+  int32_t owner_pid = 0;
+  int32_t owner_fd = -1;
 
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);

@@ -43,10 +43,14 @@ enum class Msg : uint16_t {
   kWrite = 11,
   kResume = 12,
   kKill = 13,
+  kSnapshot = 14,  // every process is suspended: capture shared state now
 
   kSuspended = 20,  // process -> coordinator
   kWritten = 21,
   kPreempt = 22,  // a preemption signal arrived: checkpoint, then end the job
+  kSnapshotted = 23,  // payload like Suspended
+  kExecing = 24,      // about to execve: the successor comes with the same vpid
+  kOutside = 25,      // a child runs outside the computation
 
   kCmdCheckpoint = 30,  // command -> coordinator
   kCmdStatus = 31,
@@ -119,6 +123,35 @@ struct Suspended {
   std::string_view error;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
+};
+
+struct Snapshot {
+  uint64_t generation = 0;
+  void encode(ByteWriter& w) const { w.put_u64(generation); }
+  bool decode(ByteReader& r) {
+    generation = r.u64();
+    return r.ok();
+  }
+};
+
+struct Outside {
+  int32_t real_pid = 0;
+  int32_t parent_vpid = 0;
+  std::string_view program;
+  std::string_view reason;  // "statically linked", "setuid", ...
+  void encode(ByteWriter& w) const {
+    w.put_u32(static_cast<uint32_t>(real_pid));
+    w.put_u32(static_cast<uint32_t>(parent_vpid));
+    w.put_str(program);
+    w.put_str(reason);
+  }
+  bool decode(ByteReader& r) {
+    real_pid = static_cast<int32_t>(r.u32());
+    parent_vpid = static_cast<int32_t>(r.u32());
+    program = r.str();
+    reason = r.str();
+    return r.ok();
+  }
 };
 
 struct Written {

@@ -13,7 +13,8 @@
 
 namespace ckpt {
 
-inline constexpr uint32_t kRestoreArgsVersion = 1;
+inline constexpr uint32_t kRestoreArgsVersion = 2;
+inline constexpr uint32_t kMaxRestorePidMap = 2048;
 
 struct RestoreRange {
   uint64_t start, len;
@@ -89,6 +90,10 @@ struct RestoreArgs {
   // LSB_*), "NAME=value" strings one after another, each NUL-terminated.
   uint64_t scheduler_env;
   uint32_t scheduler_env_size;
+  // The computation's processes whose pid changed at this restart.
+  uint32_t n_pid_map;
+  int32_t pid_map_vpid[kMaxRestorePidMap];
+  int32_t pid_map_real[kMaxRestorePidMap];
 };
 
 inline constexpr uint32_t kRestartNoRollback = 1;

@@ -1,0 +1,223 @@
+// Recreating the process tree (see tree_spawn.h).
+#include "tree_spawn.h"
+
+#include <linux/futex.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace ckpt {
+
+constexpr int kMaxPids = 8192;
+constexpr int kBarrierTimeoutS = 300;
+
+struct SpawnControl {
+  std::atomic<int32_t> arrived[8];
+  std::atomic<int32_t> failed;
+  char error[1024];
+  std::atomic<int32_t> n_pids;
+  int32_t vpid[kMaxPids];
+  int32_t real[kMaxPids];
+  int32_t node_real[kMaxPids];  // real pid of each node
+};
+
+namespace {
+
+void wake(std::atomic<int32_t>& word) {
+  syscall(SYS_futex, &word, FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+void wait_on(std::atomic<int32_t>& word, int32_t seen) {
+  timespec ts{0, 100 * 1000000};
+  syscall(SYS_futex, &word, FUTEX_WAIT, seen, &ts, nullptr, 0);
+}
+
+// fork(), but under pid `want` when the kernel lets us.
+pid_t fork_as(int32_t want) {
+  clone_args args = {};
+  pid_t tid = want;
+  args.exit_signal = SIGCHLD;
+  args.set_tid = reinterpret_cast<uint64_t>(&tid);
+  args.set_tid_size = 1;
+  long r = syscall(SYS_clone3, &args, sizeof(args));
+  if (r >= 0) return static_cast<pid_t>(r);
+  return fork();
+}
+
+// A zombie child: ends at once the way the original did.
+[[noreturn]] void die_like(const image::ChildRecord& z) {
+  if (z.wait_code == CLD_EXITED) _exit(z.wait_status);
+  rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  signal(z.wait_status, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, z.wait_status);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  kill(getpid(), z.wait_status);
+  _exit(128 + z.wait_status);
+}
+
+void add_pid(SpawnControl* ctl, int32_t vpid, int32_t real) {
+  int32_t i = ctl->n_pids.fetch_add(1);
+  if (i < kMaxPids) {
+    ctl->vpid[i] = vpid;
+    ctl->real[i] = real;
+  }
+}
+
+}  // namespace
+
+TreeSpawner::TreeSpawner(const ProcessTree& tree, FdRestorer& fds) : tree_(tree), fds_(fds) {}
+
+void TreeSpawner::fail(const std::string& msg, std::string* err) {
+  if (ctl_ && ctl_->failed.exchange(1) == 0) {
+    std::strncpy(ctl_->error, msg.c_str(), sizeof(ctl_->error) - 1);
+    for (auto& a : ctl_->arrived) wake(a);
+  }
+  if (!is_main_root()) _exit(1);
+  *err = ctl_ && ctl_->error[0] ? ctl_->error : msg;
+  abort_all();
+}
+
+void TreeSpawner::abort_all() {
+  if (!ctl_) return;
+  for (size_t i = 0; i < tree_.nodes.size(); i++)
+    if (ctl_->node_real[i] > 0 && ctl_->node_real[i] != getpid()) kill(ctl_->node_real[i], SIGKILL);
+  while (waitpid(-1, nullptr, __WALL) > 0) {
+  }
+}
+
+bool TreeSpawner::barrier(Step step, std::string* err) {
+  auto n = static_cast<int32_t>(tree_.nodes.size());
+  std::atomic<int32_t>& word = ctl_->arrived[step];
+  word.fetch_add(1);
+  wake(word);
+  time_t give_up = time(nullptr) + kBarrierTimeoutS;
+  for (int32_t seen; (seen = word.load()) < n;) {
+    if (ctl_->failed.load()) {
+      fail(ctl_->error, err);
+      return false;
+    }
+    if (time(nullptr) > give_up) {
+      fail("the restored processes did not all come up within " +
+               std::to_string(kBarrierTimeoutS) + " s",
+           err);
+      return false;
+    }
+    wait_on(word, seen);
+  }
+  return !ctl_->failed.load() || (fail(ctl_->error, err), false);
+}
+
+// Runs in the new process of `node`, and in the main root for itself.
+void TreeSpawner::become(int node) {
+  node_ = node;
+  const TreeNode& n = tree_.nodes[node];
+  if (!is_main_root()) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // ckpt_restart gone: do not linger
+    if (n.vsid == n.vpid) setsid();
+  }
+  std::string err;
+  if (!fds_.place(static_cast<size_t>(node), &err)) return fail(err, &err);
+  std::vector<int> kids = n.children;
+  if (is_main_root()) kids.insert(kids.end(), tree_.other_roots.begin(), tree_.other_roots.end());
+  for (int kid : kids) {
+    pid_t pid = fork_as(tree_.nodes[kid].vpid);
+    if (pid == 0) return become(kid);
+    if (pid < 0) return fail("cannot fork: " + std::string(std::strerror(errno)), &err);
+    ctl_->node_real[kid] = pid;
+    if (pid != tree_.nodes[kid].vpid) add_pid(ctl_, tree_.nodes[kid].vpid, pid);
+  }
+  for (const image::ChildRecord& z : n.zombies) {
+    pid_t pid = fork_as(z.vpid);
+    if (pid == 0) die_like(z);
+    if (pid < 0) return fail("cannot fork: " + std::string(std::strerror(errno)), &err);
+    zombies_.push_back(pid);
+    if (pid != z.vpid) add_pid(ctl_, z.vpid, pid);
+  }
+  fds_.finish(static_cast<size_t>(node));
+}
+
+// Process groups: first each leader makes its own, then the others join.
+void TreeSpawner::join_groups(bool leaders) {
+  if (is_main_root()) return;  // it keeps the group it was started in
+  const TreeNode& n = tree_.nodes[node_];
+  if (n.vsid == n.vpid) return;  // a session leader leads its group already
+  if (leaders) {
+    if (n.vpgid == n.vpid) setpgid(0, 0);
+    return;
+  }
+  if (n.vpgid == n.vpid) return;
+  const TreeNode& root = tree_.nodes[tree_.main_root];
+  int leader = tree_.find(n.vpgid);
+  pid_t root_real = ctl_->node_real[tree_.main_root];
+  if (leader == tree_.main_root || n.vpgid == root.vpgid)
+    setpgid(0, getpgid(root_real));
+  else if (leader >= 0)
+    setpgid(0, ctl_->node_real[leader]);
+}
+
+int TreeSpawner::spawn(std::string* err) {
+  void* mem = mmap(nullptr, sizeof(SpawnControl), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    *err = std::string("cannot map the restart's control area: ") + std::strerror(errno);
+    return -1;
+  }
+  ctl_ = new (mem) SpawnControl();
+  // Zombies' SIGCHLD must not reach the restored application.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  ctl_->node_real[tree_.main_root] = getpid();
+  node_ = tree_.main_root;
+  become(tree_.main_root);
+  if (ctl_->failed.load() && is_main_root()) {
+    *err = ctl_->error;
+    abort_all();
+    return -1;
+  }
+  if (!barrier(kCreated, err)) return -1;
+  join_groups(true);
+  if (!barrier(kOwnGroups, err)) return -1;
+  join_groups(false);
+  if (!barrier(kJoinedGroups, err)) return -1;
+  for (pid_t z : zombies_) {
+    siginfo_t si;
+    waitid(P_PID, static_cast<id_t>(z), &si, WEXITED | WNOWAIT);
+  }
+  return node_;
+}
+
+std::vector<std::pair<int32_t, int32_t>> TreeSpawner::pid_map() const {
+  std::vector<std::pair<int32_t, int32_t>> out;
+  int32_t n = std::min(ctl_->n_pids.load(), kMaxPids);
+  for (int32_t i = 0; i < n; i++) out.emplace_back(ctl_->vpid[i], ctl_->real[i]);
+  return out;
+}
+
+bool TreeSpawner::all_ready(std::string* err) {
+  if (!barrier(kReady, err)) return false;
+  if (!is_main_root()) prctl(PR_SET_PDEATHSIG, 0);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  timespec zero = {0, 0};
+  while (sigtimedwait(&chld, nullptr, &zero) == SIGCHLD) {
+  }
+  return true;
+}
+
+}  // namespace ckpt

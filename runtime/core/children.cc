@@ -1,0 +1,218 @@
+// The process's children at a checkpoint (see children.h).
+#include "children.h"
+
+#include <elf.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "ckpt/image_format.h"
+#include "coordinator_client.h"
+#include "fixed_string.h"
+#include "proc_files.h"
+#include "thread_local_state.h"
+
+namespace ckpt {
+namespace {
+
+constexpr int kMaxChildren = 1024;
+constexpr long kSettleTimeoutMs = 5000;
+
+enum class Kind { kStarting, kMember, kZombie, kOutside };
+
+struct Child {
+  int32_t pid;
+  Kind kind;
+  const char* reason;  // kOutside
+};
+
+Child g_children[kMaxChildren];
+int g_n_children = 0;
+int32_t g_reported[kMaxChildren];  // outside children already reported
+int g_n_reported = 0;
+
+void list_children() {
+  g_n_children = 0;
+  for_each_numbered_entry("/proc/self/task", [](long tid, int) {
+    FixedString<64> path;
+    path.append("/proc/self/task/").append_int(tid).append("/children");
+    char buf[8192];
+    ByteWriter text(buf, sizeof(buf));
+    read_whole_file(path.c_str(), text);
+    long pid = 0;
+    for (size_t i = 0; i <= text.size(); i++) {
+      char c = i < text.size() ? buf[i] : ' ';
+      if (c >= '0' && c <= '9') {
+        pid = pid * 10 + (c - '0');
+      } else if (pid > 0) {
+        if (g_n_children < kMaxChildren)
+          g_children[g_n_children++] = {static_cast<int32_t>(pid), Kind::kStarting, nullptr};
+        pid = 0;
+      }
+    }
+  });
+}
+
+char proc_state(int32_t pid) {
+  FixedString<64> path;
+  path.append("/proc/").append_int(pid).append("/stat");
+  char buf[512];
+  ByteWriter text(buf, sizeof(buf));
+  if (!read_whole_file(path.c_str(), text)) return 'X';
+  std::string_view s(buf, text.size());
+  size_t paren = s.rfind(')');
+  return paren != std::string_view::npos && paren + 2 < s.size() ? s[paren + 2] : 'X';
+}
+
+}  // namespace
+
+bool is_member_process(int32_t pid) {
+  FixedString<64> dir;
+  dir.append("/proc/").append_int(pid).append("/task");
+  bool found = false;
+  for_each_numbered_entry(dir.c_str(), [&](long tid, int) {
+    if (found) return;
+    FixedString<96> path;
+    path.append(dir.view()).append('/').append_int(tid).append("/comm");
+    char buf[32];
+    ByteWriter text(buf, sizeof(buf));
+    read_whole_file(path.c_str(), text);
+    std::string_view comm(buf, text.size());
+    found = comm.starts_with(kControlThreadName);
+  });
+  return found;
+}
+
+namespace {
+
+bool same_exe(int32_t pid) {
+  FixedString<64> path;
+  path.append("/proc/").append_int(pid).append("/exe");
+  PathString mine, theirs;
+  return read_link("/proc/self/exe", mine) && read_link(path.c_str(), theirs) &&
+         mine.view() == theirs.view();
+}
+
+// Why a child that runs another program cannot carry the runtime, or null.
+const char* outside_reason(int32_t pid) {
+  FixedString<64> path;
+  path.append("/proc/").append_int(pid).append("/exe");
+  struct stat st;
+  if (sys::call2(SYS_stat, reinterpret_cast<long>(path.c_str()), reinterpret_cast<long>(&st)) ==
+          0 &&
+      (st.st_mode & (S_ISUID | S_ISGID)))
+    return "setuid or setgid program";
+  long fd = sys::open(path.c_str(), 02000000 /* O_CLOEXEC */);
+  if (fd >= 0) {
+    alignas(8) char head[4096];
+    long got = sys::pread(static_cast<int>(fd), head, sizeof(head), 0);
+    sys::close(static_cast<int>(fd));
+    auto* eh = reinterpret_cast<const Elf64_Ehdr*>(head);
+    if (got >= static_cast<long>(sizeof(Elf64_Ehdr)) && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+        eh->e_phoff + static_cast<uint64_t>(eh->e_phnum) * sizeof(Elf64_Phdr) <=
+            static_cast<uint64_t>(got)) {
+      bool interp = false;
+      for (int i = 0; i < eh->e_phnum; i++)
+        interp |= reinterpret_cast<const Elf64_Phdr*>(head + eh->e_phoff)[i].p_type == PT_INTERP;
+      if (!interp) return "statically linked program";
+    }
+  }
+  path.clear();
+  path.append("/proc/").append_int(pid).append("/environ");
+  char env[16384];
+  ByteWriter text(env, sizeof(env));
+  read_whole_file(path.c_str(), text);
+  std::string_view all(env, text.size());
+  size_t at = all.find("LD_PRELOAD=");
+  if (at == std::string_view::npos || all.substr(at).substr(0, all.find('\0', at) - at).find(
+                                          "libckpt") == std::string_view::npos)
+    return "started without the checkpoint runtime";
+  return nullptr;
+}
+
+Kind classify(Child& c) {
+  char state = proc_state(c.pid);
+  if (state == 'Z') return Kind::kZombie;
+  if (state == 'X') return Kind::kOutside;  // gone meanwhile: nothing to keep
+  if (is_member_process(c.pid)) return Kind::kMember;
+  if (same_exe(c.pid)) return Kind::kStarting;  // forking or before exec
+  c.reason = outside_reason(c.pid);
+  return c.reason ? Kind::kOutside : Kind::kStarting;
+}
+
+void report_outside(Runtime& rt, const Child& c) {
+  for (int i = 0; i < g_n_reported; i++)
+    if (g_reported[i] == c.pid) return;
+  if (g_n_reported < kMaxChildren) g_reported[g_n_reported++] = c.pid;
+  FixedString<64> path;
+  path.append("/proc/").append_int(c.pid).append("/comm");
+  char comm[32];
+  ByteWriter text(comm, sizeof(comm));
+  read_whole_file(path.c_str(), text);
+  std::string_view name(comm, text.size());
+  while (!name.empty() && name.back() == '\n') name.remove_suffix(1);
+  uint8_t buf[512];
+  ByteWriter out(buf, sizeof(buf));
+  proto::Outside msg;
+  msg.real_pid = c.pid;
+  msg.parent_vpid = rt.vpid;
+  msg.program = name;
+  msg.reason = c.reason ? c.reason : "did not join the computation";
+  msg.encode(out);
+  coordinator_send(rt, proto::Msg::kOutside, out);
+}
+
+}  // namespace
+
+void settle_children(Runtime& rt) {
+  list_children();
+  int64_t deadline = monotonic_ns() + kSettleTimeoutMs * 1000000;
+  for (;;) {
+    bool starting = false;
+    for (int i = 0; i < g_n_children; i++) {
+      Child& c = g_children[i];
+      if (c.kind == Kind::kStarting) c.kind = classify(c);
+      starting |= c.kind == Kind::kStarting;
+    }
+    if (!starting || monotonic_ns() > deadline) break;
+    timespec pause{0, 2000000};
+    sys::call2(SYS_nanosleep, reinterpret_cast<long>(&pause), 0);
+  }
+  for (int i = 0; i < g_n_children; i++) {
+    Child& c = g_children[i];
+    if (c.kind == Kind::kStarting) c.kind = Kind::kOutside;
+    if (c.kind == Kind::kOutside && proc_state(c.pid) != 'X') report_outside(rt, c);
+  }
+}
+
+uint8_t g_records[kMaxChildren * image::ChildRecord::kSize];
+size_t g_records_size = 0;
+
+void snapshot_children(const Runtime& rt) {
+  ByteWriter out(g_records, sizeof(g_records));
+  for (int i = 0; i < g_n_children; i++) {
+    const Child& c = g_children[i];
+    image::ChildRecord r;
+    r.real_pid = c.pid;
+    r.vpid = rt.pids.to_virtual(c.pid);
+    r.state = c.kind == Kind::kMember   ? image::ChildState::kMember
+              : c.kind == Kind::kZombie ? image::ChildState::kZombie
+                                        : image::ChildState::kOutside;
+    if (c.kind == Kind::kZombie) {
+      siginfo_t si = {};
+      sys::call5(SYS_waitid, P_PID, c.pid, reinterpret_cast<long>(&si),
+                 WEXITED | WNOHANG | WNOWAIT, 0);
+      r.wait_code = si.si_code;
+      r.wait_status = si.si_status;
+    }
+    r.encode(out);
+  }
+  g_records_size = out.size();
+}
+
+std::string_view children_records() {
+  return std::string_view(reinterpret_cast<const char*>(g_records), g_records_size);
+}
+
+}  // namespace ckpt
