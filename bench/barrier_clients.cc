@@ -103,6 +103,8 @@ bool on_frame(FakeProcess& p, const Frame& f, Barrier& b, int count) {
     if (s.generation != b.generation) b = Barrier{s.generation, Clock::now(), 0};
     p.gen_dir = std::string(s.dir);
     send_message(p, proto::Msg::kSuspended, proto::Suspended{1, ""});
+  } else if (f.type == proto::Msg::kSnapshot) {
+    send_message(p, proto::Msg::kSnapshotted, proto::Snapshotted{1, ""});
   } else if (f.type == proto::Msg::kWrite) {
     std::string name = image_name(p.index);
     std::ofstream(p.gen_dir + "/" + name) << "fake image of process " << p.index << "\n";

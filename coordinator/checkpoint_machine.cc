@@ -4,9 +4,31 @@
 #include <algorithm>
 #include <set>
 
+#include "frame.h"
 #include "log.h"
 
 namespace ckpt {
+namespace {
+
+// What a phase asks of each process and what each then owes.
+struct PhaseTraits {
+  const char* request;  // the message each process was sent
+  proto::Msg reply;     // the answer each owes
+  const char* doing;    // "disconnected while ..."
+};
+
+PhaseTraits traits(CheckpointMachine::Phase phase) {
+  switch (phase) {
+    case CheckpointMachine::Phase::kSnapshotting:
+      return {"Snapshot", proto::Msg::kSnapshotted, "taking its snapshot"};
+    case CheckpointMachine::Phase::kWriting:
+      return {"Write", proto::Msg::kWritten, "writing its image"};
+    default:
+      return {"Suspend", proto::Msg::kSuspended, "suspending"};
+  }
+}
+
+}  // namespace
 
 std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now) {
   if (active()) return CheckpointResult{false, "a checkpoint is already running"};
@@ -19,24 +41,63 @@ std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now) 
     return CheckpointResult{false, error};
   }
   gen_ = gen;
+  dir_ = store_.gen_dir(gen);
   parts_.clear();
-  std::string dir = store_.gen_dir(gen);
-  for (Peer* p : procs) {
-    parts_.push_back(Participant{p->id, p->process, false, false, {}});
-    p->state = ProcessState::kSuspending;
-    p->conn.queue_message(proto::Msg::kSuspend, proto::Suspend{gen, dir});
-  }
+  for (Peer* p : procs) enlist(*p);
   phase_ = Phase::kSuspending;
   started_ = now;
   deadline_ = now + phase_timeout_;
   log_line("checkpoint %llu started: %zu processes, dir %s", static_cast<unsigned long long>(gen),
-           parts_.size(), dir.c_str());
+           parts_.size(), dir_.c_str());
   return std::nullopt;
+}
+
+// Makes the peer a participant and sends it Suspend.
+void CheckpointMachine::enlist(Peer& peer) {
+  parts_.push_back(Participant{peer.id, peer.process});
+  suspend(peer);
+}
+
+void CheckpointMachine::suspend(Peer& peer) {
+  peer.state = ProcessState::kSuspending;
+  peer.conn.queue_message(proto::Msg::kSuspend, proto::Suspend{gen_, dir_});
+}
+
+void CheckpointMachine::on_registered(Peer& peer) {
+  if (phase_ == Phase::kIdle) return;
+  std::string label = peer.process.label();
+  if (phase_ != Phase::kSuspending) {
+    log_line("%s: process %s registered after every process had stopped; not part of it",
+             prefix().c_str(), label.c_str());
+    return;
+  }
+  Participant* part = predecessor(peer.process);
+  if (!part) {
+    log_line("%s: process %s joins it (registered while suspending)", prefix().c_str(),
+             label.c_str());
+    return enlist(peer);
+  }
+  log_line("%s: process %s takes the place of the image it exec'd from", prefix().c_str(),
+           label.c_str());
+  *part = Participant{peer.id, peer.process};
+  suspend(peer);
 }
 
 CheckpointMachine::Participant* CheckpointMachine::find(PeerId id) {
   for (auto& part : parts_)
     if (part.id == id) return &part;
+  return nullptr;
+}
+
+// The participant a newly registered process succeeds after an exec: same
+// vpid and host, and either gone with Execing or still saying it is about
+// to exec (its disconnection may not have been seen yet).
+CheckpointMachine::Participant* CheckpointMachine::predecessor(const ProcessRecord& process) {
+  for (auto& part : parts_) {
+    if (part.process.vpid != process.vpid || part.process.host != process.host) continue;
+    Peer* peer = live(part);
+    if (part.awaiting_successor || (peer && peer->execing)) return &part;
+  }
   return nullptr;
 }
 
@@ -52,53 +113,64 @@ bool CheckpointMachine::all_replied() const {
   return true;
 }
 
-void CheckpointMachine::on_suspended(Peer& peer, const proto::Suspended& msg) {
-  if (peer.stale_reply == proto::Msg::kSuspended) {
-    peer.stale_reply.reset();  // answer to a Suspend of an aborted checkpoint
-    return;
+// The participant whose reply of `phase` this is, marked replied; nullptr
+// for an answer owed to an aborted checkpoint or one that is not expected.
+CheckpointMachine::Participant* CheckpointMachine::take_reply(Peer& peer, Phase phase) {
+  proto::Msg type = traits(phase).reply;
+  if (peer.stale_reply == type) {
+    peer.stale_reply.reset();  // answer to a request of an aborted checkpoint
+    return nullptr;
   }
   Participant* part = find(peer.id);
-  if (phase_ != Phase::kSuspending || !part || part->replied) {
-    log_line("ignoring an unexpected Suspended from process %s", peer.process.label().c_str());
-    return;
+  if (phase_ != phase || !part || part->replied) {
+    log_line("ignoring an unexpected %s from process %s", msg_name(type).c_str(),
+             peer.process.label().c_str());
+    return nullptr;
   }
   part->replied = true;
-  if (!msg.ok) {
-    fail(part, msg.error.empty() ? "could not suspend" : std::string(msg.error));
-    return;
-  }
-  if (all_replied()) begin_write(Clock::now());
+  return part;
 }
 
-void CheckpointMachine::begin_write(Clock::time_point now) {
-  phase_ = Phase::kWriting;
+void CheckpointMachine::on_suspended(Peer& peer, const proto::Suspended& msg) {
+  Participant* part = take_reply(peer, Phase::kSuspending);
+  if (!part) return;
+  if (!msg.ok) return fail(part, msg.error.empty() ? "could not suspend" : std::string(msg.error));
+  if (all_replied()) begin_phase(Phase::kSnapshotting, Clock::now());
+}
+
+void CheckpointMachine::on_snapshotted(Peer& peer, const proto::Snapshotted& msg) {
+  Participant* part = take_reply(peer, Phase::kSnapshotting);
+  if (!part) return;
+  if (!msg.ok)
+    return fail(part, msg.error.empty() ? "could not take its snapshot" : std::string(msg.error));
+  if (all_replied()) begin_phase(Phase::kWriting, Clock::now());
+}
+
+void CheckpointMachine::on_written(Peer& peer, const proto::Written& msg) {
+  Participant* part = take_reply(peer, Phase::kWriting);
+  if (!part) return;
+  part->image = std::string(msg.image);
+  if (!msg.ok)
+    return fail(part, msg.error.empty() ? "could not write its image" : std::string(msg.error));
+  if (all_replied()) commit();
+}
+
+// Sends every participant the request of `next` (Snapshot or Write).
+void CheckpointMachine::begin_phase(Phase next, Clock::time_point now) {
+  phase_ = next;
   deadline_ = now + phase_timeout_;
   for (auto& part : parts_) {
     part.replied = false;
     Peer* peer = live(part);
     if (!peer) continue;
-    peer->state = ProcessState::kWriting;
-    peer->conn.queue(proto::Msg::kWrite);
+    if (next == Phase::kSnapshotting) {
+      peer->state = ProcessState::kSnapshotting;
+      peer->conn.queue_message(proto::Msg::kSnapshot, proto::Snapshot{gen_});
+    } else {
+      peer->state = ProcessState::kWriting;
+      peer->conn.queue(proto::Msg::kWrite);
+    }
   }
-}
-
-void CheckpointMachine::on_written(Peer& peer, const proto::Written& msg) {
-  if (peer.stale_reply == proto::Msg::kWritten) {
-    peer.stale_reply.reset();
-    return;
-  }
-  Participant* part = find(peer.id);
-  if (phase_ != Phase::kWriting || !part || part->replied) {
-    log_line("ignoring an unexpected Written from process %s", peer.process.label().c_str());
-    return;
-  }
-  part->replied = true;
-  part->image = std::string(msg.image);
-  if (!msg.ok) {
-    fail(part, msg.error.empty() ? "could not write its image" : std::string(msg.error));
-    return;
-  }
-  if (all_replied()) commit();
 }
 
 void CheckpointMachine::commit() {
@@ -138,7 +210,7 @@ void CheckpointMachine::commit() {
 }
 
 void CheckpointMachine::fail(const Participant* culprit, const std::string& reason) {
-  proto::Msg owed = phase_ == Phase::kSuspending ? proto::Msg::kSuspended : proto::Msg::kWritten;
+  proto::Msg owed = traits(phase_).reply;
   for (const auto& part : parts_) {
     Peer* peer = live(part);
     if (!peer) continue;
@@ -162,8 +234,16 @@ void CheckpointMachine::on_disconnect(Peer& peer) {
   Participant* part = find(peer.id);
   if (!active() || !part) return;
   part->gone = true;
-  fail(part, phase_ == Phase::kSuspending ? "disconnected while suspending"
-                                          : "disconnected while writing its image");
+  if (peer.execing && phase_ == Phase::kSuspending) {
+    part->awaiting_successor = true;
+    part->replied = false;  // only its successor's Suspended counts
+    log_line("%s: process %s exec'd; waiting for its new image to register", prefix().c_str(),
+             part->process.label().c_str());
+    return;
+  }
+  std::string reason = std::string("disconnected while ") + traits(phase_).doing;
+  if (peer.execing) reason += " (it called exec)";
+  fail(part, reason);
 }
 
 void CheckpointMachine::on_tick(Clock::time_point now) {
@@ -175,9 +255,9 @@ void CheckpointMachine::on_tick(Clock::time_point now) {
     if (!late) late = &part;
     late_count++;
   }
-  std::string reason = std::string("no reply to ") +
-                       (phase_ == Phase::kSuspending ? "Suspend" : "Write") + " within " +
+  std::string reason = std::string("no reply to ") + traits(phase_).request + " within " +
                        std::to_string(phase_timeout_.count()) + " s";
+  if (late && late->awaiting_successor) reason += " (it exec'd and its new image never registered)";
   if (late_count > 1)
     reason += " (nor from " + std::to_string(late_count - 1) + " other processes)";
   fail(late, reason);

@@ -1,15 +1,31 @@
 // The checkpoint state machine: one coordinated checkpoint of every process
-// registered when it starts.
+// of the computation.
 //
-//   idle --start--> suspending --all Suspended--> writing --all Written-->
-//   commit (GenerationStore, with the job metadata in the MANIFEST) -->
-//   Resume{committed=1} to all --> idle
+//   idle --start--> suspending --all Suspended--> snapshotting
+//     --all Snapshotted--> writing --all Written--> commit (GenerationStore,
+//     with the job metadata in the MANIFEST) --> Resume{committed=1} to all
+//     --> idle
+//
+// Snapshot goes out only once every participant has stopped its threads, so
+// state shared between processes (pipes) is captured while nobody runs.
+//
+// Participants: the processes registered at start, plus every process that
+// registers while the machine is suspending (a forked child: its parent
+// defers its own suspension until the child registered); it is sent Suspend
+// at once. A process that registers while snapshotting or writing is not
+// part of the checkpoint.
+//
+// exec: a participant that sent Execing and disconnects while suspending
+// does not fail the checkpoint. Its slot waits for its successor, the next
+// process to register with the same vpid and host, and only the successor's
+// Suspended counts. A successor that does not come before the phase timeout
+// fails the checkpoint, naming the process; an exec while snapshotting or
+// writing fails it at once.
 //
 // Any failure (a process answers ok=0, disconnects, or misses the phase
 // timeout; an image is missing; the commit fails) sends Resume{committed=0}
 // to the processes still connected, removes the generation dir, and leaves
-// the previous committed generation untouched. Processes that connect during
-// a checkpoint are not part of it.
+// the previous committed generation untouched.
 #pragma once
 
 #include <chrono>
@@ -32,6 +48,8 @@ struct CheckpointResult {
 
 class CheckpointMachine {
  public:
+  enum class Phase { kIdle, kSuspending, kSnapshotting, kWriting };
+
   CheckpointMachine(PeerTable& peers, GenerationStore& store, std::chrono::seconds phase_timeout,
                     JobMetadata job = {})
       : peers_(peers), store_(store), phase_timeout_(phase_timeout), job_(std::move(job)) {}
@@ -41,7 +59,10 @@ class CheckpointMachine {
   // process or the generation dir cannot be created; nullopt once started.
   std::optional<CheckpointResult> start(Clock::time_point now);
 
+  // A process was welcomed: while suspending, it joins the checkpoint.
+  void on_registered(Peer& peer);
   void on_suspended(Peer& peer, const proto::Suspended& msg);
+  void on_snapshotted(Peer& peer, const proto::Snapshotted& msg);
   void on_written(Peer& peer, const proto::Written& msg);
   void on_disconnect(Peer& peer);
   void on_tick(Clock::time_point now);
@@ -51,19 +72,24 @@ class CheckpointMachine {
   std::optional<CheckpointResult> take_result();
 
  private:
-  enum class Phase { kIdle, kSuspending, kWriting };
   struct Participant {
+    Participant(PeerId id_, ProcessRecord process_) : id(id_), process(std::move(process_)) {}
     PeerId id;
     ProcessRecord process;  // copied: the peer may be gone when we report
     bool replied = false;
     bool gone = false;
+    bool awaiting_successor = false;  // exec'd; its new image has not registered yet
     std::string image;
   };
 
+  void enlist(Peer& peer);
+  void suspend(Peer& peer);
   Participant* find(PeerId id);
+  Participant* predecessor(const ProcessRecord& process);
   Peer* live(const Participant& part);  // its peer, unless disconnected
+  Participant* take_reply(Peer& peer, Phase phase);
   bool all_replied() const;
-  void begin_write(Clock::time_point now);
+  void begin_phase(Phase next, Clock::time_point now);
   void commit();
   void fail(const Participant* culprit, const std::string& reason);
   void finish(bool ok, std::string text);
@@ -76,6 +102,7 @@ class CheckpointMachine {
 
   Phase phase_ = Phase::kIdle;
   uint64_t gen_ = 0;
+  std::string dir_;  // the generation dir, for late joiners' Suspend
   std::vector<Participant> parts_;
   Clock::time_point started_;
   Clock::time_point deadline_;

@@ -1,32 +1,10 @@
 // ckpt_command requests and their replies (see command_handler.h).
 #include "command_handler.h"
 
-#include <algorithm>
-#include <cstdio>
-
 #include "log.h"
+#include "status_report.h"
 
 namespace ckpt {
-namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_point now) {
   using proto::Msg;
@@ -106,42 +84,18 @@ void CommandHandler::reply(PeerId command, bool ok, const std::string& text) {
 }
 
 std::string CommandHandler::status_text(bool json) {
-  std::vector<Peer*> procs = ctx_.peers.processes();
-  const char* state = ctx_.preemption.active() ? "preempting"
-                      : ctx_.machine.active()  ? "checkpointing"
-                                               : "idle";
-  uint32_t interval = ctx_.periodic.interval();
-  std::string out;
-  if (!json) {
-    out = "coordinator: port " + std::to_string(ctx_.port) + ", dir " + ctx_.store.dir() +
-          ", generation " + std::to_string(ctx_.store.committed()) + ", " +
-          std::to_string(procs.size()) + (procs.size() == 1 ? " process" : " processes") +
-          ", state " + state;
-    if (interval) out += ", interval " + std::to_string(interval) + " s";
-    out += "\n";
-    for (Peer* p : procs) {
-      const ProcessRecord& r = p->process;
-      out += std::to_string(r.vpid) + " " + std::to_string(r.vppid) + " " + std::to_string(r.rank) +
-             " " + r.program + " " + r.host + " " + state_name(p->state) + "\n";
-    }
-    return out;
-  }
-  out = "{\"port\": " + std::to_string(ctx_.port) + ", \"dir\": " + json_string(ctx_.store.dir()) +
-        ", \"generation\": " + std::to_string(ctx_.store.committed()) +
-        ", \"interval\": " + std::to_string(interval) +
-        ", \"process_count\": " + std::to_string(procs.size()) +
-        ", \"state\": " + json_string(state) + ", \"processes\": [";
-  for (size_t i = 0; i < procs.size(); i++) {
-    const ProcessRecord& r = procs[i]->process;
-    out += std::string(i ? ", " : "") + "{\"vpid\": " + std::to_string(r.vpid) +
-           ", \"ppid\": " + std::to_string(r.vppid) +
-           ", \"real_pid\": " + std::to_string(r.real_pid) +
-           ", \"rank\": " + std::to_string(r.rank) +
-           ", \"restart_count\": " + std::to_string(r.restart_count) +
-           ", \"program\": " + json_string(r.program) + ", \"host\": " + json_string(r.host) +
-           ", \"state\": " + json_string(state_name(procs[i]->state)) + "}";
-  }
-  return out + "]}\n";
+  ctx_.outside.prune(ctx_.peers);
+  StatusInputs in;
+  in.port = ctx_.port;
+  in.dir = ctx_.store.dir();
+  in.generation = ctx_.store.committed();
+  in.state = ctx_.preemption.active() ? "preempting"
+             : ctx_.machine.active()  ? "checkpointing"
+                                      : "idle";
+  in.interval = ctx_.periodic.interval();
+  for (const Peer* p : ctx_.peers.processes()) in.processes.push_back(p);
+  in.outside = ctx_.outside.list();
+  return json ? status_json(in) : ckpt::status_text(in);
 }
 
 }  // namespace ckpt

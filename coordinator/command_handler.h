@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "generation_store.h"
 #include "kill_tracker.h"
+#include "outside_processes.h"
 #include "peer_table.h"
 #include "periodic_checkpoints.h"
 #include "preemption.h"
@@ -24,6 +25,7 @@ struct CommandContext {
   PeriodicCheckpoints& periodic;
   const Preemption& preemption;
   const GenerationStore& store;
+  OutsideProcesses& outside;
   uint16_t port;
 };
 

@@ -149,16 +149,17 @@ void Coordinator::authenticate(Peer& peer, const Frame& frame) {
   uint64_t expected = proto::prove(config_.secret.key, peer.nonce, hello.role);
   if (!proofs_equal(hello.proof, expected)) return reject(peer, "wrong job secret");
 
-  if (hello.role == proto::Role::kProcess) {
-    peer.kind = PeerKind::kProcess;
-    peer.process = ProcessRecord::from(hello.process);
-    had_process_ = true;
-    log_line("process %s registered (rank %d, restart %u)", peer.process.label().c_str(),
-             peer.process.rank, peer.process.restart_count);
-  } else {
-    peer.kind = PeerKind::kCommand;
-  }
   peer.conn.queue_message(proto::Msg::kWelcome, proto::Welcome{store_.committed(), store_.dir()});
+  if (hello.role != proto::Role::kProcess) {
+    peer.kind = PeerKind::kCommand;
+    return;
+  }
+  peer.kind = PeerKind::kProcess;
+  peer.process = ProcessRecord::from(hello.process);
+  had_process_ = true;
+  log_line("process %s registered (rank %d, restart %u)", peer.process.label().c_str(),
+           peer.process.rank, peer.process.restart_count);
+  machine_.on_registered(peer);  // after Welcome: a Suspend may follow
 }
 
 void Coordinator::reject(Peer& peer, const std::string& reason) {
@@ -167,18 +168,54 @@ void Coordinator::reject(Peer& peer, const std::string& reason) {
   peer.closing = true;
 }
 
+// Execing marks the peer until its next frame: a process whose exec failed
+// carries on, and anything it sends says so.
 void Coordinator::on_process_frame(Peer& peer, const Frame& frame) {
-  if (frame.type == proto::Msg::kSuspended) {
-    proto::Suspended msg;
-    if (decode_payload(frame, &msg)) return machine_.on_suspended(peer, msg);
-  } else if (frame.type == proto::Msg::kWritten) {
-    proto::Written msg;
-    if (decode_payload(frame, &msg)) return machine_.on_written(peer, msg);
-  } else if (frame.type == proto::Msg::kPreempt) {
-    proto::Preempt msg;
-    if (decode_payload(frame, &msg)) return preemption_.on_preempt(peer, msg.signo, Clock::now());
+  peer.execing = false;
+  if (!dispatch_process_frame(peer, frame))
+    disconnect(peer, ("bad " + msg_name(frame.type) + " frame from a process").c_str());
+}
+
+bool Coordinator::dispatch_process_frame(Peer& peer, const Frame& frame) {
+  switch (frame.type) {
+    case proto::Msg::kSuspended: {
+      proto::Suspended msg;
+      if (!decode_payload(frame, &msg)) return false;
+      machine_.on_suspended(peer, msg);
+      return true;
+    }
+    case proto::Msg::kSnapshotted: {
+      proto::Snapshotted msg;
+      if (!decode_payload(frame, &msg)) return false;
+      machine_.on_snapshotted(peer, msg);
+      return true;
+    }
+    case proto::Msg::kWritten: {
+      proto::Written msg;
+      if (!decode_payload(frame, &msg)) return false;
+      machine_.on_written(peer, msg);
+      return true;
+    }
+    case proto::Msg::kExecing:
+      peer.execing = true;
+      log_line("process %s is about to exec", peer.process.label().c_str());
+      return true;
+    case proto::Msg::kOutside: {
+      proto::Outside msg;
+      if (!decode_payload(frame, &msg)) return false;
+      outside_.add(peer, msg);
+      outside_.prune(peers_);
+      return true;
+    }
+    case proto::Msg::kPreempt: {
+      proto::Preempt msg;
+      if (!decode_payload(frame, &msg)) return false;
+      preemption_.on_preempt(peer, msg.signo, Clock::now());
+      return true;
+    }
+    default:
+      return false;
   }
-  disconnect(peer, ("bad " + msg_name(frame.type) + " frame from a process").c_str());
 }
 
 void Coordinator::disconnect(Peer& peer, const char* why) {
@@ -188,6 +225,7 @@ void Coordinator::disconnect(Peer& peer, const char* why) {
     log_line("process %s disconnected: %s", peer.process.label().c_str(), why);
     machine_.on_disconnect(peer);
     killer_.on_disconnect(peer);
+    if (!peer.execing) outside_.prune(peers_);  // an exec'd parent comes back
   }
 }
 

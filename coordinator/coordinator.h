@@ -1,7 +1,8 @@
 // Coordinator: the event loop. One thread, epoll over the listening socket
 // and every peer; authenticates peers (Challenge/Hello), routes process
-// frames to the checkpoint machine (Suspended, Written) and the preemption
-// handler (Preempt), command frames to the command handler, wakes for
+// frames to the checkpoint machine (Suspended, Snapshotted, Written,
+// Execing), the preemption handler (Preempt) and the list of outside
+// processes (Outside), command frames to the command handler, wakes for
 // timeouts and periodic checkpoints, and decides when to exit.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "job_metadata.h"
 #include "job_secret.h"
 #include "kill_tracker.h"
+#include "outside_processes.h"
 #include "peer_table.h"
 #include "periodic_checkpoints.h"
 #include "preemption.h"
@@ -45,8 +47,9 @@ class Coordinator {
         killer_(peers_),
         periodic_(peers_, queue_),
         preemption_(queue_, killer_, config.preemption),
+        outside_(local_host_name()),
         commands_(CommandContext{peers_, machine_, queue_, killer_, periodic_, preemption_, store_,
-                                 config.port}) {}
+                                 outside_, config.port}) {}
 
   // Serves until a quit command, or (with exit_on_last) until the last
   // process has gone. Returns the exit status.
@@ -58,6 +61,7 @@ class Coordinator {
   void handle_frame(Peer& peer, const Frame& frame);
   void authenticate(Peer& peer, const Frame& frame);
   void on_process_frame(Peer& peer, const Frame& frame);
+  bool dispatch_process_frame(Peer& peer, const Frame& frame);
   void reject(Peer& peer, const std::string& reason);
   void disconnect(Peer& peer, const char* why);
   void settle(Clock::time_point now);
@@ -75,6 +79,7 @@ class Coordinator {
   KillTracker killer_;
   PeriodicCheckpoints periodic_;
   Preemption preemption_;
+  OutsideProcesses outside_;
   CommandHandler commands_;
   bool had_process_ = false;
   std::optional<Clock::time_point> empty_since_;  // no process left since then

@@ -9,6 +9,8 @@ const char* state_name(ProcessState state) {
       return "running";
     case ProcessState::kSuspending:
       return "suspending";
+    case ProcessState::kSnapshotting:
+      return "snapshotting";
     case ProcessState::kWriting:
       return "writing";
   }
@@ -48,6 +50,12 @@ std::vector<Peer*> PeerTable::processes() {
     if (peer.kind == PeerKind::kProcess && !peer.dead) out.push_back(&peer);
   }
   return out;
+}
+
+Peer* PeerTable::find_process(int32_t vpid, const std::string& host) {
+  for (Peer* p : processes())
+    if (p->process.vpid == vpid && p->process.host == host) return p;
+  return nullptr;
 }
 
 size_t PeerTable::process_count() { return processes().size(); }

@@ -19,7 +19,7 @@ using PeerId = uint64_t;
 using Clock = std::chrono::steady_clock;
 
 enum class PeerKind { kUnauthenticated, kProcess, kCommand };
-enum class ProcessState { kRunning, kSuspending, kWriting };
+enum class ProcessState { kRunning, kSuspending, kSnapshotting, kWriting };
 const char* state_name(ProcessState state);
 
 // ProcessInfo (protocol.h) with owned strings.
@@ -52,7 +52,11 @@ struct Peer {
   // Processes only.
   ProcessRecord process;
   ProcessState state = ProcessState::kRunning;
-  // A reply (Suspended or Written) still owed for a checkpoint that was
+  // It sent Execing: its disconnection is an exec, and its successor (the
+  // next Hello with the same vpid and host) takes its place. Cleared by its
+  // next frame of any kind (the exec failed and it carries on).
+  bool execing = false;
+  // A reply (Suspended, Snapshotted or Written) still owed for a checkpoint that was
   // aborted: when it arrives it is dropped, not taken for the next one.
   std::optional<proto::Msg> stale_reply;
 
@@ -66,6 +70,8 @@ class PeerTable {
   Peer* find(PeerId id);
   // Live (not dead) processes, oldest first.
   std::vector<Peer*> processes();
+  // The live process with this vpid on this host, if any.
+  Peer* find_process(int32_t vpid, const std::string& host);
   size_t process_count();
   template <typename Fn>
   void for_each(Fn fn) {

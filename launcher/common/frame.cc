@@ -36,12 +36,20 @@ std::string msg_name(proto::Msg type) {
       return "Resume";
     case Msg::kKill:
       return "Kill";
+    case Msg::kSnapshot:
+      return "Snapshot";
     case Msg::kSuspended:
       return "Suspended";
     case Msg::kWritten:
       return "Written";
     case Msg::kPreempt:
       return "Preempt";
+    case Msg::kSnapshotted:
+      return "Snapshotted";
+    case Msg::kExecing:
+      return "Execing";
+    case Msg::kOutside:
+      return "Outside";
     case Msg::kCmdCheckpoint:
       return "CmdCheckpoint";
     case Msg::kCmdStatus:

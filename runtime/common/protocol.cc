@@ -101,6 +101,21 @@ bool Written::decode(ByteReader& r) {
   return r.ok();
 }
 
+void Outside::encode(ByteWriter& w) const {
+  w.put_u32(static_cast<uint32_t>(real_pid));
+  w.put_u32(static_cast<uint32_t>(parent_vpid));
+  w.put_str(program);
+  w.put_str(reason);
+}
+
+bool Outside::decode(ByteReader& r) {
+  real_pid = static_cast<int32_t>(r.u32());
+  parent_vpid = static_cast<int32_t>(r.u32());
+  program = r.str();
+  reason = r.str();
+  return r.ok();
+}
+
 void CmdReply::encode(ByteWriter& w) const {
   w.put_u8(ok);
   w.put_str(text);

@@ -1,260 +1,17 @@
-// The real ckpt_coordinator binary (path in env CKPT_COORDINATOR_BIN), driven
-// over TCP: authentication, status, and whole checkpoints with fake
-// processes built from the protocol structs, checking the generations on disk;
-// periodic checkpoints, checkpoint-then-kill and preemption.
-#include <fcntl.h>
+// The real ckpt_coordinator binary, driven over TCP (coordinator_fixture.h):
+// authentication, status, and whole checkpoints with fake processes,
+// checking the generations on disk; periodic checkpoints, checkpoint-then-kill
+// and preemption. Process trees (late joiners, exec, outside processes) and
+// the snapshot phase: test_process_tree.cc.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <optional>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "binary_paths.h"
-#include "coordinator_link.h"
+#include "coordinator_fixture.h"
 #include "ensure_coordinator.h"
-#include "job_secret.h"
 
-namespace fs = std::filesystem;
-
-namespace ckpt {
+namespace ckpt::test {
 namespace {
-
-Secret test_secret(uint8_t seed) {
-  Secret s;
-  for (int i = 0; i < 16; i++) s.key[i] = static_cast<uint8_t>(seed * 31 + i);
-  return s;
-}
-
-// From the test() environment, else where the build tree puts it.
-std::string coordinator_bin() {
-  if (const char* p = std::getenv("CKPT_COORDINATOR_BIN"); p && *p) return p;
-  std::string guess = self_dir() + "/../../coordinator/ckpt_coordinator";
-  return ::access(guess.c_str(), X_OK) == 0 ? guess : "";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Reply {
-  bool ok = false;
-  std::string text;
-};
-
-// A process of the job, faked: registers, then answers one checkpoint.
-class FakeProcess {
- public:
-  FakeProcess(int32_t vpid, std::string program) : vpid_(vpid), program_(std::move(program)) {}
-  ~FakeProcess() {
-    if (thread_.joinable()) thread_.join();
-  }
-
-  LinkStatus connect(const Settings& settings, const Secret& secret, uint32_t restart_count = 0) {
-    proto::ProcessInfo info{vpid_, 1, vpid_ + 100000, -1, restart_count, "testhost", program_};
-    link_.set_timeout_ms(20000);
-    return link_.open(settings, secret, proto::Role::kProcess, &info);
-  }
-  std::string image() const { return "ckpt_" + program_ + "_" + std::to_string(vpid_) + ".img"; }
-
-  // Answers Suspend and Write (failing Written with `write_error` if set,
-  // or disconnecting at Write if `vanish`) until Resume arrives; `cycles`
-  // times, each Suspended delayed by `delay_ms`.
-  void serve_one(std::string write_error = "", bool vanish = false, int cycles = 1,
-                 int delay_ms = 0) {
-    thread_ = std::thread([this, write_error, vanish, cycles, delay_ms] {
-      for (int i = 0; i < cycles && serve(write_error, vanish, delay_ms); i++) resumes++;
-    });
-  }
-  // Answers checkpoints (failing Written with `write_error`) until Kill
-  // arrives (kill_status gets its exit status) or the link closes.
-  void serve_until_kill(std::string write_error = "") {
-    thread_ = std::thread([this, write_error] {
-      while (serve(write_error, false, 0)) resumes++;
-    });
-  }
-  void send_preempt(uint32_t signo) {
-    link_.send_message(proto::Msg::kPreempt, proto::Preempt{signo});
-  }
-  void wait() { thread_.join(); }
-
-  std::string dir;  // from Suspend
-  bool got_resume = false;
-  proto::Resume resume;
-  std::string error;
-  std::atomic<int> resumes{0};
-  std::optional<int32_t> kill_status;  // from Kill
-  CoordinatorLink link_;
-
- private:
-  bool serve(const std::string& write_error, bool vanish, int delay_ms) {
-    for (;;) {
-      auto frame = link_.recv();
-      if (!frame) {
-        error = link_.error();
-        return false;
-      }
-      if (frame->type == proto::Msg::kKill) {
-        proto::Kill k;
-        decode_payload(*frame, &k);
-        kill_status = k.exit_status;
-        link_.close();
-        return false;
-      }
-      if (frame->type == proto::Msg::kSuspend) {
-        proto::Suspend s;
-        decode_payload(*frame, &s);
-        dir = std::string(s.dir);
-        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-        link_.send_message(proto::Msg::kSuspended, proto::Suspended{1, ""});
-      } else if (frame->type == proto::Msg::kWrite) {
-        if (vanish) {
-          link_.close();
-          return false;
-        }
-        if (write_error.empty()) std::ofstream(dir + "/" + image()) << "image of " << vpid_;
-        std::string name = image();  // the Written below only views it
-        proto::Written w{write_error.empty() ? uint8_t{1} : uint8_t{0}, write_error, name, 11};
-        link_.send_message(proto::Msg::kWritten, w);
-      } else if (frame->type == proto::Msg::kResume) {
-        decode_payload(*frame, &resume);
-        got_resume = true;
-        return true;
-      }
-    }
-  }
-
-  int32_t vpid_;
-  std::string program_;
-  std::thread thread_;
-};
-
-class CoordinatorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_FALSE(coordinator_bin().empty()) << "set CKPT_COORDINATOR_BIN";
-    char tmpl[] = "/tmp/ckpt_test_coord_XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    settings_.host = "127.0.0.1";
-    settings_.dir = dir_;
-    start();
-  }
-  void TearDown() override {
-    stop();
-    if (HasFailure()) std::fprintf(stderr, "coordinator log:\n%s", read_file(log_path()).c_str());
-    fs::remove_all(dir_);
-  }
-  std::string log_path() const { return dir_ + "/test_coordinator.log"; }
-
-  void start() {
-    std::string port_file = dir_ + "/port";
-    fs::remove(port_file);
-    std::string bin = coordinator_bin();
-    std::vector<std::string> args = {bin,         "--port",     "0",  "--port-file",
-                                     port_file,   "--ckpt-dir", dir_, "--listen",
-                                     "127.0.0.1", "--timeout",  "5"};
-    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setenv("CKPT_SECRET", to_hex(secret_).c_str(), 1);
-      for (const char* name : {"SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "CKPT_INTERVAL",
-                               "CKPT_KEEP", "CKPT_REQUEUE", "CKPT_REQUEUE_COMMAND"})
-        ::unsetenv(name);
-      for (const auto& [name, value] : extra_env_) ::setenv(name.c_str(), value.c_str(), 1);
-      int log = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(log, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 500 && !fs::exists(port_file); i++)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    ASSERT_TRUE(fs::exists(port_file)) << "coordinator did not write its port file";
-    settings_.port = static_cast<uint16_t>(std::stoi(read_file(port_file)));
-  }
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-
-  // Restarts the coordinator with these extra options and environment.
-  void restart_with(std::vector<std::string> args,
-                    std::vector<std::pair<std::string, std::string>> env = {}) {
-    stop();
-    extra_args_ = std::move(args);
-    extra_env_ = std::move(env);
-    start();
-  }
-
-  Reply command(proto::Msg type, uint8_t json = 0) {
-    if (type == proto::Msg::kCmdStatus) return command_with(type, proto::CmdStatus{json});
-    return command_with(type, ByteWriter());
-  }
-  template <typename Body>
-  Reply command_with(proto::Msg type, const Body& body) {
-    CoordinatorLink link;
-    link.set_timeout_ms(20000);
-    if (link.open(settings_, secret_, proto::Role::kCommand) != LinkStatus::kOk)
-      return {false, "open: " + link.error()};
-    bool sent = send_body(link, type, body);
-    auto frame = sent ? link.recv() : std::nullopt;
-    proto::CmdReply reply;
-    if (!frame || frame->type != proto::Msg::kCmdReply || !decode_payload(*frame, &reply))
-      return {false, "no reply: " + link.error()};
-    return {reply.ok != 0, std::string(reply.text)};
-  }
-
-  static bool send_body(CoordinatorLink& link, proto::Msg type, const ByteWriter& w) {
-    return link.send(type, w);
-  }
-  template <typename Body>
-  static bool send_body(CoordinatorLink& link, proto::Msg type, const Body& body) {
-    return link.send_message(type, body);
-  }
-
-  // Generation dirs present, ascending.
-  std::vector<int> generations() {
-    std::vector<int> out;
-    for (const auto& e : fs::directory_iterator(dir_)) {
-      std::string name = e.path().filename().string();
-      if (name.rfind(".ckpt_gen_", 0) == 0) out.push_back(std::stoi(name.substr(10)));
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-  std::string latest_target() {
-    std::error_code ec;
-    return fs::read_symlink(dir_ + "/ckpt_latest", ec).string();
-  }
-
-  std::string dir_;
-  Settings settings_;
-  Secret secret_ = test_secret(1);
-  pid_t pid_ = -1;
-  std::vector<std::string> extra_args_;
-  std::vector<std::pair<std::string, std::string>> extra_env_;
-};
 
 TEST_F(CoordinatorTest, WrongProofGetsRejectThenClose) {
   CoordinatorLink link;
@@ -322,7 +79,9 @@ TEST_F(CoordinatorTest, StatusTextAndJson) {
   ASSERT_EQ(p.connect(settings_, secret_), LinkStatus::kOk) << p.link_.error();
   r = command(proto::Msg::kCmdStatus);
   ASSERT_TRUE(r.ok) << r.text;
-  EXPECT_NE(r.text.find(", 1 process, state idle\n4242 1 -1 fake testhost running\n"),
+  EXPECT_NE(r.text.find(", 1 process, state idle\n"
+                        "  VPID  PPID  PROGRAM  HOST      STATE    RANK  RESTARTS\n"
+                        "  4242  1     fake     testhost  running  -     0\n"),
             std::string::npos)
       << r.text;
   r = command(proto::Msg::kCmdStatus, 1);
@@ -330,6 +89,8 @@ TEST_F(CoordinatorTest, StatusTextAndJson) {
   EXPECT_EQ(r.text.front(), '{');
   EXPECT_NE(r.text.find("\"vpid\": 4242"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("\"state\": \"idle\""), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("\"state\": \"running\""), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("\"outside\": []"), std::string::npos) << r.text;
 }
 
 TEST_F(CoordinatorTest, CheckpointWithoutProcessesFails) {
@@ -535,16 +296,6 @@ TEST_F(CoordinatorTest, EnsureCoordinatorStartsDaemonOnce) {
   EXPECT_NE(link.error().find("no coordinator at 127.0.0.1:"), std::string::npos) << link.error();
 }
 
-// Waits up to `ms` for `cond`.
-template <typename Cond>
-bool eventually(Cond cond, int ms = 15000) {
-  for (int i = 0; i < ms / 20; i++) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
-
 // --interval 1 --keep 2: checkpoints keep coming, and only the last two
 // committed generations stay; CmdInterval turns them off at run time.
 TEST_F(CoordinatorTest, PeriodicCheckpointsKeepTwoGenerations) {
@@ -665,4 +416,4 @@ TEST_F(CoordinatorTest, FailedCheckpointKeepsThePreviousGeneration) {
 }
 
 }  // namespace
-}  // namespace ckpt
+}  // namespace ckpt::test

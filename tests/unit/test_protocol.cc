@@ -144,6 +144,41 @@ TEST(Protocol, Suspended) {
   expect_truncations_fail<proto::Suspended>(bytes);
 }
 
+TEST(Protocol, Snapshot) {
+  proto::Snapshot in{7};
+  auto bytes = encode(in);
+  EXPECT_EQ(bytes.size(), 8u);
+  proto::Snapshot out;
+  ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.generation, 7u);
+  expect_truncations_fail<proto::Snapshot>(bytes);
+}
+
+// Snapshotted is Suspended's payload, byte for byte.
+TEST(Protocol, SnapshottedIsLikeSuspended) {
+  proto::Snapshotted in{0, "pipe 4: peer not stopped"};
+  auto bytes = encode(in);
+  EXPECT_EQ(bytes, encode(proto::Suspended{0, "pipe 4: peer not stopped"}));
+  proto::Snapshotted out;
+  ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.ok, 0);
+  EXPECT_EQ(out.error, "pipe 4: peer not stopped");
+}
+
+TEST(Protocol, Outside) {
+  proto::Outside in{31337, -1, "busybox", "statically linked"};
+  auto bytes = encode(in);
+  // i32 real_pid, i32 parent_vpid, then two length-prefixed strings.
+  EXPECT_EQ(bytes.size(), 4u + 4u + (4u + 7u) + (4u + 17u));
+  proto::Outside out;
+  ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.real_pid, 31337);
+  EXPECT_EQ(out.parent_vpid, -1);
+  EXPECT_EQ(out.program, "busybox");
+  EXPECT_EQ(out.reason, "statically linked");
+  expect_truncations_fail<proto::Outside>(bytes);
+}
+
 TEST(Protocol, Written) {
   proto::Written in{1, "", "ckpt_heat_42.img", 123456789};
   auto bytes = encode(in);
@@ -221,6 +256,14 @@ TEST(Protocol, EmptyPayloadFrame) {
 
 TEST(Protocol, MessageNames) {
   EXPECT_EQ(msg_name(proto::Msg::kSuspend), "Suspend");
+  EXPECT_EQ(msg_name(proto::Msg::kSnapshot), "Snapshot");
+  EXPECT_EQ(msg_name(proto::Msg::kSnapshotted), "Snapshotted");
+  EXPECT_EQ(msg_name(proto::Msg::kExecing), "Execing");
+  EXPECT_EQ(msg_name(proto::Msg::kOutside), "Outside");
+  EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kSnapshot), 14);
+  EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kSnapshotted), 23);
+  EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kExecing), 24);
+  EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kOutside), 25);
   EXPECT_EQ(msg_name(static_cast<proto::Msg>(999)), "message 999");
 }
 

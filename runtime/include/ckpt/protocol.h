@@ -1,4 +1,4 @@
-// The coordinator protocol, version 1: TCP, length-prefixed frames.
+// The coordinator protocol, version 2: TCP, length-prefixed frames.
 //
 //   frame   = FrameHeader{u32 size; u16 type; u16 version} + `size` payload bytes
 //   connect : coordinator sends Challenge{nonce}; the peer answers Hello whose
@@ -7,9 +7,17 @@
 //
 // A checkpoint, as seen by each process:
 //   Suspend{generation, dir} -> stop user threads          -> Suspended{ok}
+//   Snapshot{generation}     -> capture shared state       -> Snapshotted{ok}
 //   Write                    -> write image into dir       -> Written{ok, image}
 //   Resume{committed}        -> resume user threads
+// Each request goes out once every process answered the previous one: a
+// Snapshot is sent only when every process of the computation has stopped.
 // The coordinator commits the generation between the last Written and Resume.
+// A process that registers while processes are being suspended (a forked
+// child, or the new image after an Execing process exec'd) is sent Suspend
+// at once and is part of that checkpoint.
+//
+// Version 2 added Snapshot/Snapshotted, Execing and Outside.
 // Payload encoders are malloc-free (ByteWriter), so the runtime can use them
 // on the checkpoint path.
 #pragma once
@@ -21,7 +29,7 @@
 
 namespace ckpt::proto {
 
-inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kProtocolVersion = 2;
 inline constexpr uint16_t kDefaultPort = 7781;
 inline constexpr uint32_t kMaxFrame = 1u << 24;
 inline constexpr size_t kNonceSize = 16;
@@ -43,14 +51,14 @@ enum class Msg : uint16_t {
   kWrite = 11,
   kResume = 12,
   kKill = 13,
-  kSnapshot = 14,  // every process is suspended: capture shared state now
+  kSnapshot = 14,
 
   kSuspended = 20,  // process -> coordinator
   kWritten = 21,
   kPreempt = 22,  // a preemption signal arrived: checkpoint, then end the job
-  kSnapshotted = 23,  // payload like Suspended
-  kExecing = 24,      // about to execve: the successor comes with the same vpid
-  kOutside = 25,      // a child runs outside the computation
+  kSnapshotted = 23,
+  kExecing = 24,  // about to execve (empty payload); the new image registers again
+  kOutside = 25,  // a process left outside the computation (see Outside)
 
   kCmdCheckpoint = 30,  // command -> coordinator
   kCmdStatus = 31,
@@ -125,6 +133,7 @@ struct Suspended {
   bool decode(ByteReader& r);
 };
 
+// Snapshot: every process has stopped; capture state shared with others.
 struct Snapshot {
   uint64_t generation = 0;
   void encode(ByteWriter& w) const { w.put_u64(generation); }
@@ -134,24 +143,18 @@ struct Snapshot {
   }
 };
 
+// The answer to Snapshot: the same payload as Suspended (ok, error).
+using Snapshotted = Suspended;
+
+// A process the runtime could not follow (a statically linked or setuid
+// program it exec'd or is about to): not checkpointed, listed by status.
 struct Outside {
   int32_t real_pid = 0;
-  int32_t parent_vpid = 0;
+  int32_t parent_vpid = 0;  // the virtual pid of its parent in the computation
   std::string_view program;
-  std::string_view reason;  // "statically linked", "setuid", ...
-  void encode(ByteWriter& w) const {
-    w.put_u32(static_cast<uint32_t>(real_pid));
-    w.put_u32(static_cast<uint32_t>(parent_vpid));
-    w.put_str(program);
-    w.put_str(reason);
-  }
-  bool decode(ByteReader& r) {
-    real_pid = static_cast<int32_t>(r.u32());
-    parent_vpid = static_cast<int32_t>(r.u32());
-    program = r.str();
-    reason = r.str();
-    return r.ok();
-  }
+  std::string_view reason;  // e.g. "statically linked", "setuid"
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
 };
 
 struct Written {

@@ -1,0 +1,112 @@
+// The status report (see status_report.h).
+#include "status_report.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace ckpt {
+namespace {
+
+using Row = std::vector<std::string>;
+
+// Columns padded to their widest cell, two spaces apart, rows indented.
+std::string table(const std::vector<Row>& rows) {
+  std::vector<size_t> width;
+  for (const Row& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); i++) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const Row& row : rows) {
+    std::string line = " ";
+    for (size_t i = 0; i < row.size(); i++) {
+      line += " " + row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 1, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string plural(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string process_json(const Peer& p) {
+  const ProcessRecord& r = p.process;
+  return "{\"vpid\": " + std::to_string(r.vpid) + ", \"ppid\": " + std::to_string(r.vppid) +
+         ", \"real_pid\": " + std::to_string(r.real_pid) + ", \"rank\": " + std::to_string(r.rank) +
+         ", \"restart_count\": " + std::to_string(r.restart_count) +
+         ", \"program\": " + json_string(r.program) + ", \"host\": " + json_string(r.host) +
+         ", \"state\": " + json_string(state_name(p.state)) + "}";
+}
+
+std::string outside_json(const OutsideProcess& o) {
+  return "{\"real_pid\": " + std::to_string(o.real_pid) +
+         ", \"parent_vpid\": " + std::to_string(o.parent_vpid) +
+         ", \"program\": " + json_string(o.program) + ", \"host\": " + json_string(o.host) +
+         ", \"reason\": " + json_string(o.reason) + "}";
+}
+
+}  // namespace
+
+std::string status_text(const StatusInputs& in) {
+  std::string out = "coordinator: port " + std::to_string(in.port) + ", dir " + in.dir +
+                    ", generation " + std::to_string(in.generation) + ", " +
+                    plural(in.processes.size(), "process", "processes") + ", state " + in.state;
+  if (in.interval) out += ", interval " + std::to_string(in.interval) + " s";
+  out += "\n";
+  if (!in.processes.empty()) {
+    std::vector<Row> rows{{"VPID", "PPID", "PROGRAM", "HOST", "STATE", "RANK", "RESTARTS"}};
+    for (const Peer* p : in.processes) {
+      const ProcessRecord& r = p->process;
+      rows.push_back({std::to_string(r.vpid), std::to_string(r.vppid), r.program, r.host,
+                      state_name(p->state), r.rank >= 0 ? std::to_string(r.rank) : "-",
+                      std::to_string(r.restart_count)});
+    }
+    out += table(rows);
+  }
+  if (!in.outside.empty()) {
+    out += "outside the computation (not checkpointed): " +
+           plural(in.outside.size(), "process", "processes") + "\n";
+    std::vector<Row> rows{{"PID", "PARENT", "PROGRAM", "HOST", "REASON"}};
+    for (const OutsideProcess& o : in.outside)
+      rows.push_back(
+          {std::to_string(o.real_pid), std::to_string(o.parent_vpid), o.program, o.host, o.reason});
+    out += table(rows);
+  }
+  return out;
+}
+
+std::string status_json(const StatusInputs& in) {
+  std::string out = "{\"port\": " + std::to_string(in.port) + ", \"dir\": " + json_string(in.dir) +
+                    ", \"generation\": " + std::to_string(in.generation) +
+                    ", \"interval\": " + std::to_string(in.interval) +
+                    ", \"process_count\": " + std::to_string(in.processes.size()) +
+                    ", \"state\": " + json_string(in.state) + ", \"processes\": [";
+  for (size_t i = 0; i < in.processes.size(); i++)
+    out += (i ? ", " : "") + process_json(*in.processes[i]);
+  out += "], \"outside\": [";
+  for (size_t i = 0; i < in.outside.size(); i++)
+    out += (i ? ", " : "") + outside_json(in.outside[i]);
+  return out + "]}\n";
+}
+
+}  // namespace ckpt

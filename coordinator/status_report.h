@@ -1,0 +1,28 @@
+// The answer to ckpt_command --status: the coordinator's state, one line per
+// process of the computation, then the processes outside it; as a readable
+// table or as JSON (same information).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "outside_processes.h"
+#include "peer_table.h"
+
+namespace ckpt {
+
+struct StatusInputs {
+  uint16_t port = 0;
+  std::string dir;
+  uint64_t generation = 0;  // last committed
+  std::string state;        // idle, checkpointing, preempting
+  uint32_t interval = 0;    // periodic checkpoints, seconds; 0 = off
+  std::vector<const Peer*> processes;
+  std::vector<OutsideProcess> outside;
+};
+
+std::string status_text(const StatusInputs& in);
+std::string status_json(const StatusInputs& in);
+
+}  // namespace ckpt
