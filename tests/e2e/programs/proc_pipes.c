@@ -105,6 +105,10 @@ static void worker(int w, int in, int out, pid_t parent, int pause_ms) {
   sa.sa_handler = on_usr1;
   sa.sa_flags = SA_RESTART;
   if (sigaction(SIGUSR1, &sa, NULL) != 0) fail("W%d: sigaction: %s", w, strerror(errno));
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_UNBLOCK, &usr1, NULL); /* blocked by the parent until the handler is set */
   char who[32];
   snprintf(who, sizeof who, "W%d", w);
 
@@ -224,6 +228,10 @@ int main(int argc, char** argv) {
   if (waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT) != 0)
     fail("waitid(zombie): %s", strerror(errno));
 
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &usr1, NULL);
   for (int w = 0; w < NW; w++) {
     int a[2], b[2];
     if (pipe(a) != 0 || pipe(b) != 0) fail("pipe: %s", strerror(errno));
@@ -244,6 +252,7 @@ int main(int argc, char** argv) {
     result_fd[w] = b[0];
   }
 
+  sigprocmask(SIG_UNBLOCK, &usr1, NULL);
   for (int s = 0; s < AHEAD && s < steps; s++)
     for (int w = 0; w < NW; w++) send_item(w, s);
   uint64_t sum = 0;
