@@ -102,6 +102,11 @@ def proc_is_zombie(pid):
         return False
 
 
+def is_coordinator(pid):
+    comm = proc_comm(pid)
+    return "coordinator" in comm or comm.startswith("ckpt_coordinat")
+
+
 def kill_pid(pid, sig=signal.SIGKILL):
     try:
         os.kill(pid, sig)
@@ -290,9 +295,13 @@ class Job:
         walk(data)
         return pids
 
-    def kill_computation(self, proc, label):
-        """ckpt_command --kill, then SIGKILL by pid to be sure; waits for the end."""
+    def kill_computation(self, proc, label, tree=False):
+        """ckpt_command --kill, then SIGKILL by pid to be sure; waits for the end.
+        tree: the computation has several processes (real pids differ after a
+        restart, some may not be below `proc`): see kill_tree."""
         status_pids = self.status_real_pids()
+        if tree:
+            log(f"{label}: the coordinator names {len(status_pids)} process(es): {sorted(status_pids)}")
         rc, out, err = self.command("--kill", timeout=30)
         if rc != 0:
             self.problem(f"{label}: ckpt_command --kill exited {rc}: {err.strip() or out.strip()}")
@@ -304,13 +313,40 @@ class Job:
         ours = set(descendants(os.getpid()))
         victims = [proc.pid] + descendants(proc.pid) + [p for p in status_pids if p in ours]
         for pid in victims:
-            if "coordinator" not in proc_comm(pid) and not proc_comm(pid).startswith("ckpt_coordinat"):
+            if not is_coordinator(pid):
                 kill_pid(pid)
         try:
             proc.wait(timeout=self.remaining(20))
         except subprocess.TimeoutExpired:
             raise TestFailure(f"{label}: pid {proc.pid} survived SIGKILL for 20s")
         self.reap_orphans()
+        if tree:
+            self.kill_tree(label)
+
+    def kill_tree(self, label):
+        """Kills and reaps every process below the harness but the coordinators
+        (the harness is a subreaper: orphans of the computation, zombies and
+        half-run shell pipelines included), and fails if one survives 20s: a
+        process of the old computation left running would write into the
+        restarted one's files and pipes."""
+        deadline = time.monotonic() + self.remaining(20)
+        killed = set()
+        while alive := self.live_processes():
+            if time.monotonic() > deadline:
+                raise TestFailure(f"{label}: processes of the computation survived SIGKILL for 20s: "
+                                  f"{[(p, proc_comm(p)) for p in alive]}")
+            for pid in alive:
+                kill_pid(pid)
+                killed.add(pid)
+            time.sleep(0.05)
+        if killed:
+            log(f"{label}: killed {len(killed)} more process(es) of the computation: {sorted(killed)}")
+
+    def live_processes(self):
+        """Reaps orphaned zombies, then returns the processes below the harness
+        that still run, but the coordinators."""
+        self.reap_orphans()
+        return [p for p in descendants(os.getpid()) if not is_coordinator(p) and not proc_is_zombie(p)]
 
     def reap_orphans(self):
         known = {p.pid for p, *_ in self.procs}
@@ -462,10 +498,12 @@ class Scenario:
 
     argv(workdir) gives the command line; the program runs with cwd=workdir.
     outputs are files (relative to workdir) compared after the run besides
-    stdout. first_steps: step lines before the first checkpoint."""
+    stdout. first_steps: step lines before the first checkpoint. tree: the
+    program runs several processes; every kill ends them all (kill_tree)."""
 
-    def __init__(self, name, argv, outputs=(), first_steps=3, cycles=2, timeout=300):
+    def __init__(self, name, argv, outputs=(), first_steps=3, cycles=2, timeout=300, tree=False):
         self.name = name
+        self.tree = tree
         self.argv = argv
         self.outputs = list(outputs)
         self.first_steps = first_steps
@@ -491,6 +529,17 @@ def reference_run(job, sc):
     return work, out
 
 
+def check_no_leftovers(job, label, grace=5):
+    """After a multi-process program ended: none of its processes may be left
+    running (the programs reap every child they make)."""
+    deadline = time.monotonic() + grace
+    while alive := job.live_processes():
+        if time.monotonic() > deadline:
+            job.problem(f"{label}: processes outlived the program: {[(p, proc_comm(p)) for p in alive]}")
+            return
+        time.sleep(0.05)
+
+
 def run_cycles(job, sc):
     """Reference run, then launch and `cycles` x (checkpoint, kill, restart)."""
     ref_work, ref_out = reference_run(job, sc)
@@ -508,7 +557,7 @@ def run_cycles(job, sc):
         if proc.poll() is not None:
             raise TestFailure(f"{label}: the program exited (status {proc.returncode}) right after the checkpoint")
         wait_steps(job, out, n + 2, proc, f"{label}: the program must keep running after the checkpoint", 60)
-        job.kill_computation(proc, f"kill {cycle}")
+        job.kill_computation(proc, f"kill {cycle}", tree=sc.tree)
         n_kill = step_lines(out)
         log(f"kill {cycle}: killed with {n_kill} step lines in the output")
         # First restart names the images, the next one names the directory.
@@ -525,6 +574,8 @@ def run_cycles(job, sc):
     if rc != 0:
         raise TestFailure(f"restart {sc.cycles}: ckpt_restart exited with status {rc}, expected the program's 0")
     log(f"restart {sc.cycles}: finished with status 0")
+    if sc.tree:
+        check_no_leftovers(job, f"restart {sc.cycles}")
     compare_files(out, ref_out, "program stdout")
     for rel in sc.outputs:
         compare_files(os.path.join(work, rel), os.path.join(ref_work, rel), rel)
