@@ -54,6 +54,7 @@ void resume_after_restart() {
   rt.real_pid = static_cast<int32_t>(sys::getpid());
   rt.real_ppid = static_cast<int32_t>(sys::getppid());
   rt.ckpt_tid = rt.real_pid;
+  rt.pids.set_self(rt.vpid, rt.real_pid);
   rt.restart_count++;
   rt.preempt_signo.store(0);  // a preemption before the checkpoint is not this process's
   rt.coord_fd = -1;           // that connection belonged to the old process

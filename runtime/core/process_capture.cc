@@ -55,7 +55,7 @@ void read_mm_layout(image::MmLayout& mm) {
 
 int32_t to_virtual(const Runtime& rt, long real) {
   if (real == rt.real_pid) return rt.vpid;
-  return static_cast<int32_t>(real);
+  return rt.pids.to_virtual(static_cast<int32_t>(real));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "ckpt/image_format.h"
 #include "ckpt/restore_args.h"
+#include "pid_table.h"
 
 namespace ckpt {
 
@@ -63,6 +64,7 @@ struct Runtime {
   int32_t vpid = 0, vppid = 0;
   int32_t real_pid = 0, real_ppid = 0;
   uint32_t restart_count = 0;
+  PidTable pids;  // the computation's virtual -> real pids (pid_table.h)
   char host[256] = {};
   char program[64] = {};
   char exe[4096] = {};
