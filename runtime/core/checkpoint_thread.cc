@@ -74,7 +74,8 @@ void resume_after_restart() {
   keep_scheduler_env(*args);
   rt.pids.clear();
   for (uint32_t i = 0; i < args->n_pid_map && i < kMaxRestorePidMap; i++)
-    if (args->pid_map_real[i] != rt.real_pid) rt.pids.add(args->pid_map_vpid[i], args->pid_map_real[i]);
+    rt.pids.add(args->pid_map_vpid[i], args->pid_map_real[i]);
+  rt.pids.set_self(rt.vpid, rt.real_pid);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
   forget_image_job(g_job);

@@ -28,10 +28,11 @@ std::vector<std::pair<std::string, std::string>> runtime_vars(const Runtime& rt)
   inet_ntop(AF_INET, &rt.coord_addr.sin_addr, host, sizeof(host));
   std::string state = std::to_string(rt.real_pid) + ":" + std::to_string(rt.vpid) + ":" + std::to_string(rt.vppid) + ":" +
                       std::to_string(rt.restart_count);
-  int n = rt.pids.count.load();
-  for (int i = 0; i < n; i++)
-    state += (i ? "," : ":") + std::to_string(rt.pids.vpid[i]) + "=" +
-             std::to_string(rt.pids.real[i]);
+  bool first = true;
+  rt.pids.for_each([&](int32_t vpid, int32_t real) {
+    state += (first ? ":" : ",") + std::to_string(vpid) + "=" + std::to_string(real);
+    first = false;
+  });
   return {{"CKPT_COORD_HOST", host},
           {"CKPT_COORD_PORT", std::to_string(ntohs(rt.coord_addr.sin_port))},
           {"CKPT_SECRET", hex(rt.secret, sizeof(rt.secret))},

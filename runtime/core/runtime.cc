@@ -123,10 +123,12 @@ void on_fork_child() {
   Runtime& rt = g_runtime;
   if (!rt.ready) return;
   int32_t parent_vpid = rt.vpid;
+  rt.pids.add(parent_vpid, rt.real_pid);  // the parent's pair, if it differs
   rt.real_pid = static_cast<int32_t>(sys::getpid());
   rt.real_ppid = static_cast<int32_t>(sys::getppid());
   rt.vpid = rt.real_pid;
   rt.vppid = parent_vpid;
+  rt.pids.set_self(rt.vpid, rt.real_pid);
   rt.restart_count = 0;
   if (rt.coord_fd >= 0) sys::close(rt.coord_fd);  // the parent's connection
   rt.coord_fd = -1;

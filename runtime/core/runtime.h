@@ -64,7 +64,7 @@ struct Runtime {
   int32_t vpid = 0, vppid = 0;
   int32_t real_pid = 0, real_ppid = 0;
   uint32_t restart_count = 0;
-  PidTable pids;  // the other processes' pids that a restart changed
+  PidTable pids;  // the computation's virtual -> real pids (pid_table.h)
   char host[256] = {};
   char program[64] = {};
   char exe[4096] = {};

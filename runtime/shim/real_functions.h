@@ -3,12 +3,18 @@
 // allocate, so never later); a wrapper called earlier resolves on demand.
 #pragma once
 
+#include <dirent.h>
 #include <poll.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 
 // Marks an interposed libc function (the library is built -fvisibility=hidden).
@@ -43,6 +49,49 @@ struct RealFunctions {
   int (*execve)(const char*, char* const[], char* const[]);
   int (*execvpe)(const char*, char* const[], char* const[]);
   int (*fexecve)(int, char* const[], char* const[]);
+  // Pids (wrap_pid.cc, wrap_wait.cc, wrap_pgrp.cc, wrap_task_attrs.cc).
+  int (*killpg)(pid_t, int);
+  int (*sigqueue)(pid_t, int, const sigval);
+  int (*pidfd_open)(pid_t, unsigned int);
+  pid_t (*waitpid)(pid_t, int*, int);
+  pid_t (*wait4)(pid_t, int*, int, rusage*);
+  pid_t (*wait3)(int*, int, rusage*);
+  pid_t (*wait)(int*);
+  int (*waitid)(idtype_t, id_t, siginfo_t*, int);
+  pid_t (*getpgid)(pid_t);
+  pid_t (*getpgrp)();
+  pid_t (*getsid)(pid_t);
+  pid_t (*setsid)();
+  int (*setpgid)(pid_t, pid_t);
+  pid_t (*tcgetpgrp)(int);
+  int (*tcsetpgrp)(int, pid_t);
+  int (*sched_setaffinity)(pid_t, size_t, const cpu_set_t*);
+  int (*sched_getaffinity)(pid_t, size_t, cpu_set_t*);
+  int (*setpriority)(__priority_which_t, id_t, int);
+  int (*getpriority)(__priority_which_t, id_t);
+  int (*prlimit)(pid_t, __rlimit_resource, const rlimit*, rlimit*);
+  int (*prlimit64)(pid_t, __rlimit_resource, const rlimit64*, rlimit64*);
+  // /proc/<pid> paths (wrap_proc_paths.cc).
+  int (*open)(const char*, int, ...);
+  int (*open64)(const char*, int, ...);
+  int (*openat)(int, const char*, int, ...);
+  int (*openat64)(int, const char*, int, ...);
+  int (*open_2)(const char*, int);
+  int (*open64_2)(const char*, int);
+  int (*openat_2)(int, const char*, int);
+  int (*openat64_2)(int, const char*, int);
+  FILE* (*fopen)(const char*, const char*);
+  FILE* (*fopen64)(const char*, const char*);
+  DIR* (*opendir)(const char*);
+  int (*stat)(const char*, struct stat*);
+  int (*stat64)(const char*, struct stat64*);
+  int (*lstat)(const char*, struct stat*);
+  int (*lstat64)(const char*, struct stat64*);
+  int (*fstatat)(int, const char*, struct stat*, int);
+  int (*fstatat64)(int, const char*, struct stat64*, int);
+  int (*statx)(int, const char*, int, unsigned int, struct statx*);
+  int (*access)(const char*, int);
+  int (*faccessat)(int, const char*, int, int);
 };
 
 const RealFunctions& real();

@@ -1,10 +1,11 @@
 // /proc/self/exe names the application's program, not ckpt_restart, after a
-// restart.
+// restart; other /proc/<vpid> links are read under the real pid.
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../core/runtime.h"
+#include "proc_path.h"
 #include "real_functions.h"
 
 using ckpt::runtime;
@@ -42,10 +43,12 @@ ssize_t copy_exe(char* buf, size_t size) {
 
 CKPT_WRAPPER ssize_t readlink(const char* path, char* buf, size_t size) {
   if (names_own_exe(path)) return copy_exe(buf, size);
-  return ckpt::real().readlink(path, buf, size);
+  return ckpt::with_real_proc_path(
+      path, [&](const char* p) { return ckpt::real().readlink(p, buf, size); });
 }
 
 CKPT_WRAPPER ssize_t readlinkat(int dirfd, const char* path, char* buf, size_t size) {
   if (path && path[0] == '/' && names_own_exe(path)) return copy_exe(buf, size);
-  return ckpt::real().readlinkat(dirfd, path, buf, size);
+  return ckpt::with_real_proc_path(
+      path, [&](const char* p) { return ckpt::real().readlinkat(dirfd, p, buf, size); });
 }

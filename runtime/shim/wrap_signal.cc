@@ -2,14 +2,21 @@
 // invisible to the application: it can neither see their real handlers,
 // replace them, nor block them. What it asks for is kept in a shadow table
 // and answered back, so its own bookkeeping stays consistent.
+//
+// A SIGCHLD handler that takes a siginfo reads the child's pid in si_pid:
+// the kernel's real one. Such a handler is installed behind a trampoline
+// that turns si_pid virtual (virtual_pids.h) before calling it; the
+// application reads its own handler back.
 #include <errno.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "../core/runtime.h"
 #include "../core/thread_local_state.h"
 #include "real_functions.h"
+#include "virtual_pids.h"
 
 using ckpt::real;
 using ckpt::runtime_owns_signal;
@@ -26,6 +33,41 @@ uint64_t low_word(const sigset_t* set) {
 }
 
 void set_low_word(sigset_t* set, uint64_t word) { std::memcpy(set, &word, sizeof(word)); }
+
+using SigactionHandler = void (*)(int, siginfo_t*, void*);
+
+// The application's SA_SIGINFO handler of SIGCHLD, behind the trampoline.
+std::atomic<SigactionHandler> g_child_handler{nullptr};
+
+void child_trampoline(int sig, siginfo_t* info, void* context) {
+  ckpt::siginfo_pid_to_virtual(info);
+  SigactionHandler handler = g_child_handler.load(std::memory_order_acquire);
+  if (handler) handler(sig, info, context);
+}
+
+// signal(2) answers the handler in the other shape (void (*)() in between
+// is the cast that says so).
+sighandler_t as_handler(SigactionHandler h) {
+  return reinterpret_cast<sighandler_t>(reinterpret_cast<void (*)()>(h));
+}
+
+bool takes_siginfo(const struct sigaction* act) {
+  return act && (act->sa_flags & SA_SIGINFO) && act->sa_handler != SIG_DFL &&
+         act->sa_handler != SIG_IGN;
+}
+
+int child_sigaction(const struct sigaction* act, struct sigaction* old) {
+  SigactionHandler before = g_child_handler.load(std::memory_order_relaxed);
+  struct sigaction behind;
+  if (takes_siginfo(act)) {
+    behind = *act;
+    behind.sa_sigaction = child_trampoline;
+    g_child_handler.store(act->sa_sigaction, std::memory_order_release);
+  }
+  int r = real().sigaction(SIGCHLD, takes_siginfo(act) ? &behind : act, old);
+  if (r == 0 && old && old->sa_sigaction == child_trampoline) old->sa_sigaction = before;
+  return r;
+}
 
 // The application's view of its mask: what it asked for, owned signals
 // included; the kernel's: never an owned signal blocked.
@@ -62,6 +104,7 @@ CKPT_WRAPPER int sigaction(int sig, const struct sigaction* act, struct sigactio
     if (act) g_shadow[sig] = *act;
     return 0;
   }
+  if (sig == SIGCHLD) return child_sigaction(act, old);
   return real().sigaction(sig, act, old);
 }
 
@@ -71,7 +114,10 @@ CKPT_WRAPPER sighandler_t signal(int sig, sighandler_t handler) {
     g_shadow[sig].sa_handler = handler;
     return old;
   }
-  return real().signal(sig, handler);
+  sighandler_t old = real().signal(sig, handler);
+  if (sig == SIGCHLD && old == as_handler(child_trampoline))
+    old = as_handler(g_child_handler.load(std::memory_order_relaxed));
+  return old;
 }
 
 CKPT_WRAPPER int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
