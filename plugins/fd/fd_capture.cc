@@ -14,6 +14,9 @@
 #include "ckpt/sys.h"
 #include "fd_kinds_capture.h"
 #include "fdinfo.h"
+#include "fifo_capture.h"
+#include "inotify_capture.h"
+#include "pty_capture.h"
 
 namespace ckpt {
 namespace {
@@ -27,9 +30,12 @@ image::FdKind classify(const struct stat& st, std::string_view target) {
     return st.st_nlink == 0 || target.ends_with(" (deleted)") ? image::FdKind::kUnlinked
                                                               : image::FdKind::kRegular;
   if (S_ISDIR(st.st_mode)) return image::FdKind::kDirectory;
+  if (pty_kind(st) != image::FdKind::kOther) return pty_kind(st);
   if (S_ISCHR(st.st_mode))
     return is_tty_major(major(st.st_rdev)) ? image::FdKind::kTty : image::FdKind::kDevice;
+  if (is_named_fifo(st, target)) return image::FdKind::kFifo;
   if (S_ISFIFO(st.st_mode)) return image::FdKind::kPipe;
+  if (is_inotify(target)) return image::FdKind::kInotify;
   if (S_ISSOCK(st.st_mode)) return image::FdKind::kSocket;
   return anon_inode_kind(target);
 }
@@ -184,7 +190,14 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     extra.clear();
     if (r.kind == image::FdKind::kPipeInside && r.shares_with < 0)
       capture_pipe(g_facts, n, i, extra);
-    else if (r.shares_with < 0)
+    else if ((r.kind == image::FdKind::kPtyMaster || r.kind == image::FdKind::kPtySlave) &&
+             r.shares_with < 0)
+      capture_pty(r.kind, f.fd, f.st, extra);
+    else if (r.kind == image::FdKind::kInotify && r.shares_with < 0) {
+      if (!capture_inotify(f.fd, extra, err)) return false;
+    } else if (r.kind == image::FdKind::kFifo && r.shares_with < 0) {
+      if (!capture_fifo(f.fd, f.st, f.flags, f.target.view(), extra, err)) return false;
+    } else if (r.shares_with < 0)
       capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
     if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {

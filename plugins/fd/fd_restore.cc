@@ -135,7 +135,8 @@ bool restore_fds(const image::LoadedImage& img, const FdRestoreOptions& opts, st
   for (const FdRecord& r : img.fds) {
     keep.insert(r.fd);
     max_fd = std::max(max_fd, r.fd);
-    if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe) outside.insert(r.fd);
+    if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe || r.kind == FdKind::kPtySlave)
+      outside.insert(r.fd);
   }
   // Free every number the image uses that ckpt_restart holds for other reasons.
   close_others(outside);
@@ -146,7 +147,7 @@ bool restore_fds(const image::LoadedImage& img, const FdRestoreOptions& opts, st
       continue;  // second pass, once what they refer to exists
     } else if (r.kind == FdKind::kUnlinked) {
       ok = recreate_unlinked(img, r, err);
-    } else if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe) {
+    } else if (r.kind == FdKind::kTty || r.kind == FdKind::kPipe || r.kind == FdKind::kPtySlave) {
       ok = adopt_outside(r, err);
     } else if (r.kind == FdKind::kPipeInside) {
       int fd = pipes.end_for(r, err);

@@ -138,6 +138,10 @@ enum class FdKind : uint32_t {
   kTimerfd = 11,
   kSignalfd = 12,
   kEpoll = 13,
+  kPtyMaster = 14,  // a pty master (/dev/ptmx, /dev/pts/ptmx)
+  kPtySlave = 15,   // a pty slave (/dev/pts/N); outside if its master is in no image
+  kInotify = 16,
+  kFifo = 17,  // a named FIFO (a pipe with a path)
 };
 
 struct FdRecord {
@@ -154,7 +158,8 @@ struct FdRecord {
   std::string_view path;   // readlink of /proc/self/fd/N, " (deleted)" removed
   // Kind-specific state (see docs/image_format.md): a pipe's ino, end and
   // in-flight bytes; an eventfd's count; a timerfd's clock and times; a
-  // signalfd's mask; an epoll's registrations.
+  // signalfd's mask; an epoll's registrations; a pty's terminal state; an
+  // inotify's watches; a FIFO's in-flight bytes.
   std::string_view extra;
 
   void encode(ByteWriter& w) const;
