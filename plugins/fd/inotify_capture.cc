@@ -98,10 +98,11 @@ long open_watched(const Watch& w, std::string_view mountinfo) {
       if (field(line, 2) != dev.view() || (field(line, 3) == "/") != (pass == 0)) continue;
       PathString point;
       unescape(field(line, 4), point);
-      long mnt = sys::open(point.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      // Not O_PATH: open_by_handle_at refuses such a mount fd (EBADF).
+      long mnt = sys::open(point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (mnt < 0) continue;
       long fd = sys::call3(SYS_open_by_handle_at, mnt, reinterpret_cast<long>(&w.handle),
-                           O_PATH | O_CLOEXEC);
+                           O_PATH | O_NOFOLLOW | O_CLOEXEC);
       sys::close(static_cast<int>(mnt));
       if (fd >= 0) return fd;
       last = fd;
