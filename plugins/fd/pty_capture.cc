@@ -35,7 +35,7 @@ uint64_t controlling_tty() {
   size_t paren = s.rfind(')');
   if (paren == std::string_view::npos) return 0;
   s.remove_prefix(paren + 1);
-  for (int field = 2; field < 7; field++) {  // skip state, ppid, pgrp, session
+  for (int field = 3; field < 7; field++) {  // skip state, ppid, pgrp, session
     size_t space = s.find(' ', 1);
     if (space == std::string_view::npos) return 0;
     s.remove_prefix(space);

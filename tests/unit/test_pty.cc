@@ -3,6 +3,7 @@
 // from PtyTable with the same state and the same bytes to read.
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -207,6 +208,41 @@ TEST(Pty, PacketModeAndLockStateAreKept) {
   EXPECT_EQ(read_available(master), std::string("\0xyz", 4));
   close(master);
   close(slave);
+}
+
+// In a new session whose controlling terminal is the slave, the slave knows
+// it is the ctty and reports the foreground group and the session.
+TEST(Pty, ControllingTerminalIsRecorded) {
+  Pair p;
+  ASSERT_GE(p.slave, 0);
+  pid_t child = fork();
+  if (child == 0) {
+    setsid();
+    if (ioctl(p.slave, TIOCSCTTY, 0) != 0) _exit(10);
+    struct stat st;
+    fstat(p.slave, &st);
+    ByteWriter out;
+    capture_pty(FdKind::kPtySlave, p.slave, st, out);
+    PtyState s;
+    ByteReader in(out.data(), out.size());
+    if (!s.decode(in)) _exit(11);
+    if (!s.is_ctty) _exit(12);
+    if (s.pgrp != getpgrp() || s.sid != getsid(0)) _exit(13);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The master sees the same group and session.
+  struct stat st;
+  fstat(p.master, &st);
+  ByteWriter out;
+  capture_pty(FdKind::kPtyMaster, p.master, st, out);
+  PtyState s;
+  ByteReader in(out.data(), out.size());
+  ASSERT_TRUE(s.decode(in));
+  EXPECT_EQ(s.sid, 0);  // the session ended with the child
 }
 
 TEST(Pty, SlaveWithoutMasterIsOutside) {
