@@ -210,6 +210,15 @@ TEST(Pty, PacketModeAndLockStateAreKept) {
   close(slave);
 }
 
+// Captures one end into out and decodes it into s (which points into out).
+bool capture_state(FdKind kind, int fd, ByteWriter& out, PtyState* s) {
+  struct stat st;
+  fstat(fd, &st);
+  capture_pty(kind, fd, st, out);
+  ByteReader in(out.data(), out.size());
+  return s->decode(in);
+}
+
 // In a new session whose controlling terminal is the slave, the slave knows
 // it is the ctty and reports the foreground group and the session.
 TEST(Pty, ControllingTerminalIsRecorded) {
@@ -219,13 +228,9 @@ TEST(Pty, ControllingTerminalIsRecorded) {
   if (child == 0) {
     setsid();
     if (ioctl(p.slave, TIOCSCTTY, 0) != 0) _exit(10);
-    struct stat st;
-    fstat(p.slave, &st);
     ByteWriter out;
-    capture_pty(FdKind::kPtySlave, p.slave, st, out);
     PtyState s;
-    ByteReader in(out.data(), out.size());
-    if (!s.decode(in)) _exit(11);
+    if (!capture_state(FdKind::kPtySlave, p.slave, out, &s)) _exit(11);
     if (!s.is_ctty) _exit(12);
     if (s.pgrp != getpgrp() || s.sid != getsid(0)) _exit(13);
     _exit(0);
@@ -235,13 +240,9 @@ TEST(Pty, ControllingTerminalIsRecorded) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   // The master sees the same group and session.
-  struct stat st;
-  fstat(p.master, &st);
   ByteWriter out;
-  capture_pty(FdKind::kPtyMaster, p.master, st, out);
   PtyState s;
-  ByteReader in(out.data(), out.size());
-  ASSERT_TRUE(s.decode(in));
+  ASSERT_TRUE(capture_state(FdKind::kPtyMaster, p.master, out, &s));
   EXPECT_EQ(s.sid, 0);  // the session ended with the child
 }
 
