@@ -223,6 +223,14 @@ const char* fd_kind_name(FdKind k) {
       return "signalfd";
     case FdKind::kEpoll:
       return "epoll";
+    case FdKind::kPtyMaster:
+      return "pty-mst";
+    case FdKind::kPtySlave:
+      return "pty-slv";
+    case FdKind::kInotify:
+      return "inotify";
+    case FdKind::kFifo:
+      return "fifo";
     case FdKind::kOther:
       return "other";
   }

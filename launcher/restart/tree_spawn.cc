@@ -130,6 +130,7 @@ void TreeSpawner::become(int node) {
   }
   std::string err;
   if (!fds_.place(static_cast<size_t>(node), &err)) return fail(err, &err);
+  if (!is_main_root() && n.vsid == n.vpid) fds_.take_terminal(static_cast<size_t>(node));
   std::vector<int> kids = n.children;
   if (is_main_root()) kids.insert(kids.end(), tree_.other_roots.begin(), tree_.other_roots.end());
   for (int kid : kids) {
@@ -194,11 +195,19 @@ int TreeSpawner::spawn(std::string* err) {
   if (!barrier(kOwnGroups, err)) return -1;
   join_groups(false);
   if (!barrier(kJoinedGroups, err)) return -1;
+  const TreeNode& me = tree_.nodes[node_];
+  if (!is_main_root() && me.vsid == me.vpid)
+    fds_.set_foreground(static_cast<size_t>(node_), [&](int32_t pid) { return real_of(pid); });
   for (pid_t z : zombies_) {
     siginfo_t si;
     waitid(P_PID, static_cast<id_t>(z), &si, WEXITED | WNOWAIT);
   }
   return node_;
+}
+
+int32_t TreeSpawner::real_of(int32_t vpid) const {
+  int node = tree_.find(vpid);
+  return node >= 0 && ctl_->node_real[node] > 0 ? ctl_->node_real[node] : vpid;
 }
 
 std::vector<std::pair<int32_t, int32_t>> TreeSpawner::pid_map() const {

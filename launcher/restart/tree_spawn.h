@@ -45,6 +45,7 @@ class TreeSpawner {
   void become(int node);
   void join_groups(bool leaders);
   void abort_all();
+  int32_t real_of(int32_t vpid) const;  // a node's real pid now
 
   const ProcessTree& tree_;
   FdRestorer& fds_;

@@ -16,6 +16,10 @@
 #include "fd_kinds_capture.h"
 #include "fd_owner.h"
 #include "fdinfo.h"
+#include "fifo_capture.h"
+#include "inotify_capture.h"
+#include "pipe_content.h"
+#include "pty_capture.h"
 
 namespace ckpt {
 namespace {
@@ -29,9 +33,12 @@ image::FdKind classify(const struct stat& st, std::string_view target) {
     return st.st_nlink == 0 || target.ends_with(" (deleted)") ? image::FdKind::kUnlinked
                                                               : image::FdKind::kRegular;
   if (S_ISDIR(st.st_mode)) return image::FdKind::kDirectory;
+  if (pty_kind(st) != image::FdKind::kOther) return pty_kind(st);
   if (S_ISCHR(st.st_mode))
     return is_tty_major(major(st.st_rdev)) ? image::FdKind::kTty : image::FdKind::kDevice;
+  if (is_named_fifo(st, target)) return image::FdKind::kFifo;
   if (S_ISFIFO(st.st_mode)) return image::FdKind::kPipe;
+  if (is_inotify(target)) return image::FdKind::kInotify;
   if (S_ISSOCK(st.st_mode)) return image::FdKind::kSocket;
   return anon_inode_kind(target);
 }
@@ -99,24 +106,7 @@ bool pipe_inside(const FdFacts* facts, int n, int i) {
 void capture_pipe(const FdFacts& f, ByteWriter& extra) {
   extra.put_u64(f.st.st_ino);
   extra.put_u8(is_read_end(f));
-  size_t len_at = extra.reserve(4);
-  int pending = 0;
-  if (is_read_end(f)) sys::call3(SYS_ioctl, f.fd, FIONREAD, reinterpret_cast<long>(&pending));
-  if (pending <= 0) return;
-  int tmp[2];
-  if (sys::call2(sys::kPipe2, reinterpret_cast<long>(tmp), O_CLOEXEC | O_NONBLOCK) < 0) return;
-  sys::fcntl(tmp[1], F_SETPIPE_SZ, pending);
-  long copied = sys::call4(sys::kTee, f.fd, tmp[1], pending, SPLICE_F_NONBLOCK);
-  size_t at = extra.reserve(copied > 0 ? static_cast<size_t>(copied) : 0);
-  long got = 0;
-  while (copied > 0 && got < copied && !extra.overflow()) {
-    long n = sys::read(tmp[0], extra.mutable_data() + at + got, static_cast<size_t>(copied - got));
-    if (n <= 0) break;
-    got += n;
-  }
-  sys::close(tmp[0]);
-  sys::close(tmp[1]);
-  extra.patch_u32(len_at, static_cast<uint32_t>(got));
+  tee_pipe_content(f.fd, is_read_end(f), extra);
 }
 
 int gather_facts(const int* skip, int n_skip, FdFacts* facts) {
@@ -200,7 +190,14 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     if ((r.kind == image::FdKind::kPipeInside || r.kind == image::FdKind::kPipe) &&
         f.target.view().starts_with("pipe:"))
       capture_pipe(f, extra);
-    else if (r.shares_with < 0)
+    else if ((r.kind == image::FdKind::kPtyMaster || r.kind == image::FdKind::kPtySlave) &&
+             r.shares_with < 0)
+      capture_pty(r.kind, f.fd, f.st, extra);
+    else if (r.kind == image::FdKind::kInotify && r.shares_with < 0) {
+      if (!capture_inotify(f.fd, extra, err)) return false;
+    } else if (r.kind == image::FdKind::kFifo && r.shares_with < 0) {
+      if (!capture_fifo(f.fd, f.st, f.flags, f.target.view(), extra, err)) return false;
+    } else if (r.shares_with < 0)
       capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
     if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {

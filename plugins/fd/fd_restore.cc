@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <set>
 
 #include "fd_kinds_restore.h"
+#include "inotify_restore.h"
 
 namespace ckpt {
 namespace {
@@ -139,6 +141,14 @@ int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
     case FdKind::kTimerfd:
     case FdKind::kSignalfd:
       return create_event_fd(r, err);
+    case FdKind::kPtyMaster:
+      return ptys_.master_for(r, err);
+    case FdKind::kPtySlave:
+      return ptys_.slave_is_outside(r) ? adopt_terminal(r) : ptys_.slave_for(r, err);
+    case FdKind::kInotify:
+      return create_inotify(r, err);
+    case FdKind::kFifo:
+      return fifos_.open_for(r, err);
     default:
       if (is_file(r)) return open_file(r, opts_, err);
       *err = "cannot restore " + describe(r) + ": unsupported kind";
@@ -168,6 +178,7 @@ bool FdRestorer::create_all(std::string* err) {
       PipeEnd end;
       if ((r.kind == FdKind::kPipe || r.kind == FdKind::kPipeInside) && decode_pipe_end(r, &end))
         pipes_.note(end);
+      ptys_.add(r);
     }
   std::set<int> mine = open_fds();
   if (!mine.empty()) highest = std::max(highest, *mine.rbegin());
@@ -187,6 +198,7 @@ bool FdRestorer::create_all(std::string* err) {
       if (fd < 0 || !park(key, fd, err)) return false;
     }
   }
+  fifos_.release();
   return pipes_.finish(err);
 }
 
@@ -222,6 +234,29 @@ bool FdRestorer::place(size_t i, std::string* err) {
   for (const FdRecord& r : img.fds)  // the other fds sharing an epoll just made
     if (r.kind == FdKind::kEpoll && !put(r, parked_[key_of(i, r)])) return false;
   return true;
+}
+
+void FdRestorer::take_terminal(size_t i) {
+  for (const FdRecord& r : images_[i].fds) {
+    PtyState st;
+    if (r.kind == FdKind::kPtySlave && !ptys_.slave_is_outside(r) && decode_pty(r, &st) &&
+        st.is_ctty) {
+      ioctl(r.fd, TIOCSCTTY, 0);
+      return;
+    }
+  }
+}
+
+void FdRestorer::set_foreground(size_t i, const std::function<int32_t(int32_t)>& to_real) {
+  for (const FdRecord& r : images_[i].fds) {
+    PtyState st;
+    if (r.kind == FdKind::kPtySlave && !ptys_.slave_is_outside(r) && decode_pty(r, &st) &&
+        st.is_ctty && st.pgrp > 0) {
+      pid_t pgrp = to_real(st.pgrp);
+      ioctl(r.fd, TIOCSPGRP, &pgrp);
+      return;
+    }
+  }
 }
 
 void FdRestorer::finish(size_t i) {

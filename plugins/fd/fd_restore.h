@@ -9,8 +9,10 @@
 // are shared again. Files are reopened by path at their offset and flags
 // (and rolled back to their size at the checkpoint when written), unlinked
 // files are recreated from their saved content, pipes are recreated with
-// their bytes in flight (pipe_restore.h), terminals and pipes that lead
-// outside become ckpt_restart's own. An epoll instance refers to fd numbers
+// their bytes in flight (pipe_restore.h), pseudo-terminals with their
+// settings (pty_restore.h), named FIFOs (fifo_restore.h), inotify instances
+// with their watches; terminals and pipes that lead outside become
+// ckpt_restart's own. An epoll instance refers to fd numbers
 // of one process, so it is created by its owner once that process's
 // descriptors are in place, before it forks its children.
 #pragma once
@@ -19,8 +21,12 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
+#include "fifo_restore.h"
 #include "image_reader.h"
 #include "pipe_restore.h"
+#include "pty_restore.h"
 
 namespace ckpt {
 
@@ -41,6 +47,11 @@ class FdRestorer {
   bool place(size_t i, std::string* err);
   // In the process of image `i`, once its children exist: closes the rest.
   void finish(size_t i);
+  // In a session leader: takes its pty back as controlling terminal.
+  void take_terminal(size_t i);
+  // In a session leader, once process groups exist: the terminal's
+  // foreground group again (`to_real` maps a checkpoint-time pid).
+  void set_foreground(size_t i, const std::function<int32_t(int32_t)>& to_real);
 
  private:
   struct Key {
@@ -56,6 +67,8 @@ class FdRestorer {
   std::map<Key, int> parked_;  // description -> parked number
   int park_base_ = 0;
   PipeTable pipes_;
+  PtyTable ptys_;
+  FifoTable fifos_;
 };
 
 }  // namespace ckpt

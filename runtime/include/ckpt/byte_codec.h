@@ -50,6 +50,10 @@ class ByteWriter {
   size_t capacity() const { return cap_; }
   bool overflow() const { return overflow_; }
   void clear() { size_ = 0; }
+  // Drops everything past the first n bytes.
+  void truncate(size_t n) {
+    if (n < size_) size_ = n;
+  }
   // Returns the buffer to the kernel (growable mode).
   void release();
   // Drops a buffer that is no longer mapped (after a restart, the runtime's

@@ -159,6 +159,10 @@ enum class FdKind : uint32_t {
   kTimerfd = 11,
   kSignalfd = 12,
   kEpoll = 13,
+  kPtyMaster = 14,  // a pty master (/dev/ptmx, /dev/pts/ptmx)
+  kPtySlave = 15,   // a pty slave (/dev/pts/N); outside if its master is in no image
+  kInotify = 16,
+  kFifo = 17,  // a named FIFO (a pipe with a path)
 };
 
 struct FdRecord {
@@ -175,7 +179,8 @@ struct FdRecord {
   std::string_view path;   // readlink of /proc/self/fd/N, " (deleted)" removed
   // Kind-specific state (see docs/image_format.md): a pipe's ino, end and
   // in-flight bytes; an eventfd's count; a timerfd's clock and times; a
-  // signalfd's mask; an epoll's registrations.
+  // signalfd's mask; an epoll's registrations; a pty's terminal state; an
+  // inotify's watches; a FIFO's in-flight bytes.
   std::string_view extra;
   // The open file description across the computation: the process (real
   // pid when checkpointed) and fd of its topmost holder among the process's
