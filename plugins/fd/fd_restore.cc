@@ -182,7 +182,9 @@ bool FdRestorer::create_all(std::string* err) {
     }
   std::set<int> mine = open_fds();
   if (!mine.empty()) highest = std::max(highest, *mine.rbegin());
-  park_base_ = highest + 1;
+  // Parked numbers lie above the lowest free ones, where the tables keep
+  // their temporaries (a pipe's two ends, a pty's master, a FIFO's anchor).
+  park_base_ = highest + 1 + 3 * static_cast<int>(descriptions) + 64;
   rlimit lim;
   getrlimit(RLIMIT_NOFILE, &lim);
   rlim_t need = static_cast<rlim_t>(park_base_) + descriptions + 64;

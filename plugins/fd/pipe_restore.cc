@@ -66,7 +66,8 @@ bool PipeTable::finish(std::string* err) {
       fcntl(p.write, F_SETFL, flags);
       if (put != static_cast<ssize_t>(p.data.size())) {
         *err = "cannot refill pipe " + std::to_string(ino) + " with its " +
-               std::to_string(p.data.size()) + " saved bytes";
+               std::to_string(p.data.size()) + " saved bytes: " +
+               (put < 0 ? std::strerror(errno) : "only " + std::to_string(put) + " fit");
         return false;
       }
     }
