@@ -241,6 +241,16 @@ void CheckpointMachine::on_disconnect(Peer& peer) {
              part->process.label().c_str());
     return;
   }
+  if (phase_ == Phase::kSuspending && !part->replied && !peer.execing) {
+    // It ended before it stopped: nothing of it belongs to this checkpoint
+    // (its parent sees a zombie, or nothing if it was reaped).
+    log_line("%s: process %s ended before it was suspended; not part of it", prefix().c_str(),
+             part->process.label().c_str());
+    parts_.erase(parts_.begin() + (part - parts_.data()));
+    if (parts_.empty()) return fail(nullptr, "every process ended");
+    if (all_replied()) begin_phase(Phase::kSnapshotting, Clock::now());
+    return;
+  }
   std::string reason = std::string("disconnected while ") + traits(phase_).doing;
   if (peer.execing) reason += " (it called exec)";
   fail(part, reason);

@@ -48,6 +48,11 @@ void reply_suspended(Runtime& rt, proto::Msg type, bool ok, std::string_view err
   coordinator_send(rt, type, out);
 }
 
+void end_checkpoint(Runtime& rt) {
+  rt.checkpoint_active.store(0);
+  futex_wake_all(rt.checkpoint_active);
+}
+
 void name_control_thread() {
   sys::prctl(PR_SET_NAME, reinterpret_cast<long>(kControlThreadName), 0, 0, 0);
 }
@@ -64,6 +69,7 @@ void resume_after_restart() {
   rt.ckpt_tid = rt.real_pid;
   rt.restart_count++;
   rt.preempt_signo.store(0);  // a preemption before the checkpoint is not this process's
+  rt.checkpoint_active.store(0);
   rt.coord_fd = -1;           // that connection belonged to the old process
   rt.event_fd = -1;
   init_events(rt);
@@ -114,6 +120,7 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
   g_job.generation = msg.generation;
+  rt.checkpoint_active.store(1);
   g_dir.clear();
   g_dir.append(msg.dir);
   MessageString err;
@@ -175,6 +182,7 @@ void handle_resume(Runtime& rt, ByteReader& in) {
     abandon_image(g_job);
   if (g_suspended) resume_all_threads(rt);
   g_suspended = false;
+  end_checkpoint(rt);
 }
 
 // Waits until the coordinator speaks, handling runtime events meanwhile.
@@ -222,6 +230,7 @@ void serve(Runtime& rt) {
   // The coordinator is gone: never leave the application stopped.
   if (g_suspended) resume_all_threads(rt);
   g_suspended = false;
+  end_checkpoint(rt);
   coordinator_close(rt);
   log_line(LogLevel::kInfo, "lost the coordinator; running on without checkpoints");
 }
@@ -245,6 +254,11 @@ void* checkpoint_thread_main(void* arg) {
 }
 
 }  // namespace
+
+void wait_checkpoint_idle(Runtime& rt, long timeout_ms) {
+  for (long waited = 0; rt.checkpoint_active.load() && waited < timeout_ms; waited += 50)
+    futex_wait(rt.checkpoint_active, 1, 50);
+}
 
 void start_checkpoint_thread(Runtime& rt) {
   g_registered.store(0);

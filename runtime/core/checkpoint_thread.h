@@ -10,5 +10,7 @@ namespace ckpt {
 // Start the thread (from the constructor). Returns once it is registered
 // with the coordinator, or failed to.
 void start_checkpoint_thread(Runtime& rt);
+// Waits (at most timeout_ms) until no checkpoint is in progress.
+void wait_checkpoint_idle(Runtime& rt, long timeout_ms);
 
 }  // namespace ckpt

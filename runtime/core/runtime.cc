@@ -130,6 +130,7 @@ void on_fork_child() {
   rt.vppid = parent_vpid;
   rt.pids.set_self(rt.vpid, rt.real_pid);
   rt.restart_count = 0;
+  rt.checkpoint_active.store(0);  // the parent's checkpoint, not ours
   if (rt.coord_fd >= 0) sys::close(rt.coord_fd);  // the parent's connection
   rt.coord_fd = -1;
   if (rt.event_fd >= 0) sys::close(rt.event_fd);
@@ -167,6 +168,12 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   rt.ready = true;
   pthread_atfork(nullptr, nullptr, on_fork_child);
   start_checkpoint_thread(rt);
+}
+
+// exit(): a process resumed while its image is still being written (forked
+// writes) stays until the checkpoint is over, so that its image counts.
+__attribute__((destructor)) void ckpt_runtime_fini() {
+  if (g_runtime.ready) wait_checkpoint_idle(g_runtime, 60000);
 }
 
 }  // namespace

@@ -106,6 +106,10 @@ struct Runtime {
   int event_fd = -1;
   std::atomic<uint32_t> pending_events{0};
 
+  // 1 from a Suspend until the Resume: exec and exit wait for 0, so that a
+  // process resumed early (forked writes) still answers for its image.
+  std::atomic<int32_t> checkpoint_active{0};
+
   // Set by the restorer before it jumps to the checkpoint thread.
   RestoreArgs* restore_args = nullptr;
   bool ready = false;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/checkpoint_thread.h"
 #include "../core/coordinator_client.h"
 #include "../core/exec_identity.h"
 #include "../core/runtime.h"
@@ -25,19 +26,28 @@ using ckpt::runtime;
 
 namespace {
 
-// Blocks the suspend signal in this thread for the lifetime of the guard.
+// Blocks the suspend signal in this thread for the lifetime of the guard,
+// once no checkpoint is in progress (one that resumed this process early
+// still needs its connection to report the image).
 class DeferCheckpoint {
  public:
   DeferCheckpoint() {
+    ckpt::Runtime& rt = runtime();
     uint64_t block = 1ull << (ckpt::kSuspendSignal - 1);
-    ckpt::sys::call4(ckpt::sys::kRtSigprocmask, SIG_BLOCK, reinterpret_cast<long>(&block),
-                     reinterpret_cast<long>(&old_), 8);
+    for (int tries = 0;; tries++) {
+      ckpt::wait_checkpoint_idle(rt, 60000);
+      ckpt::sys::call4(ckpt::sys::kRtSigprocmask, SIG_BLOCK, reinterpret_cast<long>(&block),
+                       reinterpret_cast<long>(&old_), 8);
+      if (!rt.checkpoint_active.load() || tries == 100) break;
+      restore();  // a checkpoint began meanwhile: let it stop us first
+    }
   }
-  ~DeferCheckpoint() {
-    ckpt::sys::call4(ckpt::sys::kRtSigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old_), 0, 8);
-  }
+  ~DeferCheckpoint() { restore(); }
 
  private:
+  void restore() {
+    ckpt::sys::call4(ckpt::sys::kRtSigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old_), 0, 8);
+  }
   uint64_t old_ = 0;
 };
 
