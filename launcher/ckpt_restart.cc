@@ -51,8 +51,14 @@ struct RestartOptions {
   std::vector<std::string> args;
 };
 
+// Where errors go: ckpt_restart's own stderr, kept aside once the restored
+// processes' descriptors take its numbers.
+int g_report_fd = 2;
+
 [[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "ckpt_restart: %s\n", msg.c_str());
+  std::string line = "ckpt_restart: " + msg + "\n";
+  ssize_t ignored = write(g_report_fd, line.data(), line.size());
+  (void)ignored;
   std::exit(1);
 }
 
@@ -163,6 +169,7 @@ void restore_process(const image::LoadedImage& img, const JumpSettings& js, bool
   restore_process_state(img);
   if (!spawner.all_ready(&err)) die(err);
   std::fflush(nullptr);
+  close(g_report_fd);
   jump_to_restorer(args, plan);
 }
 
@@ -197,8 +204,10 @@ int run(int argc, char** argv) {
   js.file_rollback = o.file_rollback;
 
   // Check what can be checked before anything changes.
-  for (const auto& img : images)
+  for (const auto& img : images) {
     if (!check_fds(img, &err)) die(img.path + ": " + err);
+    if (!check_referenced_files(img, &err)) die(img.path + ": " + err);
+  }
 
   // From here on the old files change: every open file description once,
   // then the process tree, each process with its descriptors.
@@ -206,6 +215,8 @@ int run(int argc, char** argv) {
   fo.file_rollback = o.file_rollback;
   FdRestorer fds(images, fo);
   if (!fds.create_all(&err)) die(err);
+  g_report_fd = fcntl(2, F_DUPFD_CLOEXEC, fds.free_number());
+  fds.keep_open(g_report_fd);
   std::fflush(nullptr);
   TreeSpawner spawner(tree, fds);
   int node = spawner.spawn(&err);

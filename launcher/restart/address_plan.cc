@@ -166,7 +166,8 @@ bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPl
 
 namespace {
 
-bool map_from_file(const image::RegionRecord& r, const TempRegion& t, std::string* err) {
+// Opens a file a region refers to, checking it is the one of the checkpoint.
+int open_referenced(const image::RegionRecord& r, std::string* err) {
   std::string path(r.path);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -174,15 +175,22 @@ bool map_from_file(const image::RegionRecord& r, const TempRegion& t, std::strin
     *err = path + ": " + std::strerror(errno) + " (the image refers to it; checkpoint with " +
            "--embed-files for a machine without it)";
     if (fd >= 0) close(fd);
-    return false;
+    return -1;
   }
   uint64_t mtime = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + st.st_mtim.tv_nsec;
   if (static_cast<uint64_t>(st.st_size) != r.file_size || mtime != r.file_mtime_ns) {
     *err = path + ": changed since the checkpoint (size or modification time differ); restart " +
            "with the same file, or checkpoint with --embed-files";
     close(fd);
-    return false;
+    return -1;
   }
+  return fd;
+}
+
+bool map_from_file(const image::RegionRecord& r, const TempRegion& t, std::string* err) {
+  std::string path(r.path);
+  int fd = open_referenced(r, err);
+  if (fd < 0) return false;
   void* p = mmap(reinterpret_cast<void*>(t.temp), t.len, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_FIXED, fd, static_cast<off_t>(r.offset));
   close(fd);
@@ -194,6 +202,16 @@ bool map_from_file(const image::RegionRecord& r, const TempRegion& t, std::strin
 }
 
 }  // namespace
+
+bool check_referenced_files(const image::LoadedImage& img, std::string* err) {
+  for (const auto& r : img.regions) {
+    if (r.has_content != image::kContentModified) continue;
+    int fd = open_referenced(r, err);
+    if (fd < 0) return false;
+    close(fd);
+  }
+  return true;
+}
 
 bool map_temporaries(const image::LoadedImage& img, const AddressPlan& plan, std::string* err) {
   for (const auto& t : plan.temps) {

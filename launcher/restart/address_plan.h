@@ -38,6 +38,9 @@ bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPl
 // Maps the temporaries (inside the reservation) so they can be filled. A
 // private file mapping stored by reference is mapped from its file, which
 // must still have the size and modification time it had at the checkpoint.
+// Checks that the files the image's memory refers to are those of the
+// checkpoint (before anything changes).
+bool check_referenced_files(const image::LoadedImage& img, std::string* err);
 bool map_temporaries(const image::LoadedImage& img, const AddressPlan& plan, std::string* err);
 
 }  // namespace ckpt

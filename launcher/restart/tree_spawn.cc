@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -124,21 +125,28 @@ bool TreeSpawner::barrier(Step step, std::string* err) {
 void TreeSpawner::become(int node) {
   node_ = node;
   const TreeNode& n = tree_.nodes[node];
-  if (!is_main_root()) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // ckpt_restart gone: do not linger
-    if (n.vsid == n.vpid) setsid();
-  }
+  bool orphan = orphan_;
+  orphan_ = false;
+  // ckpt_restart gone: do not linger (a daemon's parent exits on purpose).
+  if (!is_main_root() && !orphan) prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!is_main_root() && n.vsid == n.vpid) setsid();
   std::string err;
   if (!fds_.place(static_cast<size_t>(node), &err)) return fail(err, &err);
   if (!is_main_root() && n.vsid == n.vpid) fds_.take_terminal(static_cast<size_t>(node));
   std::vector<int> kids = n.children;
   if (is_main_root()) kids.insert(kids.end(), tree_.other_roots.begin(), tree_.other_roots.end());
+  std::vector<int32_t> done_sessions;
   for (int kid : kids) {
-    pid_t pid = fork_as(tree_.nodes[kid].vpid);
-    if (pid == 0) return become(kid);
-    if (pid < 0) return fail("cannot fork: " + std::string(std::strerror(errno)), &err);
-    ctl_->node_real[kid] = pid;
-    if (pid != tree_.nodes[kid].vpid) add_pid(ctl_, tree_.nodes[kid].vpid, pid);
+    int32_t sid = orphan_session(kid);
+    if (sid == 0) {
+      if (!fork_node(kid, &err)) return become(kid);
+      if (!err.empty()) return fail(err, &err);
+    } else if (std::find(done_sessions.begin(), done_sessions.end(), sid) == done_sessions.end()) {
+      done_sessions.push_back(sid);
+      int child = spawn_session(sid, kids, &err);
+      if (child >= 0) return become(child);
+      if (!err.empty()) return fail(err, &err);
+    }
   }
   for (const image::ChildRecord& z : n.zombies) {
     pid_t pid = fork_as(z.vpid);
@@ -148,6 +156,58 @@ void TreeSpawner::become(int node) {
     if (pid != z.vpid) add_pid(ctl_, z.vpid, pid);
   }
   fds_.finish(static_cast<size_t>(node));
+}
+
+// Forks the process of `node`: false in the child, true in the parent (err
+// set if the fork failed).
+bool TreeSpawner::fork_node(int node, std::string* err) {
+  pid_t pid = fork_as(tree_.nodes[node].vpid);
+  if (pid == 0) return false;
+  if (pid < 0) {
+    *err = "cannot fork: " + std::string(std::strerror(errno));
+    return true;
+  }
+  ctl_->node_real[node] = pid;
+  if (pid != tree_.nodes[node].vpid) add_pid(ctl_, tree_.nodes[node].vpid, pid);
+  return true;
+}
+
+// The session of a daemon (setsid, then fork again) whose leader is gone:
+// its sid, or 0 when the process's session needs no helper.
+int32_t TreeSpawner::orphan_session(int node) const {
+  const TreeNode& n = tree_.nodes[node];
+  const TreeNode& root = tree_.nodes[tree_.main_root];
+  if (n.parent >= 0 || n.vsid == n.vpid || n.vsid == root.vsid || tree_.find(n.vsid) >= 0)
+    return 0;
+  return n.vsid;
+}
+
+// A short-lived session leader under the old sid (as the daemon's first
+// fork was) starts a new session and forks the daemons of that session,
+// then exits, leaving them orphaned as they were. Returns the node to become
+// in a daemon, -1 in the caller (err set on failure).
+int TreeSpawner::spawn_session(int32_t sid, const std::vector<int>& kids, std::string* err) {
+  pid_t leader = fork_as(sid);
+  if (leader < 0) {
+    *err = "cannot fork: " + std::string(std::strerror(errno));
+    return -1;
+  }
+  if (leader == 0) {
+    setsid();
+    for (int kid : kids) {
+      if (orphan_session(kid) != sid) continue;
+      if (!fork_node(kid, err)) {
+        orphan_ = true;
+        return kid;
+      }
+      if (!err->empty()) fail(*err, err);
+    }
+    _exit(0);
+  }
+  if (leader != sid) add_pid(ctl_, sid, leader);
+  int status = 0;
+  waitpid(leader, &status, 0);
+  return -1;
 }
 
 // Process groups: first each leader makes its own, then the others join.

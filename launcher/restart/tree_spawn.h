@@ -46,11 +46,15 @@ class TreeSpawner {
   void join_groups(bool leaders);
   void abort_all();
   int32_t real_of(int32_t vpid) const;  // a node's real pid now
+  bool fork_node(int node, std::string* err);
+  int32_t orphan_session(int node) const;
+  int spawn_session(int32_t sid, const std::vector<int>& kids, std::string* err);
 
   const ProcessTree& tree_;
   FdRestorer& fds_;
   SpawnControl* ctl_ = nullptr;
   int node_ = -1;
+  bool orphan_ = false;  // a daemon: its parent (a session helper) exits
   std::vector<int32_t> zombies_;  // real pids of this process's zombie children
 };
 

@@ -185,9 +185,10 @@ bool FdRestorer::create_all(std::string* err) {
   // Parked numbers lie above the lowest free ones, where the tables keep
   // their temporaries (a pipe's two ends, a pty's master, a FIFO's anchor).
   park_base_ = highest + 1 + 3 * static_cast<int>(descriptions) + 64;
+  park_end_ = park_base_ + static_cast<int>(descriptions) + 1;
   rlimit lim;
   getrlimit(RLIMIT_NOFILE, &lim);
-  rlim_t need = static_cast<rlim_t>(park_base_) + descriptions + 64;
+  rlim_t need = static_cast<rlim_t>(park_end_) + 64;
   if (lim.rlim_cur < need) {
     lim.rlim_cur = std::min(lim.rlim_max, std::max(need, lim.rlim_cur));
     setrlimit(RLIMIT_NOFILE, &lim);
@@ -264,6 +265,7 @@ void FdRestorer::set_foreground(size_t i, const std::function<int32_t(int32_t)>&
 void FdRestorer::finish(size_t i) {
   std::set<int> keep;
   for (const FdRecord& r : images_[i].fds) keep.insert(r.fd);
+  keep.insert(kept_);
   for (int fd : open_fds())
     if (!keep.count(fd)) close(fd);
 }

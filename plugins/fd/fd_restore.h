@@ -45,8 +45,12 @@ class FdRestorer {
   bool create_all(std::string* err);
   // In the process of image `i`, before it forks its children.
   bool place(size_t i, std::string* err);
-  // In the process of image `i`, once its children exist: closes the rest.
+  // In the process of image `i`, once its children exist: closes the rest
+  // (but `fd` of keep_open).
   void finish(size_t i);
+  void keep_open(int fd) { kept_ = fd; }
+  // A number above every parked one (for a descriptor of ckpt_restart's own).
+  int free_number() const { return park_end_; }
   // In a session leader: takes its pty back as controlling terminal.
   void take_terminal(size_t i);
   // In a session leader, once process groups exist: the terminal's
@@ -66,6 +70,8 @@ class FdRestorer {
   FdRestoreOptions opts_;
   std::map<Key, int> parked_;  // description -> parked number
   int park_base_ = 0;
+  int park_end_ = 0;
+  int kept_ = -1;
   PipeTable pipes_;
   PtyTable ptys_;
   FifoTable fifos_;

@@ -499,10 +499,15 @@ class Scenario:
     argv(workdir) gives the command line; the program runs with cwd=workdir.
     outputs are files (relative to workdir) compared after the run besides
     stdout. first_steps: step lines before the first checkpoint. tree: the
-    program runs several processes; every kill ends them all (kill_tree)."""
+    program runs several processes; every kill ends them all (kill_tree).
+    before_restart(job, images): called before each restart (images: the
+    paths the checkpoint committed)."""
 
-    def __init__(self, name, argv, outputs=(), first_steps=3, cycles=2, timeout=300, tree=False):
+    def __init__(self, name, argv, outputs=(), first_steps=3, cycles=2, timeout=300, tree=False,
+                 before_restart=None, after_checkpoint=None):
         self.name = name
+        self.after_checkpoint = after_checkpoint  # f(job, cycle) right after each checkpoint
+        self.before_restart = before_restart  # f(job, images) before each restart
         self.tree = tree
         self.argv = argv
         self.outputs = list(outputs)
@@ -553,6 +558,8 @@ def run_cycles(job, sc):
     for cycle in range(1, sc.cycles + 1):
         label = f"checkpoint {cycle}"
         images = job.checkpoint(label)
+        if sc.after_checkpoint:
+            sc.after_checkpoint(job, cycle)
         n = step_lines(out)
         if proc.poll() is not None:
             raise TestFailure(f"{label}: the program exited (status {proc.returncode}) right after the checkpoint")
@@ -562,6 +569,8 @@ def run_cycles(job, sc):
         log(f"kill {cycle}: killed with {n_kill} step lines in the output")
         # First restart names the images, the next one names the directory.
         target = images if cycle % 2 == 1 else [job.ckpt_dir]
+        if sc.before_restart:
+            sc.before_restart(job, images)
         proc = job.start([job.bins.restart, *target], job.path(f"restart{cycle}.out"), f"ckpt_restart #{cycle}",
                          cwd=elsewhere)
         if cycle < sc.cycles:
