@@ -8,20 +8,46 @@ Stdout must equal an uninterrupted run's."""
 
 import os
 import re
+import signal
 import subprocess
+import time
 
 import harness
 
+holders = []
+
 
 def hold_pids(bins, job, images):
-    """Takes the images' virtual pids for a few seconds (hold_pids, root)."""
+    """Takes the images' virtual pids for a few seconds (hold_pids, root),
+    after ending the previous holder (and the processes holding its pids)."""
+    for old in holders:
+        try:
+            os.killpg(old.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        old.wait()
     pids = []
     for img in images:
         m = re.search(r"_(\d+)\.img$", img)
         if m:
             pids.append(m.group(1))
+    for _ in range(100):  # the old holder's children: dead and reaped
+        job.reap_orphans()
+        for p in pids:  # orphaned to the harness (a subreaper) when kill_tree ended the holder
+            try:
+                os.waitpid(int(p), os.WNOHANG)
+            except ChildProcessError:
+                pass
+        if not any(os.path.exists(f"/proc/{p}") for p in pids):
+            break
+        time.sleep(0.05)
+    busy = [(p, harness.proc_comm(p), harness.proc_is_zombie(p)) for p in pids if os.path.exists(f"/proc/{p}")]
+    if busy:
+        harness.log(f"before restart: pids still in use: {busy}")
     holder = harness.e2e_program(bins, "hold_pids")
-    proc = subprocess.Popen([holder, "4", *pids], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([holder, "4", *pids], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    holders.append(proc)
     job.procs.append((proc, "hold_pids", "/dev/null", "/dev/null"))
     line = proc.stdout.readline().decode().strip()
     harness.log(f"before restart: {line} of {len(pids)} pids")
