@@ -111,8 +111,8 @@ bool TreeSpawner::barrier(Step step, std::string* err) {
       return false;
     }
     if (time(nullptr) > give_up) {
-      fail("the restored processes did not all come up within " +
-               std::to_string(kBarrierTimeoutS) + " s",
+      fail("the restored processes did not all come up within " + std::to_string(kBarrierTimeoutS) +
+               " s",
            err);
       return false;
     }
@@ -177,8 +177,7 @@ bool TreeSpawner::fork_node(int node, std::string* err) {
 int32_t TreeSpawner::orphan_session(int node) const {
   const TreeNode& n = tree_.nodes[node];
   const TreeNode& root = tree_.nodes[tree_.main_root];
-  if (n.parent >= 0 || n.vsid == n.vpid || n.vsid == root.vsid || tree_.find(n.vsid) >= 0)
-    return 0;
+  if (n.parent >= 0 || n.vsid == n.vpid || n.vsid == root.vsid || tree_.find(n.vsid) >= 0) return 0;
   return n.vsid;
 }
 

@@ -54,7 +54,7 @@ class TreeSpawner {
   FdRestorer& fds_;
   SpawnControl* ctl_ = nullptr;
   int node_ = -1;
-  bool orphan_ = false;  // a daemon: its parent (a session helper) exits
+  bool orphan_ = false;           // a daemon: its parent (a session helper) exits
   std::vector<int32_t> zombies_;  // real pids of this process's zombie children
 };
 

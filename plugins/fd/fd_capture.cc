@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/ioctl.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>

@@ -17,11 +17,10 @@
 // descriptors are in place, before it forks its children.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <functional>
 
 #include "fifo_restore.h"
 #include "image_reader.h"

@@ -125,8 +125,8 @@ const char* outside_reason(int32_t pid) {
   read_whole_file(path.c_str(), text);
   std::string_view all(env, text.size());
   size_t at = all.find("LD_PRELOAD=");
-  if (at == std::string_view::npos || all.substr(at).substr(0, all.find('\0', at) - at).find(
-                                          "libckpt") == std::string_view::npos)
+  if (at == std::string_view::npos ||
+      all.substr(at).substr(0, all.find('\0', at) - at).find("libckpt") == std::string_view::npos)
     return "started without the checkpoint runtime";
   return nullptr;
 }
@@ -201,8 +201,8 @@ void snapshot_children(const Runtime& rt) {
                                         : image::ChildState::kOutside;
     if (c.kind == Kind::kZombie) {
       siginfo_t si = {};
-      sys::call5(SYS_waitid, P_PID, c.pid, reinterpret_cast<long>(&si),
-                 WEXITED | WNOHANG | WNOWAIT, 0);
+      sys::call5(SYS_waitid, P_PID, c.pid, reinterpret_cast<long>(&si), WEXITED | WNOHANG | WNOWAIT,
+                 0);
       r.wait_code = si.si_code;
       r.wait_status = si.si_status;
     }

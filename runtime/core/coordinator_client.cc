@@ -1,8 +1,6 @@
 // Runtime side of the coordinator protocol (see coordinator_client.h).
 #include "coordinator_client.h"
 
-#include "futex.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,6 +10,7 @@
 #include <sys/syscall.h>
 
 #include "ckpt/sys.h"
+#include "futex.h"
 #include "proc_files.h"
 
 namespace ckpt {

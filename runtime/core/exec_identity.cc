@@ -26,8 +26,8 @@ std::string hex(const uint8_t* key, size_t n) {
 std::vector<std::pair<std::string, std::string>> runtime_vars(const Runtime& rt) {
   char host[INET_ADDRSTRLEN] = {};
   inet_ntop(AF_INET, &rt.coord_addr.sin_addr, host, sizeof(host));
-  std::string state = std::to_string(rt.real_pid) + ":" + std::to_string(rt.vpid) + ":" + std::to_string(rt.vppid) + ":" +
-                      std::to_string(rt.restart_count);
+  std::string state = std::to_string(rt.real_pid) + ":" + std::to_string(rt.vpid) + ":" +
+                      std::to_string(rt.vppid) + ":" + std::to_string(rt.restart_count);
   bool first = true;
   rt.pids.for_each([&](int32_t vpid, int32_t real) {
     state += (first ? ":" : ",") + std::to_string(vpid) + "=" + std::to_string(real);

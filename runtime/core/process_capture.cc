@@ -4,10 +4,10 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "children.h"
 #include "ckpt/image_format.h"
 #include "ckpt/restore_args.h"
 #include "ckpt/sys.h"
-#include "children.h"
 #include "proc_files.h"
 
 namespace ckpt {

@@ -12,9 +12,9 @@
 
 #include "../shim/real_functions.h"
 #include "checkpoint_thread.h"
-#include "exec_identity.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
+#include "exec_identity.h"
 #include "log.h"
 #include "preempt.h"
 #include "process_capture.h"
@@ -130,7 +130,7 @@ void on_fork_child() {
   rt.vppid = parent_vpid;
   rt.pids.set_self(rt.vpid, rt.real_pid);
   rt.restart_count = 0;
-  rt.checkpoint_active.store(0);  // the parent's checkpoint, not ours
+  rt.checkpoint_active.store(0);                  // the parent's checkpoint, not ours
   if (rt.coord_fd >= 0) sys::close(rt.coord_fd);  // the parent's connection
   rt.coord_fd = -1;
   if (rt.event_fd >= 0) sys::close(rt.event_fd);

@@ -80,7 +80,8 @@ std::vector<char*> collect_args(const char* first, va_list ap, char*** envp_out)
 }  // namespace
 
 CKPT_WRAPPER int execve(const char* path, char* const argv[], char* const envp[]) {
-  return exec_under_control(envp, [&](char* const* e) { return ckpt::real().execve(path, argv, e); });
+  return exec_under_control(envp,
+                            [&](char* const* e) { return ckpt::real().execve(path, argv, e); });
 }
 
 CKPT_WRAPPER int execv(const char* path, char* const argv[]) { return execve(path, argv, environ); }
@@ -95,7 +96,8 @@ CKPT_WRAPPER int execvp(const char* file, char* const argv[]) {
 }
 
 CKPT_WRAPPER int fexecve(int fd, char* const argv[], char* const envp[]) {
-  return exec_under_control(envp, [&](char* const* e) { return ckpt::real().fexecve(fd, argv, e); });
+  return exec_under_control(envp,
+                            [&](char* const* e) { return ckpt::real().fexecve(fd, argv, e); });
 }
 
 CKPT_WRAPPER int execl(const char* path, const char* arg, ...) {
