@@ -122,6 +122,10 @@ void init_identity(Runtime& rt) {
 void on_fork_child() {
   Runtime& rt = g_runtime;
   if (!rt.ready) return;
+  // Our real pid is another process's virtual pid: the two could not be
+  // told apart. Go at once; the fork wrapper sees the same clash and forks
+  // again.
+  if (fork_pid_clashes(rt, static_cast<int32_t>(sys::getpid()))) sys::exit_group(0);
   int32_t parent_vpid = rt.vpid;
   rt.pids.add(parent_vpid, rt.real_pid);  // the parent's pair, if it differs
   rt.real_pid = static_cast<int32_t>(sys::getpid());

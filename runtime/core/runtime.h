@@ -117,6 +117,12 @@ struct Runtime {
 
 Runtime& runtime();
 
+// A new child's real pid that is the virtual pid of another process of the
+// computation (possible only after a restart that could not keep pids).
+inline bool fork_pid_clashes(const Runtime& rt, int32_t child_real) {
+  return rt.ready && !rt.pids.empty() && rt.pids.is_virtual_in_use(child_real);
+}
+
 inline bool runtime_owns_signal(int sig) {
   return sig >= 1 && sig <= 64 && (runtime().owned_signals.load() >> (sig - 1)) & 1;
 }

@@ -41,6 +41,7 @@ void resolve_real_functions() {
   next(g_real.sigsuspend, "sigsuspend");
   next(g_real.pause, "pause");
   next(g_real.timer_create, "timer_create");
+  next(g_real.fork, "fork");
   next(g_real.execve, "execve");
   next(g_real.execvpe, "execvpe");
   next(g_real.fexecve, "fexecve");

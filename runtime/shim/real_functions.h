@@ -46,6 +46,7 @@ struct RealFunctions {
   int (*sigsuspend)(const sigset_t*);
   int (*pause)();
   int (*timer_create)(clockid_t, sigevent*, timer_t*);
+  pid_t (*fork)();
   int (*execve)(const char*, char* const[], char* const[]);
   int (*execvpe)(const char*, char* const[], char* const[]);
   int (*fexecve)(int, char* const[], char* const[]);
