@@ -47,6 +47,14 @@ void put_name(int fd, bool peer, ByteWriter& out) {
   out.put_str(std::string_view(reinterpret_cast<const char*>(&sa), len));
 }
 
+bool has_peer_name(int fd) {
+  sockaddr_storage sa;
+  uint32_t len = sizeof(sa);
+  return sys::call3(SYS_getpeername, fd, reinterpret_cast<long>(&sa),
+                    reinterpret_cast<long>(&len)) == 0 &&
+         !(sa.ss_family == AF_UNIX && len <= sizeof(sa_family_t));
+}
+
 // What sock_diag tells of a UNIX socket.
 struct UnixDiag {
   bool ok = false;
@@ -322,6 +330,9 @@ bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageStrin
     conn = d.state == TCP_LISTEN        ? SocketConn::kListening
            : d.state == TCP_ESTABLISHED ? SocketConn::kConnected
                                         : SocketConn::kUnconnected;
+    // A datagram socket that another one connected to is "established"
+    // too: connected means having a peer.
+    if (type == SOCK_DGRAM && !d.peer && !has_peer_name(fd)) conn = SocketConn::kUnconnected;
     shutdown = d.shutdown;
     backlog = d.backlog;
     peer_ino = d.peer;
@@ -336,12 +347,8 @@ bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageStrin
       conn = SocketConn::kConnected;
       shutdown = tcp_shutdown(info.tcpi_state);
     }
-  } else {
-    sockaddr_storage sa;
-    uint32_t len = sizeof(sa);
-    if (sys::call3(SYS_getpeername, fd, reinterpret_cast<long>(&sa),
-                   reinterpret_cast<long>(&len)) == 0)
-      conn = SocketConn::kConnected;
+  } else if (has_peer_name(fd)) {
+    conn = SocketConn::kConnected;
   }
   out.put_u16(static_cast<uint16_t>(family));
   out.put_u16(static_cast<uint16_t>(type));
