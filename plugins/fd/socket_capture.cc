@@ -236,10 +236,23 @@ bool put_recv_queue(int fd, int type, int peek_off, ByteWriter& out, MessageStri
   return ok;
 }
 
-// A connected TCP socket's sequence numbers and send queue, in TCP_REPAIR
-// mode (CAP_NET_ADMIN), which nothing else notices: the process is stopped,
-// and leaving repair mode only clears SO_REUSEADDR, which is put back.
-bool put_tcp_queues(int fd, ByteWriter& out, MessageString& err) {
+// TCP_QUEUE_SEQ of queue `q` (TCP_RECV_QUEUE: rcv_nxt, TCP_SEND_QUEUE:
+// write_seq), in repair mode.
+uint32_t queue_seq(int fd, int q) {
+  uint32_t seq = 0;
+  uint32_t len = sizeof(seq);
+  set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, q);
+  get_opt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, &len);
+  return seq;
+}
+
+// A connected TCP socket: recv_seq, send_seq, the send queue, then the
+// receive queue. The sequence numbers and the send queue are read in
+// TCP_REPAIR mode (CAP_NET_ADMIN), which nothing else notices: the process
+// is stopped, and leaving repair mode only clears SO_REUSEADDR, which is put
+// back. The receive queue is peeked in repair mode too, between two reads
+// of rcv_nxt that must agree, so that recv_seq is the end of the bytes saved.
+bool put_tcp_queues(int fd, int peek_off, ByteWriter& out, MessageString& err) {
   int unsent = 0;
   if (sys::call3(SYS_ioctl, fd, SIOCOUTQ, reinterpret_cast<long>(&unsent)) < 0) unsent = 0;
   int reuse = get_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
@@ -249,20 +262,23 @@ bool put_tcp_queues(int fd, ByteWriter& out, MessageString& err) {
     out.put_str({});
     if (unsent > 0)
       return fail(err, fd, "TCP data not yet received by the peer needs CAP_NET_ADMIN to be saved");
-    return true;
+    return put_recv_queue(fd, SOCK_STREAM, peek_off, out, err);
   }
-  uint32_t seq[2] = {0, 0};  // rcv_nxt, write_seq
-  for (int q = 0; q < 2; q++) {
-    set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, q == 0 ? TCP_RECV_QUEUE : TCP_SEND_QUEUE);
-    uint32_t len = sizeof(seq[q]);
-    get_opt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq[q], &len);
+  ByteWriter recv;
+  uint32_t recv_seq = 0;
+  bool ok = true;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    recv.clear();
+    recv_seq = queue_seq(fd, TCP_RECV_QUEUE);
+    ok = put_recv_queue(fd, SOCK_STREAM, peek_off, recv, err);
+    if (!ok || queue_seq(fd, TCP_RECV_QUEUE) == recv_seq) break;
   }
-  out.put_u32(seq[0]);
-  out.put_u32(seq[1]);
+  out.put_u32(recv_seq);
+  out.put_u32(queue_seq(fd, TCP_SEND_QUEUE));
   size_t len_at = out.reserve(4);
   size_t at = out.reserve(unsent > 0 ? static_cast<size_t>(unsent) : 0);
   long got = 0;
-  while (unsent > 0 && !out.overflow() && got < unsent) {  // repair queue is the send queue
+  while (ok && unsent > 0 && !out.overflow() && got < unsent) {  // the send queue
     int flags = 0;
     long r = peek(fd, out.mutable_data() + at + got, static_cast<size_t>(unsent - got), false,
                   nullptr, nullptr, &flags);
@@ -271,11 +287,12 @@ bool put_tcp_queues(int fd, ByteWriter& out, MessageString& err) {
   }
   out.truncate(at + static_cast<size_t>(got));
   out.patch_u32(len_at, static_cast<uint32_t>(got));
+  out.put_bytes(recv.data(), recv.size());
   set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
   set_opt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
   set_opt(fd, SOL_SOCKET, SO_REUSEADDR, reuse);
-  if (got != unsent) return fail(err, fd, "cannot copy the TCP send queue");
-  return true;
+  if (ok && got != unsent) return fail(err, fd, "cannot copy the TCP send queue");
+  return ok && !out.overflow();
 }
 
 bool tcp_connected(uint8_t state) {
@@ -363,13 +380,10 @@ bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageStrin
   int peek_off = get_int(fd, SOL_SOCKET, SO_PEEK_OFF, -1);
   out.put_u32(static_cast<uint32_t>(peek_off));
   put_options(fd, family, tcp, out);
-  if (tcp && conn == SocketConn::kConnected) {
-    if (!put_tcp_queues(fd, out, err)) return false;
-  } else {
-    out.put_u32(0);
-    out.put_u32(0);
-    out.put_str({});
-  }
+  if (tcp && conn == SocketConn::kConnected) return put_tcp_queues(fd, peek_off, out, err);
+  out.put_u32(0);
+  out.put_u32(0);
+  out.put_str({});
   if (conn == SocketConn::kListening) {
     out.put_u32(0);
     return !out.overflow();

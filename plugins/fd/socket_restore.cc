@@ -179,7 +179,7 @@ bool connect_to(int fd, std::string_view addr, const std::string& cwd) {
 
 // Writes all of `data` through `fd` (blocking writes would wait for a
 // reader that does not run yet: the send buffer grows instead).
-bool write_all(int fd, std::string_view data, bool keep_boundary) {
+bool write_all(int fd, std::string_view data) {
   int flags = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   size_t done = 0;
@@ -196,7 +196,6 @@ bool write_all(int fd, std::string_view data, bool keep_boundary) {
     size_t want = static_cast<size_t>(sndbuf) + 2 * (data.size() - done) + 65536;
     set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(want > (1u << 30) ? 1u << 30 : want));
     grow++;
-    if (keep_boundary) sleep_ms(1);
   }
   int saved = errno;
   fcntl(fd, F_SETFL, flags);
@@ -431,17 +430,20 @@ bool SocketTable::refill(Sock& s, std::string* err) {
     for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) {
       if (st.type == SOCK_STREAM)
         bytes += data;
-      else if (!write_all(from, data, true))
+      else if (!write_all(from, data))
         fail(err, st, "putting back a queued message");
     });
     if (p && is_tcp(st) && !p->st.send.empty()) {
       // p's send queue is [send_seq - size, send_seq); s has up to recv_seq.
       uint32_t first = p->st.send_seq - static_cast<uint32_t>(p->st.send.size());
       int32_t skip = static_cast<int32_t>(st.recv_seq - first);
+      if (skip < 0)  // bytes moved between the two ends' captures
+        std::fprintf(stderr, "ckpt_restart: warning: %d bytes of the stream of %s are lost\n",
+                     -skip, describe(st).c_str());
       if (skip < 0) skip = 0;
       if (static_cast<size_t>(skip) < p->st.send.size()) bytes += p->st.send.substr(skip);
     }
-    if (!bytes.empty() && !write_all(from, bytes, false))
+    if (!bytes.empty() && !write_all(from, bytes))
       return fail(err, st, "putting back " + std::to_string(bytes.size()) + " bytes in flight");
     return err->empty();
   }
