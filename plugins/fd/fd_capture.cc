@@ -19,6 +19,7 @@
 #include "inotify_capture.h"
 #include "pipe_content.h"
 #include "pty_capture.h"
+#include "socket_capture.h"
 
 namespace ckpt {
 namespace {
@@ -165,8 +166,7 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
   ByteWriter extra;
   for (int i = 0; i < n; i++) {
     const FdFacts& f = g_facts[i];
-    if (f.kind == image::FdKind::kSocket || f.kind == image::FdKind::kOther)
-      return unsupported(f.fd, f.target.view(), err);
+    if (f.kind == image::FdKind::kOther) return unsupported(f.fd, f.target.view(), err);
     image::FdRecord r;
     r.fd = f.fd;
     r.kind = f.kind;
@@ -194,6 +194,8 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
       capture_pty(r.kind, f.fd, f.st, extra);
     else if (r.kind == image::FdKind::kInotify && r.shares_with < 0) {
       if (!capture_inotify(f.fd, extra, err)) return false;
+    } else if (r.kind == image::FdKind::kSocket && r.shares_with < 0) {
+      if (!capture_socket(f.fd, f.st, extra, err)) return false;
     } else if (r.kind == image::FdKind::kFifo && r.shares_with < 0) {
       if (!capture_fifo(f.fd, f.st, f.flags, f.target.view(), extra, err)) return false;
     } else if (r.shares_with < 0)

@@ -149,6 +149,8 @@ int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
       return create_inotify(r, err);
     case FdKind::kFifo:
       return fifos_.open_for(r, err);
+    case FdKind::kSocket:
+      return sockets_.open_for(r, err);
     default:
       if (is_file(r)) return open_file(r, opts_, err);
       *err = "cannot restore " + describe(r) + ": unsupported kind";
@@ -179,6 +181,7 @@ bool FdRestorer::create_all(std::string* err) {
       if ((r.kind == FdKind::kPipe || r.kind == FdKind::kPipeInside) && decode_pipe_end(r, &end))
         pipes_.note(end);
       ptys_.add(r);
+      if (r.kind == FdKind::kSocket) sockets_.note(r, img.process.cwd);
     }
   std::set<int> mine = open_fds();
   if (!mine.empty()) highest = std::max(highest, *mine.rbegin());
@@ -202,7 +205,7 @@ bool FdRestorer::create_all(std::string* err) {
     }
   }
   fifos_.release();
-  return pipes_.finish(err);
+  return sockets_.finish(err) && pipes_.finish(err);
 }
 
 bool FdRestorer::place(size_t i, std::string* err) {

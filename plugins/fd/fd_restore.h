@@ -10,8 +10,9 @@
 // (and rolled back to their size at the checkpoint when written), unlinked
 // files are recreated from their saved content, pipes are recreated with
 // their bytes in flight (pipe_restore.h), pseudo-terminals with their
-// settings (pty_restore.h), named FIFOs (fifo_restore.h), inotify instances
-// with their watches; terminals and pipes that lead outside become
+// settings (pty_restore.h), named FIFOs (fifo_restore.h), sockets with
+// their peers, addresses and bytes in flight (socket_restore.h), inotify
+// instances with their watches; terminals and pipes that lead outside become
 // ckpt_restart's own. An epoll instance refers to fd numbers
 // of one process, so it is created by its owner once that process's
 // descriptors are in place, before it forks its children.
@@ -26,6 +27,7 @@
 #include "image_reader.h"
 #include "pipe_restore.h"
 #include "pty_restore.h"
+#include "socket_restore.h"
 
 namespace ckpt {
 
@@ -74,6 +76,7 @@ class FdRestorer {
   PipeTable pipes_;
   PtyTable ptys_;
   FifoTable fifos_;
+  SocketTable sockets_;
 };
 
 }  // namespace ckpt

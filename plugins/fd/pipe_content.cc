@@ -7,19 +7,10 @@
 
 #include "../../runtime/core/fixed_string.h"
 #include "ckpt/sys.h"
+#include "raw_fd.h"
 
 namespace ckpt {
-namespace {
-
-// Closes a raw descriptor on scope exit.
-struct RawFd {
-  long fd = -1;
-  ~RawFd() {
-    if (fd >= 0) sys::close(static_cast<int>(fd));
-  }
-};
-
-}  // namespace
+namespace {}  // namespace
 
 bool tee_pipe_content(int fd, bool is_read_end, ByteWriter& out) {
   size_t len_at = out.reserve(4);

@@ -1,0 +1,520 @@
+// Sockets at restart (see socket_restore.h).
+#include "socket_restore.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace ckpt {
+namespace {
+
+std::string describe(const SocketState& st) {
+  const char* kind = st.family == AF_UNIX ? "UNIX" : st.type == SOCK_STREAM ? "TCP" : "UDP";
+  return std::string(kind) + " socket " + std::to_string(st.ino);
+}
+
+bool fail(std::string* err, const SocketState& st, const std::string& what) {
+  *err = "cannot restore " + describe(st) + ": " + what + ": " + std::strerror(errno);
+  return false;
+}
+
+const sockaddr* as_addr(std::string_view a) { return reinterpret_cast<const sockaddr*>(a.data()); }
+
+bool is_inet(const SocketState& st) { return st.family == AF_INET || st.family == AF_INET6; }
+bool is_tcp(const SocketState& st) { return is_inet(st) && st.type == SOCK_STREAM; }
+bool is_stream_like(const SocketState& st) {
+  return st.type == SOCK_STREAM || st.type == SOCK_SEQPACKET;
+}
+
+uint16_t port_of(std::string_view a) {
+  if (a.size() < sizeof(sockaddr_in)) return 0;
+  return ntohs(reinterpret_cast<const sockaddr_in*>(a.data())->sin_port);  // same place in6
+}
+
+// A UNIX address with a path in the file system (not abstract, not unnamed).
+bool unix_path(std::string_view a) {
+  return a.size() > sizeof(sa_family_t) && as_addr(a)->sa_family == AF_UNIX &&
+         a[sizeof(sa_family_t)] != '\0';
+}
+
+// Whether a socket bound to `a` is bound to something.
+bool named(const SocketState& st, std::string_view a) {
+  if (st.family == AF_UNIX) return !a.empty();
+  return port_of(a) != 0;
+}
+
+// The wildcard address of `a`'s family with `a`'s port.
+bool wildcard(std::string_view a) {
+  if (a.size() >= sizeof(sockaddr_in6) && as_addr(a)->sa_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.data());
+    return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+  }
+  if (a.size() >= sizeof(sockaddr_in) && as_addr(a)->sa_family == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr.s_addr == INADDR_ANY;
+  return false;
+}
+
+// Runs UNIX path operations relative to a process's working directory.
+class CwdScope {
+ public:
+  CwdScope(std::string_view addr, const std::string& cwd) {
+    if (!unix_path(addr) || addr[sizeof(sa_family_t)] == '/' || cwd.empty()) return;
+    saved_ = open(".", O_PATH | O_CLOEXEC);
+    if (saved_ >= 0 && chdir(cwd.c_str()) != 0) {
+      close(saved_);
+      saved_ = -1;
+    }
+  }
+  ~CwdScope() {
+    if (saved_ < 0) return;
+    if (fchdir(saved_) != 0) std::perror("ckpt_restart: fchdir");
+    close(saved_);
+  }
+  CwdScope(const CwdScope&) = delete;
+  CwdScope& operator=(const CwdScope&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
+std::string unix_path_of(std::string_view a) {
+  std::string p(a.substr(sizeof(sa_family_t)));
+  return p.substr(0, p.find('\0'));
+}
+
+int set_int(int fd, int level, int name, int v) {
+  return setsockopt(fd, level, name, &v, sizeof(v));
+}
+
+// The saved options that differ from a fresh socket's (buffer sizes read
+// back doubled: they are set halved, past the sysctl limits as root).
+void apply_options(int fd, const SocketState& st) {
+  for (uint32_t i = 0; i < st.n_opts; i++) {
+    const auto& o = st.opts[i];
+    char cur[32];
+    socklen_t len = sizeof(cur);
+    if (getsockopt(fd, o.level, o.name, cur, &len) == 0 && len == o.value.size() &&
+        std::memcmp(cur, o.value.data(), len) == 0)
+      continue;
+    if (o.level == SOL_SOCKET && (o.name == SO_RCVBUF || o.name == SO_SNDBUF) &&
+        o.value.size() == sizeof(int)) {
+      int v;
+      std::memcpy(&v, o.value.data(), sizeof(v));
+      int force = o.name == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
+      if (set_int(fd, SOL_SOCKET, force, v / 2) != 0) set_int(fd, SOL_SOCKET, o.name, v / 2);
+      continue;
+    }
+    setsockopt(fd, o.level, o.name, o.value.data(), static_cast<socklen_t>(o.value.size()));
+  }
+}
+
+int saved_int(const SocketState& st, int level, int name, int fallback) {
+  for (uint32_t i = 0; i < st.n_opts; i++)
+    if (st.opts[i].level == level && st.opts[i].name == name &&
+        st.opts[i].value.size() == sizeof(int)) {
+      int v;
+      std::memcpy(&v, st.opts[i].value.data(), sizeof(v));
+      return v;
+    }
+  return fallback;
+}
+
+// SO_REUSEADDR as the application had it (the restore binds with it on).
+void restore_reuse(int fd, const SocketState& st) {
+  if (is_inet(st))
+    set_int(fd, SOL_SOCKET, SO_REUSEADDR, saved_int(st, SOL_SOCKET, SO_REUSEADDR, 0));
+}
+
+int new_socket(const SocketState& st) {
+  int fd = socket(st.family, st.type | SOCK_CLOEXEC, static_cast<int>(st.protocol));
+  if (fd >= 0) apply_options(fd, st);
+  return fd;
+}
+
+// Binds `fd` to `addr` (UNIX: a stale socket file is removed first; TCP:
+// with SO_REUSEADDR, as the old connections may linger in TIME_WAIT).
+bool bind_to(int fd, const SocketState& st, std::string_view addr, const std::string& cwd) {
+  CwdScope in_dir(addr, cwd);
+  if (unix_path(addr)) {
+    std::string path = unix_path_of(addr);
+    struct stat sb;
+    if (lstat(path.c_str(), &sb) == 0 && S_ISSOCK(sb.st_mode)) unlink(path.c_str());
+  }
+  if (is_tcp(st)) set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  return bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size())) == 0;
+}
+
+void sleep_ms(int ms) {
+  timespec ts = {0, ms * 1000000L};
+  nanosleep(&ts, nullptr);
+}
+
+// A blocking connect; retried while the old connection's TIME_WAIT holds
+// the address pair (loopback reuse waits for tcp_tw_reuse_delay).
+bool connect_to(int fd, std::string_view addr, const std::string& cwd) {
+  CwdScope in_dir(addr, cwd);
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  int r = -1;
+  for (int attempt = 0; attempt < 150; attempt++) {
+    r = connect(fd, as_addr(addr), static_cast<socklen_t>(addr.size()));
+    if (r == 0 || (errno != EADDRNOTAVAIL && errno != EADDRINUSE && errno != EAGAIN)) break;
+    sleep_ms(20);
+  }
+  int saved = errno;
+  fcntl(fd, F_SETFL, flags);
+  errno = saved;
+  return r == 0;
+}
+
+// Writes all of `data` through `fd` (blocking writes would wait for a
+// reader that does not run yet: the send buffer grows instead).
+bool write_all(int fd, std::string_view data) {
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  size_t done = 0;
+  for (int grow = 0; done < data.size() && grow < 8;) {
+    ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN) break;
+    int sndbuf = 0;
+    socklen_t len = sizeof(sndbuf);
+    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len);
+    size_t want = static_cast<size_t>(sndbuf) + 2 * (data.size() - done) + 65536;
+    set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(want > (1u << 30) ? 1u << 30 : want));
+    grow++;
+  }
+  int saved = errno;
+  fcntl(fd, F_SETFL, flags);
+  errno = saved;
+  return done == data.size();
+}
+
+// The loopback address of a family, port 0.
+std::string loopback(int family) {
+  if (family == AF_INET6) {
+    sockaddr_in6 a = {};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    return std::string(reinterpret_cast<const char*>(&a), sizeof(a));
+  }
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return std::string(reinterpret_cast<const char*>(&a), sizeof(a));
+}
+
+}  // namespace
+
+SocketTable::~SocketTable() {
+  for (auto& [ino, s] : socks_) {
+    if (s.fd >= 0) close(s.fd);
+    if (s.broken_peer >= 0) close(s.broken_peer);
+  }
+}
+
+void SocketTable::note(const image::FdRecord& r, std::string_view cwd) {
+  Sock& s = socks_[r.ino];
+  if (s.known || r.extra.empty()) return;
+  s.known = s.st.decode(r.extra);
+  s.cwd = std::string(cwd);
+}
+
+SocketTable::Sock* SocketTable::find(uint64_t ino) {
+  auto it = socks_.find(ino);
+  return it == socks_.end() || !it->second.known ? nullptr : &it->second;
+}
+
+SocketTable::Sock* SocketTable::partner(const Sock& s) {
+  if (s.st.conn != SocketConn::kConnected) return nullptr;
+  if (s.st.family == AF_UNIX) {
+    Sock* p = s.st.peer_ino ? find(s.st.peer_ino) : nullptr;
+    return p && p->st.type == s.st.type ? p : nullptr;
+  }
+  for (auto& [ino, o] : socks_)
+    if (o.known && &o != &s && o.st.conn == SocketConn::kConnected && o.st.family == s.st.family &&
+        o.st.type == s.st.type && o.st.local == s.st.peer && o.st.peer == s.st.local)
+      return &o;
+  return nullptr;
+}
+
+SocketTable::Sock* SocketTable::listener_for(const Sock& s, std::string_view addr) {
+  for (auto& [ino, o] : socks_) {
+    if (!o.known || o.st.conn != SocketConn::kListening || o.st.family != s.st.family ||
+        o.st.type != s.st.type || addr.empty())
+      continue;
+    if (o.st.local == addr) return &o;
+    if (is_inet(s.st) && port_of(o.st.local) == port_of(addr) && wildcard(o.st.local)) return &o;
+  }
+  return nullptr;
+}
+
+SocketTable::Sock* SocketTable::by_local(const Sock& like, std::string_view addr) {
+  if (addr.empty()) return nullptr;
+  for (auto& [ino, o] : socks_)
+    if (o.known && o.st.family == like.st.family && o.st.type == like.st.type &&
+        o.st.local == addr && o.fd >= 0)
+      return &o;
+  return nullptr;
+}
+
+// A connection whose far end is in no image: a fresh pair whose far end
+// is kept until the saved bytes are in, then closed (TCP: with a reset).
+bool SocketTable::build_broken(Sock& s, std::string* err) {
+  if (s.st.family == AF_UNIX) {
+    int sv[2];
+    if (socketpair(AF_UNIX, s.st.type | SOCK_CLOEXEC, 0, sv) != 0)
+      return fail(err, s.st, "socketpair");
+    s.fd = sv[0];
+    s.broken_peer = sv[1];
+    apply_options(s.fd, s.st);
+    return true;
+  }
+  if (!is_tcp(s.st)) {  // UDP: connected again, to the same peer
+    s.fd = new_socket(s.st);
+    if (s.fd < 0) return fail(err, s.st, "socket");
+    s.connect_later = true;
+    return true;
+  }
+  int l = socket(s.st.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  std::string any = loopback(s.st.family);
+  sockaddr_storage at;
+  socklen_t at_len = sizeof(at);
+  bool ok = l >= 0 && bind(l, as_addr(any), static_cast<socklen_t>(any.size())) == 0 &&
+            listen(l, 1) == 0 && getsockname(l, reinterpret_cast<sockaddr*>(&at), &at_len) == 0;
+  s.fd = ok ? new_socket(s.st) : -1;
+  ok = s.fd >= 0 &&
+       connect_to(s.fd, std::string_view(reinterpret_cast<const char*>(&at), at_len), s.cwd);
+  if (ok) s.broken_peer = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+  if (l >= 0) close(l);
+  if (!ok || s.broken_peer < 0) return fail(err, s.st, "a loopback connection to break");
+  return true;
+}
+
+// Both ends of a named stream connection: the client end connects (from its
+// old address) to the listener on the server end's address.
+bool SocketTable::build_pair(Sock& a, Sock& b, std::string* err) {
+  Sock* srv = nullptr;
+  if (listener_for(a, a.st.local))
+    srv = &a;
+  else if (listener_for(b, b.st.local))
+    srv = &b;
+  else if (a.st.family == AF_UNIX)
+    srv = !a.st.local.empty() && a.st.local == b.st.peer ? &a : &b;
+  else
+    srv = port_of(a.st.local) <= port_of(b.st.local) ? &a : &b;
+  Sock& cli = srv == &a ? b : a;
+  Sock* app_listener = listener_for(*srv, srv->st.local);
+  int l = -1;
+  bool temporary = !app_listener;
+  if (app_listener) {
+    if (!build(*app_listener, err)) return false;
+    l = app_listener->fd;
+  } else {
+    l = socket(srv->st.family, srv->st.type | SOCK_CLOEXEC, 0);
+    if (l < 0 || !bind_to(l, srv->st, srv->st.local, srv->cwd) || listen(l, 1) != 0) {
+      if (l >= 0) close(l);
+      return fail(err, srv->st, "a temporary listener on its address");
+    }
+  }
+  cli.fd = new_socket(cli.st);
+  bool ok = cli.fd >= 0;
+  if (ok && named(cli.st, cli.st.local)) ok = bind_to(cli.fd, cli.st, cli.st.local, cli.cwd);
+  if (ok) ok = connect_to(cli.fd, srv->st.local, srv->cwd);
+  int saved = errno;
+  if (ok) srv->fd = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+  if (temporary) {
+    close(l);
+    CwdScope in_dir(srv->st.local, srv->cwd);
+    if (unix_path(srv->st.local)) unlink(unix_path_of(srv->st.local).c_str());
+  }
+  errno = saved;
+  if (!ok || srv->fd < 0) return fail(err, cli.st, "reconnecting it to its peer");
+  apply_options(srv->fd, srv->st);
+  restore_reuse(cli.fd, cli.st);
+  restore_reuse(srv->fd, srv->st);
+  return true;
+}
+
+// Two unnamed UNIX ends joined to each other.
+bool SocketTable::make_socketpair(Sock& a, Sock& b, std::string* err) {
+  int sv[2];
+  if (socketpair(AF_UNIX, a.st.type | SOCK_CLOEXEC, 0, sv) != 0)
+    return fail(err, a.st, "socketpair");
+  a.fd = sv[0];
+  b.fd = sv[1];
+  apply_options(a.fd, a.st);
+  apply_options(b.fd, b.st);
+  return true;
+}
+
+bool SocketTable::build(Sock& s, std::string* err) {
+  if (s.fd >= 0) return true;
+  const SocketState& st = s.st;
+  if (st.conn == SocketConn::kConnected && is_stream_like(st)) {
+    Sock* p = partner(s);
+    if (p && p->fd < 0) {
+      if (st.family == AF_UNIX && st.local.empty() && p->st.local.empty())
+        return make_socketpair(s, *p, err);
+      return build_pair(s, *p, err);
+    }
+    if (p) return true;  // built with its partner
+    if (listener_for(s, st.peer)) {
+      s.fd = new_socket(st);
+      if (s.fd < 0) return fail(err, st, "socket");
+      if (named(st, st.local) && !bind_to(s.fd, st, st.local, s.cwd)) return fail(err, st, "bind");
+      s.pending = true;
+      return true;
+    }
+    return build_broken(s, err);
+  }
+  if (st.conn == SocketConn::kConnected && st.family == AF_UNIX) {  // datagram
+    Sock* p = partner(s);
+    if (p && p->fd < 0 && p->st.peer_ino == st.ino && st.local.empty() && p->st.local.empty())
+      return make_socketpair(s, *p, err);
+    if (st.peer.empty()) return build_broken(s, err);
+  }
+  s.fd = new_socket(st);
+  if (s.fd < 0) return fail(err, st, "socket");
+  if (named(st, st.local) && !bind_to(s.fd, st, st.local, s.cwd)) return fail(err, st, "bind");
+  if (st.conn == SocketConn::kListening) {
+    if (listen(s.fd, static_cast<int>(st.backlog ? st.backlog : SOMAXCONN)) != 0)
+      return fail(err, st, "listen");
+    restore_reuse(s.fd, st);
+  } else if (st.conn == SocketConn::kConnected) {
+    s.connect_later = true;  // datagrams: once every address is bound
+  } else {
+    restore_reuse(s.fd, st);
+  }
+  return true;
+}
+
+int SocketTable::open_for(const image::FdRecord& r, std::string* err) {
+  Sock* s = find(r.ino);
+  if (!s) {
+    *err = "cannot restore fd " + std::to_string(r.fd) + " (socket " + std::to_string(r.ino) +
+           "): no saved state";
+    return -1;
+  }
+  if (!build(*s, err)) return -1;
+  int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    fail(err, s->st, "dup");
+    return -1;
+  }
+  fcntl(fd, F_SETFL, r.open_flags & O_NONBLOCK);
+  return fd;
+}
+
+// The bytes in flight towards `s`, written from the other end.
+bool SocketTable::refill(Sock& s, std::string* err) {
+  const SocketState& st = s.st;
+  Sock* p = st.conn == SocketConn::kConnected ? partner(s) : nullptr;
+  if (is_stream_like(st) && st.conn == SocketConn::kConnected) {
+    int from = p ? p->fd : s.broken_peer;
+    if (from < 0) return true;  // pending in a listener: nothing can come back
+    std::string bytes;
+    for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) {
+      if (st.type == SOCK_STREAM)
+        bytes += data;
+      else if (!write_all(from, data))
+        fail(err, st, "putting back a queued message");
+    });
+    if (p && is_tcp(st) && !p->st.send.empty()) {
+      // p's send queue is [send_seq - size, send_seq); s has up to recv_seq.
+      uint32_t first = p->st.send_seq - static_cast<uint32_t>(p->st.send.size());
+      int32_t skip = static_cast<int32_t>(st.recv_seq - first);
+      if (skip < 0)  // bytes moved between the two ends' captures
+        std::fprintf(stderr, "ckpt_restart: warning: %d bytes of the stream of %s are lost\n",
+                     -skip, describe(st).c_str());
+      if (skip < 0) skip = 0;
+      if (static_cast<size_t>(skip) < p->st.send.size()) bytes += p->st.send.substr(skip);
+    }
+    if (!bytes.empty() && !write_all(from, bytes))
+      return fail(err, st, "putting back " + std::to_string(bytes.size()) + " bytes in flight");
+    return err->empty();
+  }
+  // Datagrams: from the socket of the computation bound to the source
+  // address, else from the peer (socketpairs), else from an unbound socket.
+  bool ok = true;
+  for_each_message(st.recv_queue, [&](std::string_view data, std::string_view from) {
+    if (!ok) return;
+    Sock* sender = by_local(s, from);
+    int fd = sender ? sender->fd : -1;
+    bool connected_to_s = false;
+    int temp = -1;
+    if (fd < 0 && from.empty() && p && p->st.peer_ino == st.ino) {
+      fd = p->fd;
+      connected_to_s = true;
+    } else if (fd < 0 && from.empty() && s.broken_peer >= 0) {
+      fd = s.broken_peer;
+      connected_to_s = true;
+    } else if (fd < 0) {
+      temp = socket(st.family, st.type | SOCK_CLOEXEC, 0);
+      if (temp >= 0 && is_inet(st) && !from.empty())
+        bind(temp, as_addr(from), static_cast<socklen_t>(from.size()));
+      fd = temp;
+    }
+    ssize_t n = -1;
+    if (fd >= 0 && connected_to_s)
+      n = send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    else if (fd >= 0 && !st.local.empty()) {
+      CwdScope in_dir(st.local, s.cwd);
+      n = sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, as_addr(st.local),
+                 static_cast<socklen_t>(st.local.size()));
+    }
+    if (temp >= 0) close(temp);
+    if (n != static_cast<ssize_t>(data.size())) {
+      std::fprintf(stderr, "ckpt_restart: warning: a queued datagram of %s is lost (%s)\n",
+                   describe(st).c_str(), n < 0 ? std::strerror(errno) : "short send");
+    }
+  });
+  return ok;
+}
+
+bool SocketTable::finish(std::string* err) {
+  // Datagram sockets connect once every address is bound; clients waiting
+  // in a listener's queue connect after every accepted pair exists.
+  for (auto& [ino, s] : socks_) {
+    if (s.fd < 0 || !(s.connect_later || s.pending)) continue;
+    if (!connect_to(s.fd, s.st.peer, s.pending ? listener_for(s, s.st.peer)->cwd : s.cwd)) {
+      if (s.pending) return fail(err, s.st, "reconnecting it to its listener");
+      std::fprintf(stderr, "ckpt_restart: warning: cannot connect %s again: %s\n",
+                   describe(s.st).c_str(), std::strerror(errno));
+    }
+    restore_reuse(s.fd, s.st);
+  }
+  for (auto& [ino, s] : socks_)
+    if (s.fd >= 0 && !refill(s, err)) return false;
+  for (auto& [ino, s] : socks_) {
+    if (s.fd < 0) continue;
+    if ((s.st.shutdown & 2) && is_stream_like(s.st)) shutdown(s.fd, SHUT_WR);
+    if (s.st.peek_off >= 0) set_int(s.fd, SOL_SOCKET, SO_PEEK_OFF, s.st.peek_off);
+    if (s.broken_peer >= 0) {
+      if (is_tcp(s.st)) {
+        linger lg = {1, 0};  // close with a reset
+        setsockopt(s.broken_peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      }
+      close(s.broken_peer);
+      s.broken_peer = -1;
+    }
+    close(s.fd);
+    s.fd = -1;
+  }
+  return true;
+}
+
+}  // namespace ckpt

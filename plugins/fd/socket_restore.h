@@ -1,0 +1,76 @@
+// Sockets at restart, across every image. Each socket (by its inode at the
+// checkpoint) is created once, in ckpt_restart before it forks the tree, and
+// each record's description is a duplicate of it.
+//
+// - UNIX socketpairs (both ends unnamed) come back with socketpair().
+// - Listeners (UNIX path or abstract name, TCP) are bound again on their
+//   address (a stale socket file is unlinked first; TCP with SO_REUSEADDR
+//   while binding) and listen with their backlog.
+// - Connected stream pairs with a name (an accepted UNIX connection, a TCP
+//   connection: ends paired by inode for UNIX, by address tuple for TCP) are
+//   made again by connecting the client end, bound to its old address, to
+//   the restored listener (or a temporary one on the server end's address)
+//   and accepting: both ends keep their addresses and ports.
+// - A client still waiting in a restored listener's accept queue connects
+//   again once every accepted pair exists (what it had sent is lost).
+// - UDP and UNIX datagram sockets are bound again and connected again.
+// - The bytes in flight go back in from the other end (TCP: the receiver's
+//   queue plus the part of the sender's send queue it had not received yet),
+//   datagrams one by one with their boundaries, from the socket that had
+//   sent them when it is in the computation.
+// - A connected socket whose peer is in no image (outside the computation,
+//   or already closed) comes back broken, as after a network fault: its
+//   saved bytes can still be read, then a UNIX socket reads end-of-file and
+//   a TCP one ECONNRESET; sends fail with EPIPE/ECONNRESET.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "ckpt/image_format.h"
+#include "socket_state.h"
+
+namespace ckpt {
+
+class SocketTable {
+ public:
+  SocketTable() = default;
+  ~SocketTable();
+  SocketTable(const SocketTable&) = delete;
+  SocketTable& operator=(const SocketTable&) = delete;
+
+  // First pass: every socket record of every image; `cwd` is its process's
+  // working directory (UNIX socket paths may be relative).
+  void note(const image::FdRecord& r, std::string_view cwd);
+  // A new descriptor (O_CLOEXEC) for the record's socket, or -1 with err.
+  int open_for(const image::FdRecord& r, std::string* err);
+  // Once every socket is open: deferred connects, bytes in flight,
+  // shutdowns; closes the table's own descriptors.
+  bool finish(std::string* err);
+
+ private:
+  struct Sock {
+    SocketState st;
+    bool known = false;  // st was decoded
+    std::string cwd;
+    int fd = -1;           // the table's own descriptor
+    int broken_peer = -1;  // the far end of a broken connection, closed in finish
+    bool connect_later = false;
+    bool pending = false;  // waiting in a restored listener's accept queue
+  };
+  bool build(Sock& s, std::string* err);
+  bool build_pair(Sock& a, Sock& b, std::string* err);
+  bool build_broken(Sock& s, std::string* err);
+  bool make_socketpair(Sock& a, Sock& b, std::string* err);
+  Sock* find(uint64_t ino);
+  Sock* partner(const Sock& s);
+  Sock* listener_for(const Sock& s, std::string_view addr);
+  Sock* by_local(const Sock& like, std::string_view addr);
+  bool refill(Sock& s, std::string* err);
+
+  std::map<uint64_t, Sock> socks_;
+};
+
+}  // namespace ckpt

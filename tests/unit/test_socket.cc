@@ -1,0 +1,158 @@
+// Sockets: capture_socket copies queues without consuming them and pairs
+// UNIX ends by inode; SocketTable makes socketpairs, TCP connections (same
+// ports, bytes in flight exact) and broken connections to outside peers.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fd_record_helper.h"
+#include "gtest/gtest.h"
+#include "socket_capture.h"
+#include "socket_restore.h"
+#include "socket_state.h"
+
+namespace ckpt {
+namespace {
+
+using test::LiveRecord;
+
+std::unique_ptr<LiveRecord> capture(int fd) {
+  struct stat st;
+  fstat(fd, &st);
+  ByteWriter w;
+  MessageString err;
+  EXPECT_TRUE(capture_socket(fd, st, w, err)) << err.c_str();
+  return std::make_unique<LiveRecord>(fd, image::FdKind::kSocket, w);
+}
+
+SocketState decode(const LiveRecord& r) {
+  SocketState st;
+  EXPECT_TRUE(st.decode(r.r.extra));
+  return st;
+}
+
+std::vector<std::string> messages(const SocketState& st) {
+  std::vector<std::string> out;
+  for_each_message(st.recv_queue,
+                   [&](std::string_view data, std::string_view) { out.emplace_back(data); });
+  return out;
+}
+
+std::string read_some(int fd) {
+  char buf[256];
+  ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// A connected TCP pair over 127.0.0.1 (the listener closed).
+void tcp_pair(int* client, int* server) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(l, 1), 0);
+  getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  *client = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(*client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  *server = accept(l, nullptr, nullptr);
+  close(l);
+}
+
+std::string name_of(int fd, bool peer) {
+  sockaddr_storage sa;
+  socklen_t len = sizeof(sa);
+  (peer ? getpeername : getsockname)(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  return std::string(reinterpret_cast<char*>(&sa), len);
+}
+
+TEST(SocketCapture, PeeksQueuesWithoutConsumingThem) {
+  int sp[2], dg[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, dg), 0);
+  ASSERT_EQ(write(sp[0], "hello ", 6), 6);
+  ASSERT_EQ(write(sp[0], "world", 5), 5);
+  for (const char* m : {"1", "22", "333"}) ASSERT_GT(send(dg[0], m, strlen(m), 0), 0);
+  auto a = capture(sp[0]), b = capture(sp[1]), d = capture(dg[1]);
+  SocketState sa = decode(*a), sb = decode(*b), sd = decode(*d);
+  EXPECT_EQ(sa.peer_ino, sb.ino);
+  EXPECT_EQ(sb.peer_ino, sa.ino);
+  EXPECT_EQ(sb.conn, SocketConn::kConnected);
+  EXPECT_EQ(messages(sb), std::vector<std::string>{"hello world"});
+  EXPECT_TRUE(messages(sa).empty());
+  EXPECT_EQ(messages(sd), (std::vector<std::string>{"1", "22", "333"}));
+  EXPECT_EQ(read_some(sp[1]), "hello world");  // still there
+  EXPECT_EQ(read_some(dg[1]), "1");
+  int off = 0;
+  socklen_t len = sizeof(off);
+  getsockopt(dg[1], SOL_SOCKET, SO_PEEK_OFF, &off, &len);
+  EXPECT_EQ(off, -1);
+  for (int fd : {sp[0], sp[1], dg[0], dg[1]}) close(fd);
+}
+
+TEST(SocketRestore, SocketpairAndTcpComeBackWithTheirBytes) {
+  int sp[2], c, s;
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+  tcp_pair(&c, &s);
+  ASSERT_EQ(send(sp[0], "ab", 2, 0), 2);
+  ASSERT_EQ(send(sp[0], "cde", 3, 0), 3);
+  ASSERT_EQ(write(c, "to server", 9), 9);
+  ASSERT_EQ(write(s, "to client", 9), 9);
+  std::string c_local = name_of(c, false), c_peer = name_of(c, true);
+  std::vector<std::unique_ptr<LiveRecord>> recs;
+  for (int fd : {sp[0], sp[1], c, s}) recs.push_back(capture(fd));
+  for (int fd : {sp[0], sp[1], c, s}) close(fd);  // unread data: a reset, no TIME_WAIT
+
+  SocketTable table;
+  for (auto& r : recs) table.note(r->r, "/");
+  std::string err;
+  std::vector<int> fds;
+  for (auto& r : recs) {
+    fds.push_back(table.open_for(r->r, &err));
+    ASSERT_GE(fds.back(), 0) << err;
+  }
+  ASSERT_TRUE(table.finish(&err)) << err;
+  EXPECT_EQ(read_some(fds[1]), "ab");  // message boundaries kept
+  EXPECT_EQ(read_some(fds[1]), "cde");
+  EXPECT_EQ(read_some(fds[3]), "to server");
+  EXPECT_EQ(read_some(fds[2]), "to client");
+  EXPECT_EQ(name_of(fds[2], false), c_local);  // same ports
+  EXPECT_EQ(name_of(fds[2], true), c_peer);
+  ASSERT_EQ(write(fds[2], "x", 1), 1);
+  usleep(10000);
+  EXPECT_EQ(read_some(fds[3]), "x");
+  for (int fd : fds) close(fd);
+}
+
+TEST(SocketRestore, OutsidePeerComesBackBroken) {
+  int c, s;
+  tcp_pair(&c, &s);
+  ASSERT_EQ(write(s, "last words", 10), 10);
+  usleep(10000);
+  auto rec = capture(c);  // the server's end is in no image
+  close(c);
+  close(s);
+  SocketTable table;
+  table.note(rec->r, "/");
+  std::string err;
+  int fd = table.open_for(rec->r, &err);
+  ASSERT_GE(fd, 0) << err;
+  ASSERT_TRUE(table.finish(&err)) << err;
+  usleep(10000);
+  EXPECT_EQ(read_some(fd), "last words");
+  char b;
+  EXPECT_EQ(recv(fd, &b, 1, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  EXPECT_LT(send(fd, "y", 1, MSG_NOSIGNAL), 0);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace ckpt
