@@ -24,11 +24,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_driver import many, memory_case, micro, procs, report  # noqa: E402
+from bench_driver import many, memory_case, micro, procs, report, tree  # noqa: E402
 from bench_driver.procs import BenchError, log  # noqa: E402
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small"]
+PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small", "tree"]
 
 
 def parse_args():
@@ -90,8 +90,9 @@ def run_parts(args, bins, workdir, results):
         ("startup", lambda: micro.run_startup(bins, workdir, 8 if quick else 25)),
         ("barrier", lambda: many.run_barrier(bins, workdir, args.barrier_processes, 3 if quick else 10)),
         ("small", lambda: many.run_small_job(bins, workdir, 64 if quick else args.small_processes, 256)),
+        ("tree", lambda: tree.run_tree(bins, workdir, 64 if quick else args.small_processes, 256)),
     ]
-    keys = {"memory": "memory_cases", "small": "small_job"}
+    keys = {"memory": "memory_cases", "small": "small_job", "tree": "process_tree"}
     for name, fn in plan:
         if name not in args.only:
             continue

@@ -102,6 +102,7 @@ class Binaries:
         "workload": "bench/bench_workload",
         "empty": "bench/bench_empty",
         "barrier_clients": "bench/bench_barrier_clients",
+        "tree": "bench/bench_tree",
         "interpose": "bench/bench_interpose",
         "floors": "bench/bench_floors",
     }
