@@ -124,6 +124,7 @@ bool TreeSpawner::barrier(Step step, std::string* err) {
 // Runs in the new process of `node`, and in the main root for itself.
 void TreeSpawner::become(int node) {
   node_ = node;
+  zombies_.clear();  // the parent's, inherited by this fork
   const TreeNode& n = tree_.nodes[node];
   bool orphan = orphan_;
   orphan_ = false;
