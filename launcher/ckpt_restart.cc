@@ -32,6 +32,7 @@
 #include "restart/image_selection.h"
 #include "restart/process_tree.h"
 #include "restart/restore_jump.h"
+#include "restart/shm_restore.h"
 #include "restart/tree_spawn.h"
 #include "schedule_options.h"
 #include "settings.h"
@@ -206,6 +207,11 @@ int run(int argc, char** argv) {
   fo.file_rollback = o.file_rollback;
   FdRestorer fds(images, fo);
   if (!fds.create_all(&err)) die(err);
+  // Shared memory objects once, kept above the parked descriptions.
+  ShmRestorer shm(images, o.file_rollback);
+  if (!shm.create_all(fds.first_unused(), &err)) die(err);
+  for (int fd : shm.fds()) fds.keep(fd);
+  js.shm = &shm;
   std::fflush(nullptr);
   TreeSpawner spawner(tree, fds);
   int node = spawner.spawn(&err);

@@ -261,8 +261,14 @@ void FdRestorer::set_foreground(size_t i, const std::function<int32_t(int32_t)>&
   }
 }
 
+int FdRestorer::first_unused() const {
+  size_t records = 0;  // epolls are parked later, one number each at most
+  for (const auto& img : images_) records += img.fds.size();
+  return park_base_ + static_cast<int>(parked_.size() + records) + 16;
+}
+
 void FdRestorer::finish(size_t i) {
-  std::set<int> keep;
+  std::set<int> keep = kept_;
   for (const FdRecord& r : images_[i].fds) keep.insert(r.fd);
   for (int fd : open_fds())
     if (!keep.count(fd)) close(fd);

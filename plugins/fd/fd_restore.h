@@ -17,11 +17,11 @@
 // descriptors are in place, before it forks its children.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
-
-#include <functional>
 
 #include "fifo_restore.h"
 #include "image_reader.h"
@@ -47,6 +47,10 @@ class FdRestorer {
   bool place(size_t i, std::string* err);
   // In the process of image `i`, once its children exist: closes the rest.
   void finish(size_t i);
+  // The lowest number that no description will be parked at (after
+  // create_all), and a descriptor that finish() must leave open.
+  int first_unused() const;
+  void keep(int fd) { kept_.insert(fd); }
   // In a session leader: takes its pty back as controlling terminal.
   void take_terminal(size_t i);
   // In a session leader, once process groups exist: the terminal's
@@ -65,6 +69,7 @@ class FdRestorer {
   const std::vector<image::LoadedImage>& images_;
   FdRestoreOptions opts_;
   std::map<Key, int> parked_;  // description -> parked number
+  std::set<int> kept_;
   int park_base_ = 0;
   PipeTable pipes_;
   PtyTable ptys_;

@@ -8,12 +8,12 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "children.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
-#include "children.h"
 #include "context_switch.h"
-#include "exec_identity.h"
 #include "coordinator_client.h"
+#include "exec_identity.h"
 #include "forked_writer.h"
 #include "futex.h"
 #include "image_file.h"
@@ -70,7 +70,7 @@ void resume_after_restart() {
   rt.restart_count++;
   rt.preempt_signo.store(0);  // a preemption before the checkpoint is not this process's
   rt.checkpoint_active.store(0);
-  rt.coord_fd = -1;           // that connection belonged to the old process
+  rt.coord_fd = -1;  // that connection belonged to the old process
   rt.event_fd = -1;
   init_events(rt);
   rt.coord_addr.sin_port = htons(args->coord_port);
@@ -82,6 +82,9 @@ void resume_after_restart() {
   for (uint32_t i = 0; i < args->n_pid_map && i < kMaxRestorePidMap; i++)
     rt.pids.add(args->pid_map_vpid[i], args->pid_map_real[i]);
   rt.pids.set_self(rt.vpid, rt.real_pid);
+  rt.shmids.clear();
+  for (uint32_t i = 0; i < args->n_shmid_map && i < kMaxRestoreShm; i++)
+    rt.shmids.add(args->shmid_virtual[i], args->shmid_real[i]);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
   forget_image_job(g_job);
