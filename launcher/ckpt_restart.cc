@@ -205,12 +205,17 @@ int run(int argc, char** argv) {
   // then the process tree, each process with its descriptors.
   FdRestoreOptions fo;
   fo.file_rollback = o.file_rollback;
-  FdRestorer fds(images, fo);
-  if (!fds.create_all(&err)) die(err);
-  // Shared memory objects once, kept above the parked descriptions.
+  // Shared memory objects once, above every fd number of the images (the
+  // fd plugin parks its descriptions above them).
   ShmRestorer shm(images, o.file_rollback);
-  if (!shm.create_all(fds.first_unused(), &err)) die(err);
+  int highest_fd = 2;
+  for (const auto& img : images)
+    for (const auto& r : img.fds) highest_fd = std::max(highest_fd, r.fd);
+  if (!shm.create_all(highest_fd + 64, &err)) die(err);
+  FdRestorer fds(images, fo);
+  fds.set_adopt([&](const image::FdRecord& r) { return shm.adopt(r); });
   for (int fd : shm.fds()) fds.keep(fd);
+  if (!fds.create_all(&err)) die(err);
   js.shm = &shm;
   std::fflush(nullptr);
   TreeSpawner spawner(tree, fds);

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,6 +120,19 @@ ShmRestorer::ShmRestorer(const std::vector<image::LoadedImage>& images, bool rol
 const ShmObject* ShmRestorer::find(uint64_t dev, uint64_t ino) const {
   auto it = objects_.find({dev, ino});
   return it == objects_.end() ? nullptr : &it->second;
+}
+
+int ShmRestorer::adopt(const image::FdRecord& r) const {
+  if (r.kind != image::FdKind::kUnlinked) return -1;
+  uint64_t dev = (uint64_t{major(r.dev)} << 32) | minor(r.dev);
+  const ShmObject* o = find(dev, r.ino);
+  if (!o || o->fd < 0) return -1;
+  std::string self = "/proc/self/fd/" + std::to_string(o->fd);  // a magic link: no O_NOFOLLOW
+  int fd = open(
+      self.c_str(),
+      (static_cast<int>(r.open_flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+  if (fd >= 0) lseek(fd, r.pos, SEEK_SET);
+  return fd;
 }
 
 std::vector<int> ShmRestorer::fds() const {

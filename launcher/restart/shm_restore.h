@@ -34,11 +34,16 @@ struct ShmObject {
 class ShmRestorer {
  public:
   ShmRestorer(const std::vector<image::LoadedImage>& images, bool rollback);
-  // In ckpt_restart, before any fork: creates and fills every object.
-  // Descriptors go at or above `fd_floor`.
+  // In ckpt_restart, before any fork and before the fd plugin creates its
+  // descriptions: creates and fills every object. Descriptors go at or
+  // above `fd_floor`, above every number an image uses.
   bool create_all(int fd_floor, std::string* err);
 
   const ShmObject* find(uint64_t dev, uint64_t ino) const;
+  // An fd the image has on a deleted object that is also mapped (a memfd,
+  // a shm_unlink'ed file): a new description of the object made here, at
+  // the fd's flags and offset; -1 for any other fd.
+  int adopt(const image::FdRecord& r) const;
   // Descriptors every process closes once it has mapped the objects.
   std::vector<int> fds() const;
   // Temporary SysV attachments every process detaches after its own.

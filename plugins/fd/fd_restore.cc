@@ -126,6 +126,7 @@ FdRestorer::Key FdRestorer::key_of(size_t image, const FdRecord& r) const {
 
 int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
   const image::LoadedImage& img = images_[image];
+  if (int fd = adopt_ ? adopt_(r) : -1; fd >= 0) return fd;
   switch (r.kind) {
     case FdKind::kUnlinked:
       return recreate_unlinked(img, r, err);
@@ -259,12 +260,6 @@ void FdRestorer::set_foreground(size_t i, const std::function<int32_t(int32_t)>&
       return;
     }
   }
-}
-
-int FdRestorer::first_unused() const {
-  size_t records = 0;  // epolls are parked later, one number each at most
-  for (const auto& img : images_) records += img.fds.size();
-  return park_base_ + static_cast<int>(parked_.size() + records) + 16;
 }
 
 void FdRestorer::finish(size_t i) {

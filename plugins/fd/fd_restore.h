@@ -47,10 +47,11 @@ class FdRestorer {
   bool place(size_t i, std::string* err);
   // In the process of image `i`, once its children exist: closes the rest.
   void finish(size_t i);
-  // The lowest number that no description will be parked at (after
-  // create_all), and a descriptor that finish() must leave open.
-  int first_unused() const;
+  // A descriptor finish() must leave open (a shared memory object's).
   void keep(int fd) { kept_.insert(fd); }
+  // Consulted before a description is created: a new description on an
+  // object made elsewhere (a shared memory object), or -1.
+  void set_adopt(std::function<int(const image::FdRecord&)> adopt) { adopt_ = std::move(adopt); }
   // In a session leader: takes its pty back as controlling terminal.
   void take_terminal(size_t i);
   // In a session leader, once process groups exist: the terminal's
@@ -70,6 +71,7 @@ class FdRestorer {
   FdRestoreOptions opts_;
   std::map<Key, int> parked_;  // description -> parked number
   std::set<int> kept_;
+  std::function<int(const image::FdRecord&)> adopt_;
   int park_base_ = 0;
   PipeTable pipes_;
   PtyTable ptys_;

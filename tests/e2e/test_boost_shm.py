@@ -21,9 +21,10 @@ def body(job, bins):
     if not prog or not os.path.exists(prog):
         print("SKIP: boost_shm not built (no Boost headers)")
         sys.exit(harness.SKIP_EXIT)
+    before = set(glob.glob("/dev/shm/ckpt_boost_shm_*"))
     sc = harness.Scenario("boost_shm", lambda work: [prog, "60", "100"], tree=True)
     harness.run_cycles(job, sc)
-    left = glob.glob("/dev/shm/ckpt_boost_shm_*")
+    left = [p for p in glob.glob("/dev/shm/ckpt_boost_shm_*") if p not in before]
     for p in left:
         os.unlink(p)
     if left:

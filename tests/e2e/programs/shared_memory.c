@@ -7,10 +7,10 @@
  * and a log of records:
  *   anon    mmap(MAP_SHARED|MAP_ANONYMOUS), which also holds the locks: a
  *           PTHREAD_PROCESS_SHARED mutex and a robust one;
- *   memfd   memfd_create, mapped, the fd closed;
+ *   memfd   memfd_create, mapped, the fd kept open;
  *   named   shm_open("/ckpt_e2e_shm_<pid>"), mapped, the fd closed (removed
  *           at the end);
- *   gone    shm_open then shm_unlink while mapped;
+ *   gone    shm_open then shm_unlink while mapped, the fd kept open;
  *   sysv    shmget(IPC_PRIVATE), shmat, IPC_RMID at once;
  *   keyed   shmget(key 0x5e<pid>), shmat (IPC_RMID at the end).
  * The three processes take turns in a ring (parent, child 1, child 2),
@@ -18,14 +18,13 @@
  * robust one (it must never report EOWNERDEAD), checks that every counter
  * equals the number of turns taken so far and every log holds exactly those
  * records, increments every counter and appends its record to every log,
- * unlocks, sleeps PAUSE_MS and passes the token. After each full round the
- * parent prints "step r: <checksum of all logs>". Each object is at the
- * address the parent mapped it at (the children check their pointers
- * against the one the parent wrote into the anon object).
- * At the end the children exit with status 10 + index, the parent reaps
- * them, checks the named file's content through read(), prints the final
- * checksum and removes the named file and the keyed segment.
- * On a mismatch "FAIL: reason", exit 1. */
+ * reads the memfd's and gone's counters back through their fds (the same
+ * objects as the mappings), unlocks, sleeps PAUSE_MS and passes the token. After each full round
+ * the parent prints "step r: <checksum of all logs>". Each object is at the address the parent
+ * mapped it at (the children check their pointers against the one the parent wrote into the anon
+ * object). At the end the children exit with status 10 + index, the parent reaps them, checks the
+ * named file's content through read(), prints the final checksum and removes the named file and the
+ * keyed segment. On a mismatch "FAIL: reason", exit 1. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -71,12 +70,23 @@ static struct Locks* locks;  // in the anon object, after its Area
 static char shm_name[64];
 static int keyed_id;
 
-static void* map_fd(int fd, size_t len, const char* what) {
+static int memfd_fd, gone_fd;  // kept open on their objects
+
+static void* map_fd(int fd, size_t len, const char* what, int keep) {
   if (ftruncate(fd, (off_t)len) != 0) fail("ftruncate %s: %s", what, strerror(errno));
   void* p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) fail("mmap %s: %s", what, strerror(errno));
-  close(fd);
+  if (!keep) close(fd);
   return p;
+}
+
+static void check_through_fd(int fd, int object) {
+  uint64_t c = 0;
+  if (pread(fd, &c, sizeof c, 0) != (ssize_t)sizeof c)
+    fail("pread %s: %s", kNames[object], strerror(errno));
+  if (c != areas[object]->counter)
+    fail("%s: its fd reads counter %llu, its mapping %llu", kNames[object], (unsigned long long)c,
+         (unsigned long long)areas[object]->counter);
 }
 
 static void* sysv_segment(key_t key, int remove_now, int* id_out) {
@@ -102,16 +112,18 @@ static void make_objects(void) {
   locks = (struct Locks*)((char*)anon + len);
   int mfd = memfd_create("ckpt_e2e", MFD_CLOEXEC);
   if (mfd < 0) fail("memfd_create: %s", strerror(errno));
-  areas[1] = map_fd(mfd, len, "memfd");
+  areas[1] = map_fd(mfd, len, "memfd", 1);
+  memfd_fd = mfd;
   snprintf(shm_name, sizeof shm_name, "/ckpt_e2e_shm_%d", (int)getpid());
   int nfd = shm_open(shm_name, O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (nfd < 0) fail("shm_open %s: %s", shm_name, strerror(errno));
-  areas[2] = map_fd(nfd, len, "named");
+  areas[2] = map_fd(nfd, len, "named", 0);
   char gone[64];
   snprintf(gone, sizeof gone, "/ckpt_e2e_gone_%d", (int)getpid());
   int gfd = shm_open(gone, O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (gfd < 0) fail("shm_open %s: %s", gone, strerror(errno));
-  areas[3] = map_fd(gfd, len, "gone");
+  areas[3] = map_fd(gfd, len, "gone", 1);
+  gone_fd = gfd;
   if (shm_unlink(gone) != 0) fail("shm_unlink: %s", strerror(errno));
   areas[4] = sysv_segment(IPC_PRIVATE, 1, NULL);
   areas[5] = sysv_segment((key_t)(0x5e000000 | (getpid() & 0xffffff)), 0, &keyed_id);
@@ -152,6 +164,8 @@ static void take_turn(uint32_t turn, uint32_t proc) {
     a->log[turn] = (struct Record){turn, proc, value_of(turn, proc, o)};
     a->counter = turn + 1;
   }
+  check_through_fd(memfd_fd, 1);
+  check_through_fd(gone_fd, 3);
   pthread_mutex_unlock(&locks->robust);
   pthread_mutex_unlock(&locks->mutex);
 }
