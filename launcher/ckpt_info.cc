@@ -336,7 +336,7 @@ const char* region_kind_name(RegionKind k) {
     case RegionKind::kFileShared:
       return "file-shared";
     case RegionKind::kAnonShared:
-      return "anon-shared";
+      return "shm";
     case RegionKind::kHeap:
       return "heap";
     case RegionKind::kStack:
@@ -351,6 +351,37 @@ const char* region_kind_name(RegionKind k) {
       return "vsyscall";
   }
   return "?";
+}
+
+const char* shm_kind_name(ShmKind k) {
+  switch (k) {
+    case ShmKind::kAnon:
+      return "anon";
+    case ShmKind::kMemfd:
+      return "memfd";
+    case ShmKind::kNamed:
+      return "named";
+    case ShmKind::kDeleted:
+      return "deleted";
+    case ShmKind::kSysV:
+      return "sysv";
+  }
+  return "?";
+}
+
+void print_shm(const std::vector<ShmRecord>& objects) {
+  if (objects.empty()) return;
+  std::printf("shm        %zu shared memory objects\n", objects.size());
+  for (auto& o : objects) {
+    std::printf("  %-7s dev %" PRIx64 ":%" PRIx64 " ino %-8" PRIu64 " %10s  mode %04o",
+                shm_kind_name(o.kind), o.dev >> 32, o.dev & 0xffffffff, o.ino,
+                human_bytes(o.size).c_str(), o.mode);
+    if (o.kind == ShmKind::kSysV)
+      std::printf("  key 0x%08x shmid %d%s", static_cast<uint32_t>(o.key), o.shmid,
+                  (o.flags & kShmRemoved) ? " removed" : "");
+    if (!o.path.empty()) std::printf("  %s", printable(o.path).c_str());
+    std::printf("\n");
+  }
 }
 
 void print_memory(const LoadedImage& img) {
@@ -400,6 +431,7 @@ int info_one(const std::string& path, bool verify) {
   print_threads(img.threads);
   print_signals(img.signals);
   print_fds(img.fds);
+  print_shm(img.shm_objects);
   print_memory(img);
   print_totals(img);
   return 0;

@@ -32,6 +32,7 @@
 #include "restart/image_selection.h"
 #include "restart/process_tree.h"
 #include "restart/restore_jump.h"
+#include "restart/shm_restore.h"
 #include "restart/tree_spawn.h"
 #include "schedule_options.h"
 #include "settings.h"
@@ -213,10 +214,20 @@ int run(int argc, char** argv) {
   // then the process tree, each process with its descriptors.
   FdRestoreOptions fo;
   fo.file_rollback = o.file_rollback;
+  // Shared memory objects once, above every fd number of the images (the
+  // fd plugin parks its descriptions above them).
+  ShmRestorer shm(images, o.file_rollback);
+  int highest_fd = 2;
+  for (const auto& img : images)
+    for (const auto& r : img.fds) highest_fd = std::max(highest_fd, r.fd);
+  if (!shm.create_all(highest_fd + 64, &err)) die(err);
   FdRestorer fds(images, fo);
+  fds.set_adopt([&](const image::FdRecord& r) { return shm.adopt(r); });
+  for (int fd : shm.fds()) fds.keep(fd);
   if (!fds.create_all(&err)) die(err);
   g_report_fd = fcntl(2, F_DUPFD_CLOEXEC, fds.free_number());
-  fds.keep_open(g_report_fd);
+  fds.keep(g_report_fd);
+  js.shm = &shm;
   std::fflush(nullptr);
   TreeSpawner spawner(tree, fds);
   int node = spawner.spawn(&err);

@@ -37,6 +37,7 @@ struct LoadedImage {
   std::vector<ThreadRecord> threads;
   std::vector<SignalRecord> signals;
   std::vector<FdRecord> fds;
+  std::vector<ShmRecord> shm_objects;
   std::vector<RegionRecord> regions;
   std::vector<ChunkRef> chunks;
   std::vector<FileDataRef> file_data;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "ckpt/maps.h"
+#include "shm_restore.h"
 
 namespace ckpt {
 namespace {
@@ -127,6 +128,10 @@ bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPl
     if (r.kind == RegionKind::kVsyscall) continue;
     busy.push_back({r.start, r.end});
     if (is_special(r.kind)) continue;
+    if (is_shm_region(img, r)) {  // mapped from the object ckpt_restart made
+      plan->shm_regions.push_back(i);
+      continue;
+    }
     if (r.kind == RegionKind::kFileShared) {
       plan->shared_files.push_back(i);
       if (!r.has_content) continue;  // content is written back through a temporary

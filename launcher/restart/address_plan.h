@@ -27,6 +27,7 @@ struct AddressPlan {
   uint64_t temp_start = 0, temp_len = 0;
   std::vector<TempRegion> temps;       // private and shared-anonymous memory
   std::vector<uint32_t> shared_files;  // regions mapped MAP_SHARED from files
+  std::vector<uint32_t> shm_regions;   // mappings of shared memory objects (shm_restore.h)
   std::vector<RestoreMove> specials;   // current vvar/vdso -> image addresses
   uint64_t parking_len = 0;
 };

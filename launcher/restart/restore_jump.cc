@@ -46,13 +46,61 @@ HoleLayout layout(const image::LoadedImage& img, uint64_t base, uint64_t parking
   h.unmap = round_up(h.args + sizeof(RestoreArgs));
   h.moves = round_up(h.unmap + kMaxUnmap * sizeof(RestoreRange));
   h.file_maps = round_up(h.moves + (img.regions.size() + 8) * sizeof(RestoreMove));
-  h.paths = round_up(h.file_maps + img.regions.size() * sizeof(RestoreFileMap));
+  h.paths = round_up(h.file_maps + 2 * img.regions.size() * sizeof(RestoreFileMap));
   h.sched_env = round_up(h.paths + img.regions.size() * 4096);
   h.maps_text = round_up(h.sched_env + kSchedulerEnvSize);
   h.blob = h.maps_text + kMapsBuffer;
   h.parking = h.blob + blob_size();
   h.stack_top = round_up(h.parking + parking_len) + kStackSize;
   return h;
+}
+
+// Mappings of shared memory objects: from the descriptor every process
+// inherited, or the SysV segment; then the descriptors closed and the
+// temporary attachments detached.
+bool fill_shm_ops(const image::LoadedImage& img, const AddressPlan& plan, const ShmRestorer& shm,
+                  RestoreArgs* a, std::string* err) {
+  for (uint32_t index : plan.shm_regions) {
+    const auto& r = img.regions[index];
+    const ShmObject* o = shm.find(r.dev, r.ino);
+    if (!o) {
+      *err = "internal error: no shared memory object for the region at " + std::to_string(r.start);
+      return false;
+    }
+    bool sysv = o->record.kind == image::ShmKind::kSysV;
+    if (sysv && r.offset == 0 && r.end - r.start < o->record.size) {
+      // shmat maps the whole segment: each of its pieces must be there.
+      uint64_t covered = 0;
+      for (uint32_t other : plan.shm_regions) {
+        const auto& q = img.regions[other];
+        if (q.dev == r.dev && q.ino == r.ino && q.start - q.offset == r.start)
+          covered += q.end - q.start;
+      }
+      if (covered < ((o->record.size + 4095) & ~4095ull)) {
+        *err = "System V shared memory segment " + std::to_string(o->record.shmid) +
+               " was partly detached at the checkpoint: not supported";
+        return false;
+      }
+    }
+    a->file_maps[a->n_file_maps++] = {r.start,
+                                      r.end - r.start,
+                                      r.offset,
+                                      r.prot,
+                                      0,
+                                      0,
+                                      sysv ? kMapSysV : kMapByFd,
+                                      sysv ? o->shmid : o->fd};
+  }
+  for (int fd : shm.fds())
+    if (a->n_shm_fds < kMaxRestoreShm) a->shm_fds[a->n_shm_fds++] = fd;
+  for (uint64_t at : shm.temp_attachments())
+    if (a->n_shm_detach < kMaxRestoreShm) a->shm_detach[a->n_shm_detach++] = at;
+  for (const auto& [virt, real] : shm.shmid_map()) {
+    if (a->n_shmid_map == kMaxRestoreShm) break;
+    a->shmid_virtual[a->n_shmid_map] = virt;
+    a->shmid_real[a->n_shmid_map++] = real;
+  }
+  return true;
 }
 
 void fill_memory_ops(const image::LoadedImage& img, const AddressPlan& plan, RestoreArgs* a,
@@ -76,7 +124,9 @@ void fill_memory_ops(const image::LoadedImage& img, const AddressPlan& plan, Res
                                       r.offset,
                                       r.prot,
                                       static_cast<uint32_t>(flags | O_CLOEXEC),
-                                      reinterpret_cast<uint64_t>(path)};
+                                      reinterpret_cast<uint64_t>(path),
+                                      kMapByPath,
+                                      -1};
     path += 4096;
   }
   a->n_specials = static_cast<uint32_t>(plan.specials.size());
@@ -173,6 +223,7 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
   a->hole_len = plan.hole_len;
   a->unmap = reinterpret_cast<RestoreRange*>(h.unmap);
   fill_memory_ops(img, plan, a, h);
+  if (settings.shm && !fill_shm_ops(img, plan, *settings.shm, a, err)) return false;
   fill_process_ops(img, a);
   a->real_pid = getpid();
   a->real_ppid = getppid();
@@ -214,6 +265,8 @@ void jump_to_restorer(RestoreArgs* a, const AddressPlan& plan) {
     if (e.path == "[vdso]" || e.path == "[vvar]" || e.path == "[vvar_vclock]" ||
         e.path == "[vsyscall]")
       return;
+    for (uint32_t i = 0; i < a->n_shm_detach; i++)
+      if (e.start == a->shm_detach[i]) return;  // detached by the restorer, after its own
     add(e.start, std::min(e.end, keep_start));  // the parts outside the reservation
     add(std::max(e.start, keep_end), e.end);
   });

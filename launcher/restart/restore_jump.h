@@ -9,6 +9,7 @@
 #include "address_plan.h"
 #include "ckpt/restore_args.h"
 #include "image_reader.h"
+#include "shm_restore.h"
 
 namespace ckpt {
 
@@ -19,6 +20,7 @@ struct JumpSettings {
   std::string ckpt_dir;
   bool file_rollback = true;
   std::vector<std::pair<int32_t, int32_t>> pid_map;  // virtual -> real, where they differ
+  const ShmRestorer* shm = nullptr;                  // the shared memory objects
 };
 
 // Space the hole needs for a given image.

@@ -126,6 +126,7 @@ FdRestorer::Key FdRestorer::key_of(size_t image, const FdRecord& r) const {
 
 int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
   const image::LoadedImage& img = images_[image];
+  if (int fd = adopt_ ? adopt_(r) : -1; fd >= 0) return fd;
   switch (r.kind) {
     case FdKind::kUnlinked:
       return recreate_unlinked(img, r, err);
@@ -266,9 +267,8 @@ void FdRestorer::set_foreground(size_t i, const std::function<int32_t(int32_t)>&
 }
 
 void FdRestorer::finish(size_t i) {
-  std::set<int> keep;
+  std::set<int> keep = kept_;
   for (const FdRecord& r : images_[i].fds) keep.insert(r.fd);
-  keep.insert(kept_);
   for (int fd : open_fds())
     if (!keep.count(fd)) close(fd);
 }

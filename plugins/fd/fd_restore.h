@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,9 +48,13 @@ class FdRestorer {
   // In the process of image `i`, before it forks its children.
   bool place(size_t i, std::string* err);
   // In the process of image `i`, once its children exist: closes the rest
-  // (but `fd` of keep_open).
+  // (but the descriptors of keep()).
   void finish(size_t i);
-  void keep_open(int fd) { kept_ = fd; }
+  // A descriptor finish() must leave open (a shared memory object's).
+  void keep(int fd) { kept_.insert(fd); }
+  // Consulted before a description is created: a new description on an
+  // object made elsewhere (a shared memory object), or -1.
+  void set_adopt(std::function<int(const image::FdRecord&)> adopt) { adopt_ = std::move(adopt); }
   // A number above every parked one (for a descriptor of ckpt_restart's own).
   int free_number() const { return park_end_; }
   // In a session leader: takes its pty back as controlling terminal.
@@ -70,9 +75,10 @@ class FdRestorer {
   const std::vector<image::LoadedImage>& images_;
   FdRestoreOptions opts_;
   std::map<Key, int> parked_;  // description -> parked number
+  std::set<int> kept_;
+  std::function<int(const image::FdRecord&)> adopt_;
   int park_base_ = 0;
   int park_end_ = 0;
-  int kept_ = -1;
   PipeTable pipes_;
   PtyTable ptys_;
   FifoTable fifos_;

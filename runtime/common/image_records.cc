@@ -201,6 +201,31 @@ bool RegionRecord::decode(ByteReader& r) {
   return r.ok() && start < end && start % kPageSize == 0 && end % kPageSize == 0;
 }
 
+void ShmRecord::encode(ByteWriter& w) const {
+  w.put_u64(dev);
+  w.put_u64(ino);
+  w.put_u32(static_cast<uint32_t>(kind));
+  w.put_u64(size);
+  w.put_u32(mode);
+  w.put_u32(static_cast<uint32_t>(key));
+  w.put_u32(static_cast<uint32_t>(shmid));
+  w.put_u32(flags);
+  w.put_str(path);
+}
+
+bool ShmRecord::decode(ByteReader& r) {
+  dev = r.u64();
+  ino = r.u64();
+  kind = static_cast<ShmKind>(r.u32());
+  size = r.u64();
+  mode = r.u32();
+  key = static_cast<int32_t>(r.u32());
+  shmid = static_cast<int32_t>(r.u32());
+  flags = r.u32();
+  path = r.str();
+  return r.ok() && kind >= ShmKind::kAnon && kind <= ShmKind::kSysV;
+}
+
 void ChunkHeader::encode(ByteWriter& w) const {
   w.put_u32(region);
   w.put_u32(flags);

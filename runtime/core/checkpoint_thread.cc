@@ -82,6 +82,9 @@ void resume_after_restart() {
   for (uint32_t i = 0; i < args->n_pid_map && i < kMaxRestorePidMap; i++)
     rt.pids.add(args->pid_map_vpid[i], args->pid_map_real[i]);
   rt.pids.set_self(rt.vpid, rt.real_pid);
+  rt.shmids.clear();
+  for (uint32_t i = 0; i < args->n_shmid_map && i < kMaxRestoreShm; i++)
+    rt.shmids.add(args->shmid_virtual[i], args->shmid_real[i]);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
   forget_image_job(g_job);

@@ -13,6 +13,7 @@
 #include "proc_files.h"
 #include "process_capture.h"
 #include "runtime_ranges.h"
+#include "shm_capture.h"
 
 namespace ckpt {
 namespace {
@@ -53,9 +54,12 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   // 5. File descriptors (captured in prepare_image), unlinked files' content.
   if (!w.add_section(image::Tag::kFds, job.fds_section)) return write_error(w, err);
   if (!write_unlinked_files(job.fds, w, err)) return false;
-  // 6. Memory: the region list, then every chunk, compressed in parallel.
+  // 6. Memory: the shared memory objects mapped, the region list, then every
+  //    chunk, compressed in parallel.
   MemoryPlan plan;
-  bool ok = plan_memory(plan, err) && write_memory(plan, w, compression_level(), err);
+  bool ok = plan_memory(plan, err) && write_shm_objects(w, err);
+  shm_capture_end();
+  ok = ok && write_memory(plan, w, compression_level(), err);
   finish_memory(plan);
   if (!ok) return false;
   // 7. End, with the counts a reader checks against.
@@ -95,6 +99,11 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
   }
   job.fd = static_cast<int>(fd);
   job.fds_section.clear();
+  if (const char* what = sysv_unsupported(rt.sysv_uses.load())) {
+    err.append(what);
+    abandon_image(job);
+    return false;
+  }
   int skip[3] = {rt.coord_fd, rt.event_fd, job.fd};
   if (!capture_fds(skip, 3, job.fds, job.fds_section, err) || !save_unlinked_files(job.fds, err)) {
     abandon_image(job);

@@ -17,6 +17,7 @@
 #include "raw_thread.h"
 #include "runtime.h"
 #include "runtime_ranges.h"
+#include "shm_capture.h"
 
 namespace ckpt {
 namespace {
@@ -83,11 +84,11 @@ bool classify(const MapEntry& e, RegionRecord& r, MessageString& err) {
     r.kind = RegionKind::kHeap;
   } else if (e.path == "[stack]") {
     r.kind = RegionKind::kStack;
-  } else if (e.shared &&
-             (!file || e.path.starts_with("/dev/zero") || e.path.starts_with("/memfd:"))) {
+  } else if (is_shm_mapping(e)) {
     r.kind = RegionKind::kAnonShared;
+    return shm_capture_region(e, r, err);
   } else if (e.shared && file) {
-    if (e.deleted || e.path.starts_with("/SYSV") || e.path.starts_with("/dev/")) {
+    if (e.path.starts_with("/dev/")) {
       err.append("shared mapping of ").append(e.path).append(" at ").append_hex(e.start);
       err.append(" is a resource ckpt cannot checkpoint yet");
       return false;
@@ -270,6 +271,7 @@ bool plan_memory(MemoryPlan& plan, MessageString& err) {
   plan.made_readable = g_made_readable;
   plan.count = 0;
   plan.maps_text.clear();
+  shm_capture_begin();
   if (!read_whole_file("/proc/self/maps", plan.maps_text)) {
     err.append("cannot read /proc/self/maps");
     return false;
@@ -300,7 +302,9 @@ bool plan_memory(MemoryPlan& plan, MessageString& err) {
       }
       plan.made_readable[plan.count] = 0;
       if (r.has_content && !(r.prot & PROT_READ)) {
-        if (pagemap >= 0 && !any_present(pagemap, r.start, r.end)) {
+        // A shared object's pages may be present only in other processes.
+        if (r.kind != RegionKind::kAnonShared && pagemap >= 0 &&
+            !any_present(pagemap, r.start, r.end)) {
           r.has_content = 0;
         } else {
           sys::mprotect(reinterpret_cast<void*>(r.start), r.end - r.start, r.prot | PROT_READ);

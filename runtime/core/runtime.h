@@ -14,6 +14,7 @@
 #include "ckpt/image_format.h"
 #include "ckpt/restore_args.h"
 #include "pid_table.h"
+#include "sysv_ipc.h"
 
 namespace ckpt {
 
@@ -64,7 +65,9 @@ struct Runtime {
   int32_t vpid = 0, vppid = 0;
   int32_t real_pid = 0, real_ppid = 0;
   uint32_t restart_count = 0;
-  PidTable pids;  // the computation's virtual -> real pids (pid_table.h)
+  PidTable pids;                       // the computation's virtual -> real pids (pid_table.h)
+  ShmIdTable shmids;                   // SysV shmids a restart changed (sysv_ipc.h)
+  std::atomic<uint32_t> sysv_uses{0};  // SysvUse bits
   char host[256] = {};
   char program[64] = {};
   char exe[4096] = {};

@@ -16,6 +16,9 @@ constexpr long kMapShared = 0x01, kMapFixed = 0x10;
 constexpr long kArchSetFs = 0x1002;
 constexpr long kPrSetMm = 35, kPrSetMmMap = 14;
 constexpr long kRseq = 334, kRseqUnregister = 1;
+constexpr long kShmat = 30, kShmdt = 67;
+constexpr long kShmRdonly = 010000, kShmRemap = 040000, kShmExec = 0100000;
+constexpr long kProtWrite = 2, kProtExec = 4;
 
 struct PrctlMmMap {
   uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
@@ -66,16 +69,41 @@ void move_specials(RestoreArgs* a) {
     move(a->specials[i].from, a->specials[i].len, a->specials[i].to, "cannot move the vdso");
 }
 
+// A System V segment: attached whole at the mapping of offset 0, then each
+// of its mappings gets its protection.
+void attach_sysv(const ckpt::RestoreFileMap& m) {
+  if (m.offset == 0) {
+    long flags = kShmRemap | ((m.prot & kProtWrite) ? 0 : kShmRdonly) |
+                 ((m.prot & kProtExec) ? kShmExec : 0);
+    long r = sys::call3(kShmat, m.id, static_cast<long>(m.addr), flags);
+    if (failed(r)) fail("cannot attach a System V shared memory segment", r);
+  }
+  long r = sys::mprotect(reinterpret_cast<void*>(m.addr), m.len, static_cast<int>(m.prot));
+  if (failed(r)) fail("cannot protect a System V shared memory segment", r);
+}
+
 void map_files(RestoreArgs* a) {
   for (uint32_t i = 0; i < a->n_file_maps; i++) {
     const ckpt::RestoreFileMap& m = a->file_maps[i];
-    long fd = sys::open(reinterpret_cast<const char*>(m.path), static_cast<int>(m.open_flags));
-    if (failed(fd)) fail("cannot open a shared file mapping", fd);
+    if (m.how == ckpt::kMapSysV) {
+      attach_sysv(m);
+      continue;
+    }
+    long fd = m.id;
+    if (m.how == ckpt::kMapByPath) {
+      fd = sys::open(reinterpret_cast<const char*>(m.path), static_cast<int>(m.open_flags));
+      if (failed(fd)) fail("cannot open a shared file mapping", fd);
+    }
     long r = sys::mmap(reinterpret_cast<void*>(m.addr), m.len, static_cast<int>(m.prot),
                        kMapShared | kMapFixed, static_cast<int>(fd), static_cast<long>(m.offset));
-    sys::close(static_cast<int>(fd));
-    if (failed(r)) fail("cannot map a shared file", r);
+    if (m.how == ckpt::kMapByPath) sys::close(static_cast<int>(fd));
+    if (failed(r)) fail("cannot map a shared file or shared memory object", r);
   }
+  // Every process holds each SysV segment attached at all times (inherited
+  // temporary, then its own), so a removed one never reaches zero attaches.
+  for (uint32_t i = 0; i < a->n_shm_fds && i < ckpt::kMaxRestoreShm; i++) sys::close(a->shm_fds[i]);
+  for (uint32_t i = 0; i < a->n_shm_detach && i < ckpt::kMaxRestoreShm; i++)
+    sys::call1(kShmdt, static_cast<long>(a->shm_detach[i]));
 }
 
 void set_mm_layout(RestoreArgs* a) {
@@ -141,7 +169,7 @@ extern "C" [[noreturn]] __attribute__((section(".text.entry"), used)) void resto
     if (failed(r)) fail("cannot protect a memory region", r);
   }
   sys::munmap(reinterpret_cast<void*>(a->temp_area.start), a->temp_area.len);
-  // 4. Shared file mappings.
+  // 4. Shared file mappings and shared memory objects.
   map_files(a);
   // 5. Signal dispositions (handlers point into the memory just restored).
   for (int s = 1; s <= 64; s++)

@@ -86,6 +86,11 @@ void resolve_real_functions() {
   next(g_real.statx, "statx");
   next(g_real.access, "access");
   next(g_real.faccessat, "faccessat");
+  next(g_real.shmget, "shmget");
+  next(g_real.shmat, "shmat");
+  next(g_real.shmctl, "shmctl");
+  next(g_real.semget, "semget");
+  next(g_real.msgget, "msgget");
   g_resolved = true;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -93,6 +94,12 @@ struct RealFunctions {
   int (*statx)(int, const char*, int, unsigned int, struct statx*);
   int (*access)(const char*, int);
   int (*faccessat)(int, const char*, int, int);
+  // System V IPC (wrap_sysv_ipc.cc).
+  int (*shmget)(key_t, size_t, int);
+  void* (*shmat)(int, const void*, int);
+  int (*shmctl)(int, int, struct shmid_ds*);
+  int (*semget)(key_t, int, int);
+  int (*msgget)(key_t, int);
 };
 
 const RealFunctions& real();

@@ -133,6 +133,18 @@ bool write_image(int fd, const ImageSpec& spec, int level) {
   fh.encode(scratch);
   scratch.put_bytes(spec.file_content.data(), spec.file_content.size());
   if (!w.add_section(Tag::kFileData, scratch)) return false;
+  ShmRecord shm[2];
+  shm[0].dev = 1;
+  shm[0].ino = 13;
+  shm[0].kind = ShmKind::kSysV;
+  shm[0].size = 20480;
+  shm[0].mode = 0600;
+  shm[0].key = 0x5e001702;
+  shm[0].shmid = 12;
+  shm[0].flags = kShmRemoved;
+  shm[1].kind = ShmKind::kMemfd;
+  shm[1].path = "memfd:x";
+  if (!w.add_records(Tag::kShmObjects, shm, 2, scratch)) return false;
 
   std::vector<RegionRecord> regions;
   uint64_t at = kRegionBase;
@@ -201,6 +213,15 @@ TEST_P(ImageRoundTrip, RestoresEveryByte) {
   ASSERT_EQ(img.signals.size(), 1u);
   ASSERT_EQ(img.fds.size(), 1u);
   EXPECT_EQ(img.fds[0].path, "/tmp/gone");
+  ASSERT_EQ(img.shm_objects.size(), 2u);
+  EXPECT_EQ(img.shm_objects[0].kind, ShmKind::kSysV);
+  EXPECT_EQ(img.shm_objects[0].ino, 13u);
+  EXPECT_EQ(img.shm_objects[0].size, 20480u);
+  EXPECT_EQ(img.shm_objects[0].mode, 0600u);
+  EXPECT_EQ(img.shm_objects[0].key, 0x5e001702);
+  EXPECT_EQ(img.shm_objects[0].shmid, 12);
+  EXPECT_EQ(img.shm_objects[0].flags, kShmRemoved);
+  EXPECT_EQ(img.shm_objects[1].path, "memfd:x");
   ASSERT_EQ(img.regions.size(), 4u);
   EXPECT_EQ(img.regions[3].path, "[vdso]");
   EXPECT_EQ(img.chunks.size(), 4u + 1u + 1u);

@@ -5,7 +5,7 @@
 //   End        a section with tag kEnd whose payload counts what came before
 //
 // Sections appear in this order: Process, Threads, Signals, Fds, FileData*,
-// MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
+// ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
 // not know. A file without an End section, or whose End counts disagree, is
 // truncated. docs/image_format.md describes every field; keep both in step.
 #pragma once
@@ -47,6 +47,7 @@ enum class Tag : uint32_t {
   kFileData = 5,  // content of a file that was unlinked while open
   kMemRegions = 6,
   kMemChunk = 7,
+  kShmObjects = 8,    // shared memory objects the process maps (ShmRecords)
   kEnd = 0x454e4421,  // "!DNE"
 };
 
@@ -205,7 +206,9 @@ enum class RegionKind : uint32_t {
   kAnon = 1,         // private anonymous
   kFilePrivate = 2,  // private file mapping (content saved, restored anonymous)
   kFileShared = 3,   // MAP_SHARED file mapping (content saved, file remapped)
-  kAnonShared = 4,   // MAP_SHARED|MAP_ANONYMOUS (single process for now)
+  kAnonShared = 4,   // a shared memory object (a ShmRecord of the same dev/ino):
+                     // MAP_SHARED|MAP_ANONYMOUS, memfd, POSIX shm, SysV shm,
+                     // any deleted file mapped MAP_SHARED
   kHeap = 5,
   kStack = 6,
   kVdso = 7,
@@ -229,6 +232,35 @@ struct RegionRecord {
   uint64_t file_mtime_ns = 0;
   uint32_t huge = 0;  // 1 if backed by transparent huge pages when saved
   std::string_view path;
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// A shared memory object mapped by the process (regions of kind kAnonShared
+// name it by dev/ino). Processes that share one object have equal dev/ino;
+// the object's content is in the MemChunks of the regions with content of
+// whichever image has them (one process saves it: the topmost one in the
+// computation that maps it).
+enum class ShmKind : uint32_t {
+  kAnon = 1,     // MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)")
+  kMemfd = 2,    // memfd_create ("/memfd:NAME (deleted)"); path "memfd:NAME"
+  kNamed = 3,    // a file on tmpfs that still has its path (/dev/shm/NAME)
+  kDeleted = 4,  // a file unlinked while mapped (shm_unlink'ed /dev/shm/NAME)
+  kSysV = 5,     // System V shared memory (shmget/shmat)
+};
+
+inline constexpr uint32_t kShmRemoved = 1;  // SysV: IPC_RMID done (SHM_DEST)
+
+struct ShmRecord {
+  uint64_t dev = 0, ino = 0;  // as in the RegionRecords (SysV: ino = shmid)
+  ShmKind kind = ShmKind::kAnon;
+  uint64_t size = 0;      // the object's size (st_size, SysV segment size)
+  uint32_t mode = 0;      // permission bits (SysV: shm_perm.mode & 0777)
+  int32_t key = 0;        // SysV key (0 = IPC_PRIVATE)
+  int32_t shmid = -1;     // SysV identifier as the application knows it
+  uint32_t flags = 0;     // kShmRemoved
+  std::string_view path;  // kNamed/kDeleted: the file's path; kMemfd: "memfd:NAME"
 
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);

@@ -13,8 +13,9 @@
 
 namespace ckpt {
 
-inline constexpr uint32_t kRestoreArgsVersion = 2;
+inline constexpr uint32_t kRestoreArgsVersion = 3;
 inline constexpr uint32_t kMaxRestorePidMap = 2048;
+inline constexpr uint32_t kMaxRestoreShm = 512;  // shared memory objects
 
 struct RestoreRange {
   uint64_t start, len;
@@ -27,12 +28,22 @@ struct RestoreMove {
   uint32_t reserved;
 };
 
-// Map a file MAP_SHARED at its final address.
+// Map a shared object at its final address: a file by path, a descriptor
+// that ckpt_restart created and every process inherited (a shared memory
+// object), or a System V segment.
+enum RestoreMapHow : uint32_t {
+  kMapByPath = 0,  // open(path, open_flags), mmap MAP_SHARED|MAP_FIXED
+  kMapByFd = 1,    // mmap(id) MAP_SHARED|MAP_FIXED
+  kMapSysV = 2,    // offset 0: shmat(id, addr, SHM_REMAP); then mprotect(prot)
+};
+
 struct RestoreFileMap {
   uint64_t addr, len, offset;
   uint32_t prot;
   uint32_t open_flags;
-  uint64_t path;  // address of a NUL-terminated path inside the hole
+  uint64_t path;  // kMapByPath: address of a NUL-terminated path inside the hole
+  uint32_t how;   // RestoreMapHow
+  int32_t id;     // kMapByFd: the descriptor; kMapSysV: the segment's shmid
 };
 
 struct KernelSigaction {
@@ -61,9 +72,15 @@ struct RestoreArgs {
   RestoreMove* moves;
   uint32_t n_moves;
   RestoreRange temp_area;  // unmapped once every move is done
-  // Phase 4: shared file mappings.
+  // Phase 4: shared file mappings and shared memory objects; then the
+  // objects' descriptors are closed and ckpt_restart's temporary SysV
+  // attachments (left mapped by phase 1) detached.
   RestoreFileMap* file_maps;
   uint32_t n_file_maps;
+  uint32_t n_shm_fds;
+  uint32_t n_shm_detach;
+  int32_t shm_fds[kMaxRestoreShm];
+  uint64_t shm_detach[kMaxRestoreShm];
   // Phase 5: signal dispositions (bit s-1 of sig_set: entry s-1 is set).
   uint64_t sig_set;
   KernelSigaction sigactions[64];
@@ -90,6 +107,11 @@ struct RestoreArgs {
   // LSB_*), "NAME=value" strings one after another, each NUL-terminated.
   uint64_t scheduler_env;
   uint32_t scheduler_env_size;
+  // System V segments whose shmid changed: virtual (as the application
+  // knows it) -> real.
+  uint32_t n_shmid_map;
+  int32_t shmid_virtual[kMaxRestoreShm];
+  int32_t shmid_real[kMaxRestoreShm];
   // The computation's processes whose pid changed at this restart.
   uint32_t n_pid_map;
   int32_t pid_map_vpid[kMaxRestorePidMap];
