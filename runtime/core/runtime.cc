@@ -16,6 +16,7 @@
 #include "ckpt/sys.h"
 #include "exec_identity.h"
 #include "log.h"
+#include "mpi_rank.h"
 #include "preempt.h"
 #include "process_capture.h"
 #include "runtime_events.h"
@@ -113,6 +114,11 @@ void init_identity(Runtime& rt) {
     rt.program[i] = plain ? c : '_';
   }
   rt.program[i] = 0;
+  rt.rank = rank_from_environment([](const char* name) -> const char* { return getenv(name); });
+  if (const char* v = getenv("CKPT_DEFER_TIMEOUT"); v && *v) {
+    long seconds = strtol(v, nullptr, 10);
+    if (seconds > 0) rt.defer_timeout_ms = seconds * 1000;
+  }
 }
 
 // In the child of a fork(): a new process of the computation. It gets its
@@ -131,6 +137,7 @@ void on_fork_child() {
   rt.pids.set_self(rt.vpid, rt.real_pid);
   rt.restart_count = 0;
   rt.checkpoint_active.store(0);                  // the parent's checkpoint, not ours
+  rt.checkpoint_deferred.store(0);                // the forking thread's sections are the parent's
   if (rt.coord_fd >= 0) sys::close(rt.coord_fd);  // the parent's connection
   rt.coord_fd = -1;
   if (rt.event_fd >= 0) sys::close(rt.event_fd);
