@@ -1,6 +1,8 @@
 // CPU masks and lists (see cpu_list.h).
 #include "cpu_list.h"
 
+#include <algorithm>
+
 namespace ckpt::image {
 
 std::vector<int> cpus_of_mask(std::string_view mask) {
@@ -24,6 +26,15 @@ std::string cpu_list_text(const std::vector<int>& cpus) {
     if (j > i) out += '-' + std::to_string(cpus[j]);
     i = j + 1;
   }
+  return out;
+}
+
+std::vector<int> map_cpus_onto(const std::vector<int>& saved, const std::vector<int>& available) {
+  std::vector<int> out;
+  if (available.empty()) return out;
+  for (int c : saved) out.push_back(available[static_cast<size_t>(c) % available.size()]);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
