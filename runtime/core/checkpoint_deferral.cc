@@ -1,19 +1,17 @@
 // Deferred sections (see checkpoint_deferral.h).
 #include "checkpoint_deferral.h"
 
-#include "checkpoint_thread.h"
 #include "futex.h"
 
 namespace ckpt {
 
 void enter_deferred_section(Runtime& rt) {
   for (;;) {
-    wait_checkpoint_idle(rt, rt.defer_timeout_ms);
+    while (rt.checkpoint_active.load()) futex_wait(rt.checkpoint_active, 1, 50);
     rt.checkpoint_deferred.fetch_add(1);
     if (!rt.checkpoint_active.load()) return;
     // A checkpoint began meanwhile: let it go first.
     leave_deferred_section(rt);
-    futex_wait(rt.checkpoint_active, 1, 50);
   }
 }
 
@@ -38,13 +36,3 @@ bool wait_deferred_sections(Runtime& rt, MessageString& err) {
 }
 
 }  // namespace ckpt
-
-extern "C" __attribute__((visibility("default"))) int ckpt_defer_checkpoints(int on) {
-  ckpt::Runtime& rt = ckpt::runtime();
-  if (!rt.ready) return -1;
-  if (on)
-    ckpt::enter_deferred_section(rt);
-  else
-    ckpt::leave_deferred_section(rt);
-  return 0;
-}

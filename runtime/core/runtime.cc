@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../shim/real_functions.h"
+#include "checkpoint_deferral.h"
 #include "checkpoint_thread.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
@@ -188,3 +189,14 @@ __attribute__((destructor)) void ckpt_runtime_fini() {
 Runtime& runtime() { return g_runtime; }
 
 }  // namespace ckpt
+
+// The entry point of plugins outside libckpt.so (checkpoint_deferral.h).
+extern "C" __attribute__((visibility("default"))) int ckpt_defer_checkpoints(int on) {
+  ckpt::Runtime& rt = ckpt::runtime();
+  if (!rt.ready) return -1;
+  if (on)
+    ckpt::enter_deferred_section(rt);
+  else
+    ckpt::leave_deferred_section(rt);
+  return 0;
+}

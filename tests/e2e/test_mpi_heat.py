@@ -9,6 +9,7 @@ SKIPs (exit 77) while ckpt cannot checkpoint sockets yet (mpi_common.py)."""
 import harness
 import mpi_common
 
+
 def body(job, bins):
     heat = mpi_common.mpi_example(bins, "mpi_heat")
     mpirun = mpi_common.launcher("mpi_heat", ["mpirun.openmpi", "mpirun"])

@@ -3,11 +3,17 @@
 // saved bindings and their mapping onto another node, the CpuAffinity record.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ckpt/image_format.h"
+#include "core/checkpoint_deferral.h"
+#include "core/futex.h"
 #include "core/mpi_rank.h"
 #include "cpu_list.h"
 #include "mpi_environment.h"
@@ -120,6 +126,52 @@ TEST(MpiEnvironment, LauncherSetsNeedsTheExactName) {
   EXPECT_FALSE(launcher_sets({"--mca"}, "OMPI_MCA_btl"));  // no name after it
   EXPECT_FALSE(launcher_sets({"--mca", "btl"}, "PMIX_MCA_btl"));
   EXPECT_TRUE(launcher_sets({"--gmca", "btl", "tcp"}, "OMPI_MCA_btl"));
+}
+
+TEST(CheckpointDeferral, ACheckpointWaitsForTheSectionThenGivesUp) {
+  auto rt = std::make_unique<Runtime>();
+  rt->defer_timeout_ms = 200;
+  enter_deferred_section(*rt);
+  EXPECT_EQ(rt->checkpoint_deferred.load(), 1);
+  rt->checkpoint_active.store(1);
+  MessageString err;
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(wait_deferred_sections(*rt, err));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
+  EXPECT_NE(err.view().find("MPI_Init/MPI_Finalize"), std::string_view::npos) << err.view();
+  // The section ends while a checkpoint waits: the wait returns at once.
+  std::thread leaver([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    leave_deferred_section(*rt);
+  });
+  rt->defer_timeout_ms = 5000;
+  MessageString err2;
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_deferred_sections(*rt, err2));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2000));
+  leaver.join();
+  EXPECT_EQ(rt->checkpoint_deferred.load(), 0);
+}
+
+TEST(CheckpointDeferral, EnteringWaitsForTheCheckpointInProgress) {
+  auto rt = std::make_unique<Runtime>();
+  rt->checkpoint_active.store(1);
+  std::atomic<bool> entered{false};
+  std::thread enterer([&] {
+    enter_deferred_section(*rt);
+    entered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_FALSE(entered.load());
+  EXPECT_EQ(rt->checkpoint_deferred.load(), 0);  // not counted while it waits
+  MessageString err;
+  EXPECT_TRUE(wait_deferred_sections(*rt, err));  // so the checkpoint goes on
+  rt->checkpoint_active.store(0);                 // the checkpoint ends
+  futex_wake_all(rt->checkpoint_active);
+  enterer.join();
+  EXPECT_TRUE(entered.load());
+  EXPECT_EQ(rt->checkpoint_deferred.load(), 1);
+  leave_deferred_section(*rt);
 }
 
 TEST(CpuList, TextAndMasks) {
