@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../plugins/fd/socket_state.h"
+#include "cpu_list.h"
 #include "image_reader.h"
 
 namespace ckpt::image {
@@ -159,6 +160,13 @@ void print_threads(const std::vector<ThreadRecord>& threads) {
                 t.vtid, t.real_tid, t.fs_base, t.ctx.rip, t.ctx.rsp, t.sigmask,
                 t.is_ckpt_thread ? "  (checkpoint thread)" : "");
   }
+}
+
+void print_affinity(const std::vector<CpuAffinityRecord>& affinity) {
+  if (affinity.empty()) return;
+  std::printf("cpu binding (sched_getaffinity when checkpointed)\n");
+  for (auto& a : affinity)
+    std::printf("  vtid %-6d cpus %s\n", a.vtid, cpu_list_text(cpus_of_mask(a.mask)).c_str());
 }
 
 std::string sa_flags_text(uint64_t f) {
@@ -429,6 +437,7 @@ int info_one(const std::string& path, bool verify) {
   print_job(path);
   print_process(img.process);
   print_threads(img.threads);
+  print_affinity(img.affinity);
   print_signals(img.signals);
   print_fds(img.fds);
   print_shm(img.shm_objects);

@@ -3,11 +3,14 @@
 //   ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]
 //               [--preempt-signals LIST] [--requeue] [--restart-if-exists]
 //               [--no-file-rollback] [--embed-files] [--compress LEVEL | --no-compress]
-//               [--verbose] [--] PROGRAM [ARGS...]
+//               [--mpi-shm | --no-mpi-defaults] [--verbose] [--] PROGRAM [ARGS...]
 //
 // Makes sure a coordinator of this job answers (starting one if needed),
 // then execs PROGRAM with libckpt.so preloaded and the job's settings in its
-// environment, so that it and everything it starts agree on them. With
+// environment, so that it and everything it starts agree on them: the MPI
+// plugin libckpt_mpi.so is preloaded after libckpt.so when it is there, and
+// checkpoint-friendly MPI transport settings are added unless the user chose
+// their own (mpi_environment.h, docs/mpi.md). With
 // --restart-if-exists and a committed checkpoint in the checkpoint dir, it
 // execs ckpt_restart on that dir instead (a requeued batch job continues).
 #include <unistd.h>
@@ -22,6 +25,7 @@
 #include "committed_checkpoint.h"
 #include "ensure_coordinator.h"
 #include "job_secret.h"
+#include "mpi_environment.h"
 #include "schedule_options.h"
 #include "settings.h"
 
@@ -32,7 +36,7 @@ constexpr const char* kUsage =
     "usage: ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]\n"
     "                   [--preempt-signals LIST] [--requeue] [--restart-if-exists]\n"
     "                   [--no-file-rollback] [--embed-files] [--compress LEVEL | --no-compress]\n"
-    "                   [--verbose] [--] PROGRAM [ARGS...]\n";
+    "                   [--mpi-shm | --no-mpi-defaults] [--verbose] [--] PROGRAM [ARGS...]\n";
 
 constexpr const char* kOptionHelp =
     "  --preempt-signals LIST  e.g. USR1,TERM: on one of these signals the job is\n"
@@ -45,6 +49,9 @@ constexpr const char* kOptionHelp =
     "  --no-compress       store memory pages uncompressed (same as --compress 0)\n"
     "  --embed-files       store mapped files (libraries, programs) in the images, for a\n"
     "                      machine without them (env CKPT_EMBED_FILES=1)\n"
+    "  --mpi-shm      keep MPI's shared-memory transports between local ranks instead of\n"
+    "                 TCP on lo (env CKPT_MPI_SHM=1; see docs/mpi.md)\n"
+    "  --no-mpi-defaults  set no MPI transport variables at all (env CKPT_MPI_DEFAULTS=0)\n"
     "  --verbose      the runtime logs what it does (env CKPT_VERBOSE=1)\n";
 
 struct LaunchOptions {
@@ -54,6 +61,8 @@ struct LaunchOptions {
   std::string compress;  // zstd level, "" = the runtime's default
   bool verbose = false;
   bool restart_if_exists = false;
+  bool mpi_defaults = true;
+  MpiEnvOptions mpi;
   int program_index = 0;
 };
 
@@ -62,6 +71,9 @@ void read_env(LaunchOptions* o) {
   if (const char* v = getenv("CKPT_RESTART_IF_EXISTS"); v && *v && std::strcmp(v, "0") != 0)
     o->restart_if_exists = true;
   if (const char* v = getenv("CKPT_FILE_ROLLBACK"); v && *v == '0') o->file_rollback = false;
+  if (const char* v = getenv("CKPT_MPI_SHM"); v && *v && std::strcmp(v, "0") != 0)
+    o->mpi.shared_memory = true;
+  if (const char* v = getenv("CKPT_MPI_DEFAULTS"); v && *v == '0') o->mpi_defaults = false;
 }
 
 // The options that are only ckpt_launch's, at argv[*i].
@@ -91,6 +103,10 @@ OptionStatus take_launch_option(int argc, char** argv, int* i, LaunchOptions* o,
       *error = "--compress takes a zstd level from -7 to 19";
       return OptionStatus::kBad;
     }
+  } else if (arg == "--mpi-shm") {
+    o->mpi.shared_memory = true;
+  } else if (arg == "--no-mpi-defaults") {
+    o->mpi_defaults = false;
   } else if (arg == "--verbose") {
     o->verbose = true;
   } else if (arg == "-h" || arg == "--help") {
@@ -124,10 +140,28 @@ bool parse(int argc, char** argv, LaunchOptions* o, std::string* error) {
   return true;
 }
 
+// libckpt_mpi.so beside libckpt.so, or "".
+std::string find_mpi_plugin(const std::string& library) {
+  std::string path = library.substr(0, library.rfind('/') + 1) + "libckpt_mpi.so";
+  return access(path.c_str(), R_OK) == 0 ? path : "";
+}
+
+// MPI transport variables the user did not choose (docs/mpi.md).
+void export_mpi_defaults(const LaunchOptions& o, char** program) {
+  std::vector<std::string> argv;
+  for (char** a = program; *a; a++) argv.push_back(*a);
+  auto lookup = [](const char* name) -> const char* { return getenv(name); };
+  for (const EnvSetting& e : mpi_environment_defaults(argv, lookup, o.mpi)) {
+    setenv(e.name.c_str(), e.value.c_str(), 1);
+    if (o.verbose) std::fprintf(stderr, "ckpt_launch: %s=%s\n", e.name.c_str(), e.value.c_str());
+  }
+}
+
 // The environment every process of the job inherits.
 void export_job_environment(const LaunchOptions& o, const Secret& secret,
-                            const std::string& library) {
+                            const std::string& library, char** program) {
   std::string preload = library;
+  if (std::string plugin = find_mpi_plugin(library); !plugin.empty()) preload += ":" + plugin;
   if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
   setenv("LD_PRELOAD", preload.c_str(), 1);
   setenv("CKPT_COORD_HOST", o.settings.host.c_str(), 1);
@@ -138,6 +172,7 @@ void export_job_environment(const LaunchOptions& o, const Secret& secret,
   if (o.embed_files) setenv("CKPT_EMBED_FILES", "1", 1);
   if (!o.compress.empty()) setenv("CKPT_COMPRESS_LEVEL", o.compress.c_str(), 1);
   if (o.verbose) setenv("CKPT_VERBOSE", "1", 1);
+  if (o.mpi_defaults) export_mpi_defaults(o, program);
 }
 
 // --restart-if-exists with a committed checkpoint: becomes ckpt_restart on
@@ -195,7 +230,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "ckpt_launch: %s\n", error.c_str());
     return 1;
   }
-  export_job_environment(o, *secret, library);
+  export_job_environment(o, *secret, library, program);
   execvp(program[0], program);
   std::fprintf(stderr, "ckpt_launch: cannot run %s: %s\n", program[0], std::strerror(errno));
   return 127;

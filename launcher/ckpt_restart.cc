@@ -29,6 +29,7 @@
 #include "image_reader.h"
 #include "job_secret.h"
 #include "restart/address_plan.h"
+#include "restart/cpu_binding.h"
 #include "restart/image_selection.h"
 #include "restart/process_tree.h"
 #include "restart/restore_jump.h"
@@ -56,10 +57,15 @@ struct RestartOptions {
 // processes' descriptors take its numbers.
 int g_report_fd = 2;
 
-[[noreturn]] void die(const std::string& msg) {
+// Says something on ckpt_restart's own stderr.
+void report(const std::string& msg) {
   std::string line = "ckpt_restart: " + msg + "\n";
   ssize_t ignored = write(g_report_fd, line.data(), line.size());
   (void)ignored;
+}
+
+[[noreturn]] void die(const std::string& msg) {
+  report(msg);
   std::exit(1);
 }
 
@@ -126,6 +132,13 @@ void write_back_shared_files(const image::LoadedImage& img, const AddressPlan& p
   }
 }
 
+// The saved CPU binding, mapped onto this node when its CPUs are not here.
+void restore_cpu_binding(const image::LoadedImage& img) {
+  std::string note, err;
+  if (!apply_cpu_binding(img, &note, &err)) report("warning: " + err);
+  if (!note.empty()) report(note);
+}
+
 void restore_process_state(const image::LoadedImage& img) {
   std::string cwd(img.process.cwd);
   if (chdir(cwd.c_str()) != 0)
@@ -168,6 +181,7 @@ void restore_process(const image::LoadedImage& img, const JumpSettings& js, bool
   RestoreArgs* args = nullptr;
   if (!prepare_restore_args(img, plan, js, &args, &err)) fail(img.path + ": " + err);
   restore_process_state(img);
+  restore_cpu_binding(img);
   if (!spawner.all_ready(&err)) die(err);
   std::fflush(nullptr);
   close(g_report_fd);

@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential meson ninja-build pkg-config libzstd-dev libhwloc-dev libboost-dev
-          libgtest-dev googletest openmpi-bin libopenmpi-dev python3 zstd)
+          libgtest-dev googletest openmpi-bin libopenmpi-dev mpich libmpich-dev python3 zstd)
 
 install_packages() {
   if ! command -v dpkg-query >/dev/null; then
@@ -28,6 +28,20 @@ install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q </dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+  keep_openmpi_default
+}
+
+# Open MPI stays the default MPI (mpicc, mpirun, pkg-config's mpi) with MPICH
+# installed beside it; MPICH is used by its explicit names (mpicc.mpich,
+# mpiexec.hydra). See docs/mpi.md.
+keep_openmpi_default() {
+  command -v update-alternatives >/dev/null || return 0
+  [[ -x /usr/bin/mpicc.openmpi ]] && update-alternatives --quiet --set mpi /usr/bin/mpicc.openmpi
+  [[ -x /usr/bin/mpirun.openmpi ]] && update-alternatives --quiet --set mpirun /usr/bin/mpirun.openmpi
+  local arch_mpi
+  arch_mpi=$(update-alternatives --list mpi-x86_64-linux-gnu 2>/dev/null | grep openmpi | head -1) || true
+  [[ -n $arch_mpi ]] && update-alternatives --quiet --set mpi-x86_64-linux-gnu "$arch_mpi"
+  return 0
 }
 
 build() {

@@ -36,6 +36,7 @@ struct LoadedImage {
   ProcessRecord process;
   std::vector<ThreadRecord> threads;
   std::vector<SignalRecord> signals;
+  std::vector<CpuAffinityRecord> affinity;  // empty in images without the section
   std::vector<FdRecord> fds;
   std::vector<ShmRecord> shm_objects;
   std::vector<RegionRecord> regions;

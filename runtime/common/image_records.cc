@@ -105,6 +105,17 @@ bool ThreadRecord::decode(ByteReader& r) {
   return r.ok();
 }
 
+void CpuAffinityRecord::encode(ByteWriter& w) const {
+  w.put_u32(vtid);
+  w.put_str(mask);
+}
+
+bool CpuAffinityRecord::decode(ByteReader& r) {
+  vtid = r.u32();
+  mask = r.str();
+  return r.ok() && !mask.empty() && mask.size() <= kMaxCpuMaskBytes && mask.size() % 8 == 0;
+}
+
 void SignalRecord::encode(ByteWriter& w) const {
   w.put_u32(signo);
   w.put_u64(handler);

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include "checkpoint_deferral.h"
 #include "children.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
@@ -117,17 +118,18 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
   return true;
 }
 
-// Phase 1: stop every application thread; wait for children still starting
-// so that they join this checkpoint.
+// Phase 1: once no thread is inside a deferred section (MPI_Init), stop
+// every application thread; wait for children still starting so that they
+// join this checkpoint.
 void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
   g_job.generation = msg.generation;
-  rt.checkpoint_active.store(1);
+  rt.checkpoint_active.store(1);  // from here, threads wait before entering a deferred section
   g_dir.clear();
   g_dir.append(msg.dir);
   MessageString err;
-  g_suspended = suspend_all_threads(rt, err);
+  g_suspended = wait_deferred_sections(rt, err) && suspend_all_threads(rt, err);
   if (g_suspended) settle_children(rt);
   reply_suspended(rt, proto::Msg::kSuspended, g_suspended, err.view());
 }

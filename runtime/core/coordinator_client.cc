@@ -88,7 +88,7 @@ bool coordinator_connect(Runtime& rt, MessageString& err) {
   proto::Hello hello;
   hello.role = proto::Role::kProcess;
   hello.proof = proto::prove(rt.secret, challenge.nonce, hello.role);
-  hello.process = {rt.vpid, rt.vppid, rt.real_pid, -1, rt.restart_count, rt.host, rt.program};
+  hello.process = {rt.vpid, rt.vppid, rt.real_pid, rt.rank, rt.restart_count, rt.host, rt.program};
   uint8_t buf[1024];
   ByteWriter out(buf, sizeof(buf));
   hello.encode(out);

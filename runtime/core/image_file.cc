@@ -47,14 +47,18 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   section.clear();
   capture_threads(rt, job.stopped_threads, section);
   if (!w.add_section(image::Tag::kThreads, section)) return write_error(w, err);
-  // 4. Signal dispositions.
+  // 4. CPU bindings, re-applied by ckpt_restart on the node it runs on.
+  section.clear();
+  capture_affinity(rt, job.stopped_threads, section);
+  if (!w.add_section(image::Tag::kCpuAffinity, section)) return write_error(w, err);
+  // 5. Signal dispositions.
   section.clear();
   capture_signals(section);
   if (!w.add_section(image::Tag::kSignals, section)) return write_error(w, err);
-  // 5. File descriptors (captured in prepare_image), unlinked files' content.
+  // 6. File descriptors (captured in prepare_image), unlinked files' content.
   if (!w.add_section(image::Tag::kFds, job.fds_section)) return write_error(w, err);
   if (!write_unlinked_files(job.fds, w, err)) return false;
-  // 6. Memory: the shared memory objects mapped, the region list, then every
+  // 7. Memory: the shared memory objects mapped, the region list, then every
   //    chunk, compressed in parallel.
   MemoryPlan plan;
   bool ok = plan_memory(plan, err) && write_shm_objects(w, err);
@@ -62,7 +66,7 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   ok = ok && write_memory(plan, w, compression_level(), err);
   finish_memory(plan);
   if (!ok) return false;
-  // 7. End, with the counts a reader checks against.
+  // 8. End, with the counts a reader checks against.
   if (!w.finish()) return write_error(w, err);
   return true;
 }
@@ -86,7 +90,10 @@ bool has_writable_shared_mapping() {
 bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageString& err) {
   clear_excluded_ranges();
   job.out.name.clear();
-  job.out.name.append("ckpt_").append(rt.program).append('_').append_int(rt.vpid).append(".img");
+  // ckpt_<program>_<vpid>.img, or ckpt_<program>_r<rank>_<vpid>.img for an MPI rank.
+  job.out.name.append("ckpt_").append(rt.program).append('_');
+  if (rt.rank >= 0) job.out.name.append('r').append_int(rt.rank).append('_');
+  job.out.name.append_int(rt.vpid).append(".img");
   job.out.bytes = 0;
   job.path.clear();
   job.path.append(dir).append('/').append(job.out.name.view());

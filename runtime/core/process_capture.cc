@@ -126,6 +126,29 @@ void capture_threads(const Runtime& rt, int32_t stopped_threads, ByteWriter& out
   }
 }
 
+void capture_affinity(const Runtime& rt, int32_t stopped_threads, ByteWriter& out) {
+  uint32_t count = 0;
+  size_t count_at = out.size();
+  out.put_u32(0);  // patched below: threads that ended meanwhile are left out
+  for (int32_t i = 0; i < stopped_threads; i++) {
+    const ThreadSlot& s = rt.threads[i];
+    alignas(8) uint8_t mask[image::kMaxCpuMaskBytes];
+    long n =
+        sys::call3(SYS_sched_getaffinity, s.real_tid, sizeof(mask), reinterpret_cast<long>(mask));
+    if (n <= 0) continue;
+    image::CpuAffinityRecord r;
+    r.vtid = s.vtid ? s.vtid : s.real_tid;
+    r.mask = std::string_view(reinterpret_cast<const char*>(mask), static_cast<size_t>(n));
+    r.encode(out);
+    count++;
+  }
+  if (!out.overflow()) {
+    uint8_t le[4] = {static_cast<uint8_t>(count), static_cast<uint8_t>(count >> 8),
+                     static_cast<uint8_t>(count >> 16), static_cast<uint8_t>(count >> 24)};
+    __builtin_memcpy(out.mutable_data() + count_at, le, sizeof(le));
+  }
+}
+
 void capture_signals(ByteWriter& out) {
   out.put_u32(64);
   for (uint32_t sig = 1; sig <= 64; sig++) {

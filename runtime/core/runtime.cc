@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "../shim/real_functions.h"
+#include "checkpoint_deferral.h"
 #include "checkpoint_thread.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
 #include "exec_identity.h"
 #include "log.h"
+#include "mpi_rank.h"
 #include "preempt.h"
 #include "process_capture.h"
 #include "runtime_events.h"
@@ -113,6 +115,11 @@ void init_identity(Runtime& rt) {
     rt.program[i] = plain ? c : '_';
   }
   rt.program[i] = 0;
+  rt.rank = rank_from_environment([](const char* name) -> const char* { return getenv(name); });
+  if (const char* v = getenv("CKPT_DEFER_TIMEOUT"); v && *v) {
+    long seconds = strtol(v, nullptr, 10);
+    if (seconds > 0) rt.defer_timeout_ms = seconds * 1000;
+  }
 }
 
 // In the child of a fork(): a new process of the computation. It gets its
@@ -135,6 +142,7 @@ void on_fork_child() {
   rt.pids.set_self(rt.vpid, rt.real_pid);
   rt.restart_count = 0;
   rt.checkpoint_active.store(0);                  // the parent's checkpoint, not ours
+  rt.checkpoint_deferred.store(0);                // the forking thread's sections are the parent's
   if (rt.coord_fd >= 0) sys::close(rt.coord_fd);  // the parent's connection
   rt.coord_fd = -1;
   if (rt.event_fd >= 0) sys::close(rt.event_fd);
@@ -185,3 +193,14 @@ __attribute__((destructor)) void ckpt_runtime_fini() {
 Runtime& runtime() { return g_runtime; }
 
 }  // namespace ckpt
+
+// The entry point of plugins outside libckpt.so (checkpoint_deferral.h).
+extern "C" __attribute__((visibility("default"))) int ckpt_defer_checkpoints(int on) {
+  ckpt::Runtime& rt = ckpt::runtime();
+  if (!rt.ready) return -1;
+  if (on)
+    ckpt::enter_deferred_section(rt);
+  else
+    ckpt::leave_deferred_section(rt);
+  return 0;
+}

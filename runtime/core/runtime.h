@@ -71,6 +71,7 @@ struct Runtime {
   char host[256] = {};
   char program[64] = {};
   char exe[4096] = {};
+  int32_t rank = -1;  // MPI rank from the launcher's environment (mpi_rank.h), -1 if none
 
   // Coordinator connection (all resolved at startup: no malloc later).
   sockaddr_in coord_addr = {};
@@ -112,6 +113,10 @@ struct Runtime {
   // 1 from a Suspend until the Resume: exec and exit wait for 0, so that a
   // process resumed early (forked writes) still answers for its image.
   std::atomic<int32_t> checkpoint_active{0};
+  // Threads inside a section where checkpoints wait (checkpoint_deferral.h),
+  // and how long a checkpoint waits for them (CKPT_DEFER_TIMEOUT).
+  std::atomic<int32_t> checkpoint_deferred{0};
+  long defer_timeout_ms = 60000;
 
   // Set by the restorer before it jumps to the checkpoint thread.
   RestoreArgs* restore_args = nullptr;

@@ -4,8 +4,8 @@
 //   Section*   each = SectionHeader + payload of `size` bytes, CRC32C of payload
 //   End        a section with tag kEnd whose payload counts what came before
 //
-// Sections appear in this order: Process, Threads, Signals, Fds, FileData*,
-// ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
+// Sections appear in this order: Process, Threads, CpuAffinity, Signals, Fds,
+// FileData*, ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
 // not know. A file without an End section, or whose End counts disagree, is
 // truncated. docs/image_format.md describes every field; keep both in step.
 #pragma once
@@ -48,6 +48,7 @@ enum class Tag : uint32_t {
   kMemRegions = 6,
   kMemChunk = 7,
   kShmObjects = 8,    // shared memory objects the process maps (ShmRecords)
+  kCpuAffinity = 12,  // each thread's CPU binding (sched_getaffinity)
   kEnd = 0x454e4421,  // "!DNE"
 };
 
@@ -134,6 +135,17 @@ struct ThreadRecord {
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
+
+// One thread's CPU binding when checkpointed: the kernel's cpumask as
+// sched_getaffinity(2) fills it (64-bit words, bit c = CPU c, OS numbering).
+struct CpuAffinityRecord {
+  int32_t vtid = 0;
+  std::string_view mask;  // 8 to kMaxCpuMaskBytes bytes
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+inline constexpr uint32_t kMaxCpuMaskBytes = 1024;  // 8192 CPUs
 
 struct SignalRecord {
   uint32_t signo = 0;
