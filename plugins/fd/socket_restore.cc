@@ -141,8 +141,12 @@ int new_socket(const SocketState& st) {
   return fd;
 }
 
-// Binds `fd` to `addr` (UNIX: a stale socket file is removed first; TCP:
-// with SO_REUSEADDR, as the old connections may linger in TIME_WAIT).
+// Binds `fd` to `addr` (UNIX: a stale socket file is removed first).
+// TCP: the killed run's connections may linger in TIME_WAIT on the port,
+// and SO_REUSEADDR only gets past them when the old socket had it too, so
+// the bind is made in TCP_REPAIR mode, where the kernel forces the reuse
+// (needs CAP_NET_ADMIN, else SO_REUSEADDR alone). Leaving repair mode
+// clears SO_REUSEADDR; restore_reuse puts the application's back.
 bool bind_to(int fd, const SocketState& st, std::string_view addr, const std::string& cwd) {
   CwdScope in_dir(addr, cwd);
   if (unix_path(addr)) {
@@ -150,8 +154,20 @@ bool bind_to(int fd, const SocketState& st, std::string_view addr, const std::st
     struct stat sb;
     if (lstat(path.c_str(), &sb) == 0 && S_ISSOCK(sb.st_mode)) unlink(path.c_str());
   }
-  if (is_tcp(st)) set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-  return bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size())) == 0;
+  if (!is_tcp(st)) return bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size())) == 0;
+  set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  if (bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size())) == 0) return true;
+  int saved = errno;
+  if (saved != EADDRINUSE || set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) != 0) {
+    errno = saved;
+    return false;
+  }
+  int r = bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size()));
+  saved = errno;
+  set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
+  set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  errno = saved;
+  return r == 0;
 }
 
 void sleep_ms(int ms) {
