@@ -14,6 +14,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <vector>
+
+#include "tcp_leftovers.h"
 
 namespace ckpt {
 namespace {
@@ -418,7 +421,19 @@ bool SocketTable::build(Sock& s, std::string* err) {
   return true;
 }
 
+// Once, before the first socket is made: the killed run's TCP remnants on
+// the addresses about to be bound again.
+void SocketTable::clear_leftovers() {
+  if (leftovers_cleared_) return;
+  leftovers_cleared_ = true;
+  std::vector<std::string_view> locals;
+  for (auto& [ino, s] : socks_)
+    if (s.known && is_tcp(s.st) && named(s.st, s.st.local)) locals.push_back(s.st.local);
+  destroy_tcp_leftovers(locals);
+}
+
 int SocketTable::open_for(const image::FdRecord& r, std::string* err) {
+  clear_leftovers();
   Sock* s = find(r.ino);
   if (!s) {
     *err = "cannot restore fd " + std::to_string(r.fd) + " (socket " + std::to_string(r.ino) +
