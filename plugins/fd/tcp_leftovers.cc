@@ -11,41 +11,13 @@
 
 #include <cstring>
 
+#include "inet_address.h"
+
 namespace ckpt {
 namespace {
 
-// A local address in one form for both families: IPv4 as a mapped IPv6
-// address, the port in host order.
-struct Endpoint {
-  in6_addr addr = {};
-  uint16_t port = 0;
-  bool any = false;
-};
-
-bool endpoint_of(std::string_view raw, Endpoint* e) {
-  sockaddr_storage sa = {};
-  if (raw.size() < sizeof(sockaddr_in) || raw.size() > sizeof(sa)) return false;
-  std::memcpy(&sa, raw.data(), raw.size());
-  if (sa.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&sa);
-    e->addr.s6_addr[10] = e->addr.s6_addr[11] = 0xff;
-    std::memcpy(&e->addr.s6_addr[12], &in->sin_addr, 4);
-    e->port = ntohs(in->sin_port);
-    e->any = in->sin_addr.s_addr == INADDR_ANY;
-    return true;
-  }
-  if (sa.ss_family == AF_INET6 && raw.size() >= sizeof(sockaddr_in6)) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&sa);
-    e->addr = in6->sin6_addr;
-    e->port = ntohs(in6->sin6_port);
-    e->any = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
-    return true;
-  }
-  return false;
-}
-
-Endpoint endpoint_of(const inet_diag_msg& m) {
-  Endpoint e;
+InetEndpoint endpoint_of(const inet_diag_msg& m) {
+  InetEndpoint e;
   if (m.idiag_family == AF_INET) {
     e.addr.s6_addr[10] = e.addr.s6_addr[11] = 0xff;
     std::memcpy(&e.addr.s6_addr[12], m.id.idiag_src, 4);
@@ -56,7 +28,7 @@ Endpoint endpoint_of(const inet_diag_msg& m) {
   return e;
 }
 
-bool matches(const Endpoint& want, const Endpoint& got) {
+bool matches(const InetEndpoint& want, const InetEndpoint& got) {
   return want.port == got.port &&
          (want.any || std::memcmp(&want.addr, &got.addr, sizeof(in6_addr)) == 0);
 }
@@ -77,7 +49,7 @@ bool send_req(int nl, uint16_t type, uint16_t flags, const inet_diag_req_v2& r) 
 }
 
 // Every ownerless TCP socket of `family` on one of `wanted`'s addresses.
-void collect(int family, const std::vector<Endpoint>& wanted, std::vector<inet_diag_msg>* out) {
+void collect(int family, const std::vector<InetEndpoint>& wanted, std::vector<inet_diag_msg>* out) {
   int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (nl < 0) return;
   inet_diag_req_v2 r = {};
@@ -101,7 +73,7 @@ void collect(int family, const std::vector<Endpoint>& wanted, std::vector<inet_d
       if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
       const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
       if (m->idiag_inode != 0) continue;  // a process still owns it
-      Endpoint got = endpoint_of(*m);
+      InetEndpoint got = endpoint_of(*m);
       for (const auto& w : wanted)
         if (matches(w, got)) {
           out->push_back(*m);
@@ -115,10 +87,10 @@ void collect(int family, const std::vector<Endpoint>& wanted, std::vector<inet_d
 }  // namespace
 
 int destroy_tcp_leftovers(const std::vector<std::string_view>& locals) {
-  std::vector<Endpoint> wanted;
+  std::vector<InetEndpoint> wanted;
   for (auto raw : locals) {
-    Endpoint e;
-    if (endpoint_of(raw, &e) && e.port != 0) wanted.push_back(e);
+    InetEndpoint e;
+    if (inet_endpoint(raw, &e) && e.port != 0) wanted.push_back(e);
   }
   if (wanted.empty()) return 0;
   std::vector<inet_diag_msg> found;
