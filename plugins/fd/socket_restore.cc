@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,6 +15,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <vector>
+
+#include "inet_address.h"
+#include "tcp_leftovers.h"
 
 namespace ckpt {
 namespace {
@@ -51,17 +56,6 @@ bool unix_path(std::string_view a) {
 bool named(const SocketState& st, std::string_view a) {
   if (st.family == AF_UNIX) return !a.empty();
   return port_of(a) != 0;
-}
-
-// The wildcard address of `a`'s family with `a`'s port.
-bool wildcard(std::string_view a) {
-  if (a.size() >= sizeof(sockaddr_in6) && as_addr(a)->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.data());
-    return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
-  }
-  if (a.size() >= sizeof(sockaddr_in) && as_addr(a)->sa_family == AF_INET)
-    return reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr.s_addr == INADDR_ANY;
-  return false;
 }
 
 // Runs UNIX path operations relative to a process's working directory.
@@ -129,6 +123,20 @@ int saved_int(const SocketState& st, int level, int name, int fallback) {
   return fallback;
 }
 
+// Whether a connection to `addr` (either IP family) reaches the TCP
+// listener `l`: its own address, or its port on a wildcard address of the
+// same family, or of IPv6 without IPV6_V6ONLY for IPv4 and mapped peers.
+bool listener_takes(const SocketState& l, std::string_view addr) {
+  InetEndpoint want, have;
+  if (!inet_endpoint(addr, &want) || !inet_endpoint(l.local, &have) || want.port != have.port)
+    return false;
+  if (same_endpoint(l.local, addr)) return true;
+  if (!have.any) return false;
+  bool v4 = IN6_IS_ADDR_V4MAPPED(&want.addr);
+  if (l.family == AF_INET) return v4;
+  return !v4 || saved_int(l, IPPROTO_IPV6, IPV6_V6ONLY, 0) == 0;
+}
+
 // SO_REUSEADDR as the application had it (the restore binds with it on).
 void restore_reuse(int fd, const SocketState& st) {
   if (is_inet(st))
@@ -141,8 +149,12 @@ int new_socket(const SocketState& st) {
   return fd;
 }
 
-// Binds `fd` to `addr` (UNIX: a stale socket file is removed first; TCP:
-// with SO_REUSEADDR, as the old connections may linger in TIME_WAIT).
+// Binds `fd` to `addr` (UNIX: a stale socket file is removed first).
+// TCP: the killed run's connections may linger in TIME_WAIT on the port,
+// and SO_REUSEADDR only gets past them when the old socket had it too, so
+// the bind is made in TCP_REPAIR mode, where the kernel forces the reuse
+// (needs CAP_NET_ADMIN, else SO_REUSEADDR alone). Leaving repair mode
+// clears SO_REUSEADDR; restore_reuse puts the application's back.
 bool bind_to(int fd, const SocketState& st, std::string_view addr, const std::string& cwd) {
   CwdScope in_dir(addr, cwd);
   if (unix_path(addr)) {
@@ -150,8 +162,20 @@ bool bind_to(int fd, const SocketState& st, std::string_view addr, const std::st
     struct stat sb;
     if (lstat(path.c_str(), &sb) == 0 && S_ISSOCK(sb.st_mode)) unlink(path.c_str());
   }
-  if (is_tcp(st)) set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-  return bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size())) == 0;
+  if (!is_tcp(st)) return bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size())) == 0;
+  set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  if (bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size())) == 0) return true;
+  int saved = errno;
+  if (saved != EADDRINUSE || set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) != 0) {
+    errno = saved;
+    return false;
+  }
+  int r = bind(fd, as_addr(addr), static_cast<socklen_t>(addr.size()));
+  saved = errno;
+  set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
+  set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  errno = saved;
+  return r == 0;
 }
 
 void sleep_ms(int ms) {
@@ -203,6 +227,14 @@ bool write_all(int fd, std::string_view data) {
   return done == data.size();
 }
 
+// accept4 on a listener that may be non-blocking (its description is the
+// application's), waiting up to 2 s for the connection just made.
+int accept_one(int l) {
+  pollfd p = {l, POLLIN, 0};
+  poll(&p, 1, 2000);
+  return accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+}
+
 // The loopback address of a family, port 0.
 std::string loopback(int family) {
   if (family == AF_INET6) {
@@ -245,19 +277,19 @@ SocketTable::Sock* SocketTable::partner(const Sock& s) {
     return p && p->st.type == s.st.type ? p : nullptr;
   }
   for (auto& [ino, o] : socks_)
-    if (o.known && &o != &s && o.st.conn == SocketConn::kConnected && o.st.family == s.st.family &&
-        o.st.type == s.st.type && o.st.local == s.st.peer && o.st.peer == s.st.local)
+    if (o.known && &o != &s && o.st.conn == SocketConn::kConnected && is_inet(o.st) &&
+        is_inet(s.st) && o.st.type == s.st.type && same_endpoint(o.st.local, s.st.peer) &&
+        same_endpoint(o.st.peer, s.st.local))
       return &o;
   return nullptr;
 }
 
 SocketTable::Sock* SocketTable::listener_for(const Sock& s, std::string_view addr) {
   for (auto& [ino, o] : socks_) {
-    if (!o.known || o.st.conn != SocketConn::kListening || o.st.family != s.st.family ||
-        o.st.type != s.st.type || addr.empty())
+    if (!o.known || o.st.conn != SocketConn::kListening || o.st.type != s.st.type || addr.empty() ||
+        (o.st.family != s.st.family && !(is_inet(o.st) && is_inet(s.st))))
       continue;
-    if (o.st.local == addr) return &o;
-    if (is_inet(s.st) && port_of(o.st.local) == port_of(addr) && wildcard(o.st.local)) return &o;
+    if (o.st.local == addr || (is_inet(s.st) && listener_takes(o.st, addr))) return &o;
   }
   return nullptr;
 }
@@ -333,9 +365,10 @@ bool SocketTable::build_pair(Sock& a, Sock& b, std::string* err) {
   cli.fd = new_socket(cli.st);
   bool ok = cli.fd >= 0;
   if (ok && named(cli.st, cli.st.local)) ok = bind_to(cli.fd, cli.st, cli.st.local, cli.cwd);
-  if (ok) ok = connect_to(cli.fd, srv->st.local, srv->cwd);
+  std::string to = is_inet(cli.st) ? inet_in_family(srv->st.local, cli.st.family) : "";
+  if (ok) ok = connect_to(cli.fd, is_inet(cli.st) ? to : srv->st.local, srv->cwd);
   int saved = errno;
-  if (ok) srv->fd = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+  if (ok) srv->fd = accept_one(l);
   if (temporary) {
     close(l);
     CwdScope in_dir(srv->st.local, srv->cwd);
@@ -402,7 +435,19 @@ bool SocketTable::build(Sock& s, std::string* err) {
   return true;
 }
 
+// Once, before the first socket is made: the killed run's TCP remnants on
+// the addresses about to be bound again.
+void SocketTable::clear_leftovers() {
+  if (leftovers_cleared_) return;
+  leftovers_cleared_ = true;
+  std::vector<std::string_view> locals;
+  for (auto& [ino, s] : socks_)
+    if (s.known && is_tcp(s.st) && named(s.st, s.st.local)) locals.push_back(s.st.local);
+  destroy_tcp_leftovers(locals);
+}
+
 int SocketTable::open_for(const image::FdRecord& r, std::string* err) {
+  clear_leftovers();
   Sock* s = find(r.ino);
   if (!s) {
     *err = "cannot restore fd " + std::to_string(r.fd) + " (socket " + std::to_string(r.ino) +

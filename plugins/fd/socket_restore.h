@@ -4,8 +4,9 @@
 //
 // - UNIX socketpairs (both ends unnamed) come back with socketpair().
 // - Listeners (UNIX path or abstract name, TCP) are bound again on their
-//   address (a stale socket file is unlinked first; TCP with SO_REUSEADDR
-//   while binding) and listen with their backlog.
+//   address (a stale socket file is unlinked first; TCP: what the killed
+//   run left on its ports, TIME_WAIT and orphans, is destroyed first, see
+//   tcp_leftovers.h, and the bind is forced) and listen with their backlog.
 // - Connected stream pairs with a name (an accepted UNIX connection, a TCP
 //   connection: ends paired by inode for UNIX, by address tuple for TCP) are
 //   made again by connecting the client end, bound to its old address, to
@@ -69,8 +70,10 @@ class SocketTable {
   Sock* listener_for(const Sock& s, std::string_view addr);
   Sock* by_local(const Sock& like, std::string_view addr);
   bool refill(Sock& s, std::string* err);
+  void clear_leftovers();
 
   std::map<uint64_t, Sock> socks_;
+  bool leftovers_cleared_ = false;
 };
 
 }  // namespace ckpt

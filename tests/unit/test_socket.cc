@@ -73,6 +73,18 @@ std::string name_of(int fd, bool peer) {
   return std::string(reinterpret_cast<char*>(&sa), len);
 }
 
+// Every record restored through one SocketTable, as ckpt_restart does.
+void restore_all(const std::vector<std::unique_ptr<LiveRecord>>& recs, std::vector<int>* fds) {
+  SocketTable table;
+  for (auto& r : recs) table.note(r->r, "/");
+  std::string err;
+  for (auto& r : recs) {
+    fds->push_back(table.open_for(r->r, &err));
+    ASSERT_GE(fds->back(), 0) << err;
+  }
+  ASSERT_TRUE(table.finish(&err)) << err;
+}
+
 TEST(SocketCapture, PeeksQueuesWithoutConsumingThem) {
   int sp[2], dg[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
@@ -110,15 +122,8 @@ TEST(SocketRestore, SocketpairAndTcpComeBackWithTheirBytes) {
   for (int fd : {sp[0], sp[1], c, s}) recs.push_back(capture(fd));
   for (int fd : {sp[0], sp[1], c, s}) close(fd);  // unread data: a reset, no TIME_WAIT
 
-  SocketTable table;
-  for (auto& r : recs) table.note(r->r, "/");
-  std::string err;
   std::vector<int> fds;
-  for (auto& r : recs) {
-    fds.push_back(table.open_for(r->r, &err));
-    ASSERT_GE(fds.back(), 0) << err;
-  }
-  ASSERT_TRUE(table.finish(&err)) << err;
+  ASSERT_NO_FATAL_FAILURE(restore_all(recs, &fds));
   EXPECT_EQ(read_some(fds[1]), "ab");  // message boundaries kept
   EXPECT_EQ(read_some(fds[1]), "cde");
   EXPECT_EQ(read_some(fds[3]), "to server");
@@ -152,6 +157,56 @@ TEST(SocketRestore, OutsidePeerComesBackBroken) {
   EXPECT_EQ(errno, ECONNRESET);
   EXPECT_LT(send(fd, "y", 1, MSG_NOSIGNAL), 0);
   close(fd);
+}
+
+// A dual-stack IPv6 listener without SO_REUSEADDR, an IPv4 client and the
+// IPv6 end accepted for it (a mapped address): the ends of different families
+// pair up, and the listener listens again on its port although the closed
+// connection left a TIME_WAIT there.
+TEST(SocketRestore, DualStackListenerOverTimeWait) {
+  int l = socket(AF_INET6, SOCK_STREAM, 0);
+  int off = 0;
+  setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  sockaddr_in6 any = {};
+  any.sin6_family = AF_INET6;
+  socklen_t len = sizeof(any);
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&any), sizeof(any)), 0);
+  ASSERT_EQ(listen(l, 4), 0);
+  getsockname(l, reinterpret_cast<sockaddr*>(&any), &len);
+  sockaddr_in to = {};
+  to.sin_family = AF_INET;
+  to.sin_port = any.sin6_port;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  int s = accept(l, nullptr, nullptr);
+  ASSERT_GE(s, 0);
+  ASSERT_EQ(write(c, "ping", 4), 4);
+  usleep(10000);
+  std::string c_local = name_of(c, false), s_local = name_of(s, false);
+  std::vector<std::unique_ptr<LiveRecord>> recs;
+  for (int fd : {l, c, s}) recs.push_back(capture(fd));
+  EXPECT_EQ(read_some(s), "ping");
+  close(s);  // the server end closes first: its TIME_WAIT holds the port
+  usleep(10000);
+  close(c);
+  close(l);
+  usleep(10000);
+
+  std::vector<int> fds;
+  ASSERT_NO_FATAL_FAILURE(restore_all(recs, &fds));
+  usleep(10000);
+  EXPECT_EQ(read_some(fds[2]), "ping");
+  EXPECT_EQ(name_of(fds[1], false), c_local);
+  EXPECT_EQ(name_of(fds[2], false), s_local);
+  ASSERT_EQ(write(fds[2], "pong", 4), 4);
+  usleep(10000);
+  EXPECT_EQ(read_some(fds[1]), "pong");
+  int c2 = socket(AF_INET, SOCK_STREAM, 0);  // the listener takes new clients
+  EXPECT_EQ(connect(c2, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  int s2 = accept(fds[0], nullptr, nullptr);
+  EXPECT_GE(s2, 0);
+  for (int fd : {c2, s2, fds[0], fds[1], fds[2]}) close(fd);
 }
 
 }  // namespace
