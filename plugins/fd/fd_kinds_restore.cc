@@ -80,12 +80,13 @@ int create_event_fd(const image::FdRecord& r, std::string* err) {
   return in.ok() ? fd : -1;
 }
 
-int create_epoll(const image::FdRecord& r, std::string* err) {
+int create_epoll(std::string* err) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) {
-    *err = failure(r, "epoll_create1");
-    return -1;
-  }
+  if (ep < 0) *err = std::string("cannot create an epoll instance: ") + std::strerror(errno);
+  return ep;
+}
+
+bool register_epoll(const image::FdRecord& r, int ep, std::string* err) {
   ByteReader in(r.extra.data(), r.extra.size());
   uint32_t n = in.u32();
   for (uint32_t i = 0; i < n && in.ok(); i++) {
@@ -95,11 +96,10 @@ int create_epoll(const image::FdRecord& r, std::string* err) {
     ev.data.u64 = in.u64();
     if (epoll_ctl(ep, EPOLL_CTL_ADD, target, &ev) != 0) {
       *err = failure(r, ("registering fd " + std::to_string(target)).c_str());
-      close(ep);
-      return -1;
+      return false;
     }
   }
-  return ep;
+  return true;
 }
 
 }  // namespace ckpt

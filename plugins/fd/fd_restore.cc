@@ -228,18 +228,22 @@ bool FdRestorer::place(size_t i, std::string* err) {
     }
     if (!put(r, it->second)) return false;
   }
-  // Epolls this process owns: their registrations name its fd numbers, now
-  // in place. Its children inherit them parked.
+  // Epolls this process owns: created empty and put at their numbers first,
+  // then given their registrations, which name fd numbers of this process
+  // (another epoll's among them). Its children inherit them parked.
+  std::vector<const FdRecord*> created;
   for (const FdRecord& r : img.fds) {
     if (r.kind != FdKind::kEpoll) continue;
     Key key = key_of(i, r);
-    auto it = parked_.find(key);
-    if (it != parked_.end()) continue;
-    int fd = create_epoll(r, err);
-    if (fd < 0 || !park(key, fd, err) || !put(r, parked_[key])) return false;
+    if (parked_.count(key)) continue;
+    int fd = create_epoll(err);
+    if (fd < 0 || !park(key, fd, err)) return false;
+    created.push_back(&r);
   }
-  for (const FdRecord& r : img.fds)  // the other fds sharing an epoll just made
+  for (const FdRecord& r : img.fds)  // every fd on an epoll, owned or inherited
     if (r.kind == FdKind::kEpoll && !put(r, parked_[key_of(i, r)])) return false;
+  for (const FdRecord* r : created)
+    if (!register_epoll(*r, r->fd, err)) return false;
   return true;
 }
 
