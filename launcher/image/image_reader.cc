@@ -32,6 +32,8 @@ std::string tag_name(uint32_t tag) {
       return "MemChunk";
     case Tag::kShmObjects:
       return "ShmObjects";
+    case Tag::kSysvObjects:
+      return "SysvObjects";
     case Tag::kEnd:
       return "End";
   }
@@ -95,7 +97,7 @@ class Parser {
   uint64_t off_ = 0;          // next byte to parse
   uint64_t section_off_ = 0;  // start of the current section
   uint64_t sections_ = 0, stored_bytes_ = 0, memory_bytes_ = 0;
-  bool seen_[9] = {};  // by Tag value 1..8
+  bool seen_[10] = {};  // by Tag value 1..9
   std::vector<uint8_t> scratch_;
 };
 
@@ -159,7 +161,7 @@ bool Parser::next_section(bool* at_end) {
     if (!chunk_section(s)) return false;
   } else if (tag == Tag::kFileData) {
     if (!file_data_section(s)) return false;
-  } else if ((s.tag >= 1 && s.tag <= 6) || tag == Tag::kShmObjects) {
+  } else if ((s.tag >= 1 && s.tag <= 6) || tag == Tag::kShmObjects || tag == Tag::kSysvObjects) {
     if (s.size > kMaxMetadataSection)
       return fail(name + " section" + where() + " is implausibly large");
     const uint8_t* p;
@@ -212,6 +214,9 @@ bool Parser::known_section(Tag tag, const uint8_t* p, uint64_t size) {
       ok = decode_list(r, &img_->shm_objects);
       if (ok && seen_[static_cast<uint32_t>(Tag::kMemRegions)])
         return fail("ShmObjects section after MemRegions" + where());
+      break;
+    case Tag::kSysvObjects:
+      ok = decode_list(r, &img_->sysv_objects);
       break;
     default:
       break;

@@ -38,6 +38,7 @@ struct LoadedImage {
   std::vector<SignalRecord> signals;
   std::vector<FdRecord> fds;
   std::vector<ShmRecord> shm_objects;
+  std::vector<SysvRecord> sysv_objects;
   std::vector<RegionRecord> regions;
   std::vector<ChunkRef> chunks;
   std::vector<FileDataRef> file_data;
