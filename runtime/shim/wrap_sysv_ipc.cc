@@ -26,15 +26,16 @@ bool checkpoint_interrupted(uint32_t before) {
   return errno == EINTR && t_state.ckpt_interrupts != before && runtime().ready;
 }
 
-int32_t use_sem(int semid) {
-  if (semid >= 0) runtime().used_sems.add(semid);
-  return runtime().semids.to_real(semid);
+// Notes an id the application used, unless the call said it names no set
+// or queue this process may read.
+template <typename Result>
+Result noted(ckpt::SysvIdSet& used, int id, Result r) {
+  if (id >= 0 && (r >= 0 || (errno != EINVAL && errno != EIDRM && errno != EACCES))) used.add(id);
+  return r;
 }
 
-int32_t use_msg(int msqid) {
-  if (msqid >= 0) runtime().used_msgs.add(msqid);
-  return runtime().msgids.to_real(msqid);
-}
+int32_t real_sem(int semid) { return runtime().semids.to_real(semid); }
+int32_t real_msg(int msqid) { return runtime().msgids.to_real(msqid); }
 
 }  // namespace
 
@@ -73,7 +74,8 @@ CKPT_WRAPPER int semtimedop(int semid, sembuf* ops, size_t n, const timespec* ti
       int64_t l = deadline - ckpt::monotonic_ns();
       if (l > 0) left = {static_cast<time_t>(l / kNs), static_cast<long>(l % kNs)};
     }
-    int r = real().semtimedop(use_sem(semid), ops, n, timeout ? &left : nullptr);
+    int r = noted(runtime().used_sems, semid,
+                  real().semtimedop(real_sem(semid), ops, n, timeout ? &left : nullptr));
     if (r == 0 || !checkpoint_interrupted(before)) return r;
   }
 }
@@ -106,7 +108,8 @@ CKPT_WRAPPER int semctl(int semid, int semnum, int cmd, ...) {
   }
   // These take an index into the kernel's table, not an id.
   bool by_index = cmd == IPC_INFO || cmd == SEM_INFO || cmd == SEM_STAT || cmd == SEM_STAT_ANY;
-  int r = real().semctl(by_index ? semid : use_sem(semid), semnum, cmd, arg);
+  int r = real().semctl(by_index ? semid : real_sem(semid), semnum, cmd, arg);
+  if (!by_index && cmd != IPC_RMID) noted(runtime().used_sems, semid, r);
   if (r > 0 && (cmd == SEM_STAT || cmd == SEM_STAT_ANY)) return runtime().semids.to_virtual(r);
   return r;
 }
@@ -122,7 +125,7 @@ CKPT_WRAPPER int msgget(key_t key, int flags) {
 CKPT_WRAPPER int msgsnd(int msqid, const void* msg, size_t size, int flags) {
   for (;;) {
     uint32_t before = t_state.ckpt_interrupts;
-    int r = real().msgsnd(use_msg(msqid), msg, size, flags);
+    int r = noted(runtime().used_msgs, msqid, real().msgsnd(real_msg(msqid), msg, size, flags));
     if (r == 0 || !checkpoint_interrupted(before)) return r;
   }
 }
@@ -130,7 +133,8 @@ CKPT_WRAPPER int msgsnd(int msqid, const void* msg, size_t size, int flags) {
 CKPT_WRAPPER ssize_t msgrcv(int msqid, void* msg, size_t size, long type, int flags) {
   for (;;) {
     uint32_t before = t_state.ckpt_interrupts;
-    ssize_t r = real().msgrcv(use_msg(msqid), msg, size, type, flags);
+    ssize_t r =
+        noted(runtime().used_msgs, msqid, real().msgrcv(real_msg(msqid), msg, size, type, flags));
     if (r >= 0 || !checkpoint_interrupted(before)) return r;
   }
 }
@@ -138,7 +142,8 @@ CKPT_WRAPPER ssize_t msgrcv(int msqid, void* msg, size_t size, long type, int fl
 CKPT_WRAPPER int msgctl(int msqid, int cmd, struct msqid_ds* buf) {
   // These take an index into the kernel's table, not an id.
   bool by_index = cmd == IPC_INFO || cmd == MSG_INFO || cmd == MSG_STAT || cmd == MSG_STAT_ANY;
-  int r = real().msgctl(by_index ? msqid : use_msg(msqid), cmd, buf);
+  int r = real().msgctl(by_index ? msqid : real_msg(msqid), cmd, buf);
+  if (!by_index && cmd != IPC_RMID) noted(runtime().used_msgs, msqid, r);
   if (r > 0 && (cmd == MSG_STAT || cmd == MSG_STAT_ANY)) return runtime().msgids.to_virtual(r);
   return r;
 }
