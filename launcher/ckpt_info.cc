@@ -392,6 +392,20 @@ void print_shm(const std::vector<ShmRecord>& objects) {
   }
 }
 
+void print_sysv(const std::vector<SysvRecord>& objects) {
+  if (objects.empty()) return;
+  std::printf("sysv       %zu semaphore sets and message queues\n", objects.size());
+  for (auto& o : objects) {
+    bool sems = o.kind == SysvKind::kSemaphores;
+    std::printf("  %-10s id %-8d key 0x%08x mode %04o  ", sems ? "semaphores" : "messages", o.id,
+                static_cast<uint32_t>(o.key), o.mode);
+    if (sems)
+      std::printf("%u semaphores\n", o.count);
+    else
+      std::printf("%u messages, %zu bytes, qbytes %" PRIu64 "\n", o.count, o.data.size(), o.qbytes);
+  }
+}
+
 void print_memory(const LoadedImage& img) {
   std::vector<uint64_t> stored(img.regions.size(), 0);
   for (auto& c : img.chunks) stored[c.hdr.region] += c.hdr.stored_pages;
@@ -441,6 +455,7 @@ int info_one(const std::string& path, bool verify) {
   print_signals(img.signals);
   print_fds(img.fds);
   print_shm(img.shm_objects);
+  print_sysv(img.sysv_objects);
   print_memory(img);
   print_totals(img);
   return 0;

@@ -34,6 +34,7 @@
 #include "restart/process_tree.h"
 #include "restart/restore_jump.h"
 #include "restart/shm_restore.h"
+#include "restart/sysv_restore.h"
 #include "restart/tree_spawn.h"
 #include "schedule_options.h"
 #include "settings.h"
@@ -235,6 +236,11 @@ int run(int argc, char** argv) {
   for (const auto& img : images)
     for (const auto& r : img.fds) highest_fd = std::max(highest_fd, r.fd);
   if (!shm.create_all(highest_fd + 64, &err)) die(err);
+  // System V semaphore sets and message queues once, with their values and messages.
+  SysvRestorer sysv(images);
+  if (!sysv.create_all(&err)) die(err);
+  js.semid_map = sysv.id_map(image::SysvKind::kSemaphores);
+  js.msgid_map = sysv.id_map(image::SysvKind::kMessages);
   FdRestorer fds(images, fo);
   fds.set_adopt([&](const image::FdRecord& r) { return shm.adopt(r); });
   for (int fd : shm.fds()) fds.keep(fd);

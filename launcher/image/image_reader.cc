@@ -34,6 +34,8 @@ std::string tag_name(uint32_t tag) {
       return "ShmObjects";
     case Tag::kCpuAffinity:
       return "CpuAffinity";
+    case Tag::kSysvObjects:
+      return "SysvObjects";
     case Tag::kEnd:
       return "End";
   }
@@ -161,7 +163,8 @@ bool Parser::next_section(bool* at_end) {
     if (!chunk_section(s)) return false;
   } else if (tag == Tag::kFileData) {
     if (!file_data_section(s)) return false;
-  } else if ((s.tag >= 1 && s.tag <= 6) || tag == Tag::kShmObjects || tag == Tag::kCpuAffinity) {
+  } else if ((s.tag >= 1 && s.tag <= 6) || tag == Tag::kShmObjects || tag == Tag::kSysvObjects ||
+             tag == Tag::kCpuAffinity) {
     if (s.size > kMaxMetadataSection)
       return fail(name + " section" + where() + " is implausibly large");
     const uint8_t* p;
@@ -217,6 +220,9 @@ bool Parser::known_section(Tag tag, const uint8_t* p, uint64_t size) {
       ok = decode_list(r, &img_->shm_objects);
       if (ok && seen_[static_cast<uint32_t>(Tag::kMemRegions)])
         return fail("ShmObjects section after MemRegions" + where());
+      break;
+    case Tag::kSysvObjects:
+      ok = decode_list(r, &img_->sysv_objects);
       break;
     default:
       break;

@@ -39,6 +39,7 @@ struct LoadedImage {
   std::vector<CpuAffinityRecord> affinity;  // empty in images without the section
   std::vector<FdRecord> fds;
   std::vector<ShmRecord> shm_objects;
+  std::vector<SysvRecord> sysv_objects;
   std::vector<RegionRecord> regions;
   std::vector<ChunkRef> chunks;
   std::vector<FileDataRef> file_data;

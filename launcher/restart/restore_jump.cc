@@ -103,6 +103,19 @@ bool fill_shm_ops(const image::LoadedImage& img, const AddressPlan& plan, const 
   return true;
 }
 
+void fill_sysv_ids(const JumpSettings& s, RestoreArgs* a) {
+  for (const auto& [virt, real] : s.semid_map) {
+    if (a->n_semid_map == kMaxRestoreShm) break;
+    a->semid_virtual[a->n_semid_map] = virt;
+    a->semid_real[a->n_semid_map++] = real;
+  }
+  for (const auto& [virt, real] : s.msgid_map) {
+    if (a->n_msgid_map == kMaxRestoreShm) break;
+    a->msgid_virtual[a->n_msgid_map] = virt;
+    a->msgid_real[a->n_msgid_map++] = real;
+  }
+}
+
 void fill_memory_ops(const image::LoadedImage& img, const AddressPlan& plan, RestoreArgs* a,
                      const HoleLayout& h) {
   a->moves = reinterpret_cast<RestoreMove*>(h.moves);
@@ -224,6 +237,7 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
   a->unmap = reinterpret_cast<RestoreRange*>(h.unmap);
   fill_memory_ops(img, plan, a, h);
   if (settings.shm && !fill_shm_ops(img, plan, *settings.shm, a, err)) return false;
+  fill_sysv_ids(settings, a);
   fill_process_ops(img, a);
   a->real_pid = getpid();
   a->real_ppid = getppid();

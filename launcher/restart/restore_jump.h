@@ -21,6 +21,8 @@ struct JumpSettings {
   bool file_rollback = true;
   std::vector<std::pair<int32_t, int32_t>> pid_map;  // virtual -> real, where they differ
   const ShmRestorer* shm = nullptr;                  // the shared memory objects
+  // System V semaphore sets and message queues whose id changed.
+  std::vector<std::pair<int32_t, int32_t>> semid_map, msgid_map;
 };
 
 // Space the hole needs for a given image.

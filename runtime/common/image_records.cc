@@ -237,6 +237,32 @@ bool ShmRecord::decode(ByteReader& r) {
   return r.ok() && kind >= ShmKind::kAnon && kind <= ShmKind::kSysV;
 }
 
+void SysvRecord::encode_head(ByteWriter& w) const {
+  w.put_u32(static_cast<uint32_t>(kind));
+  w.put_u32(static_cast<uint32_t>(id));
+  w.put_u32(static_cast<uint32_t>(key));
+  w.put_u32(mode);
+  w.put_u32(count);
+  w.put_u64(qbytes);
+}
+
+void SysvRecord::encode(ByteWriter& w) const {
+  encode_head(w);
+  w.put_str(data);
+}
+
+bool SysvRecord::decode(ByteReader& r) {
+  kind = static_cast<SysvKind>(r.u32());
+  id = static_cast<int32_t>(r.u32());
+  key = static_cast<int32_t>(r.u32());
+  mode = r.u32();
+  count = r.u32();
+  qbytes = r.u64();
+  data = r.str();
+  if (!r.ok() || (kind != SysvKind::kSemaphores && kind != SysvKind::kMessages)) return false;
+  return kind != SysvKind::kSemaphores || data.size() == uint64_t{count} * 2;
+}
+
 void ChunkHeader::encode(ByteWriter& w) const {
   w.put_u32(region);
   w.put_u32(flags);

@@ -86,6 +86,12 @@ void resume_after_restart() {
   rt.shmids.clear();
   for (uint32_t i = 0; i < args->n_shmid_map && i < kMaxRestoreShm; i++)
     rt.shmids.add(args->shmid_virtual[i], args->shmid_real[i]);
+  rt.semids.clear();
+  for (uint32_t i = 0; i < args->n_semid_map && i < kMaxRestoreShm; i++)
+    rt.semids.add(args->semid_virtual[i], args->semid_real[i]);
+  rt.msgids.clear();
+  for (uint32_t i = 0; i < args->n_msgid_map && i < kMaxRestoreShm; i++)
+    rt.msgids.add(args->msgid_virtual[i], args->msgid_real[i]);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
   forget_image_job(g_job);

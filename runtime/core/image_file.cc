@@ -14,6 +14,7 @@
 #include "process_capture.h"
 #include "runtime_ranges.h"
 #include "shm_capture.h"
+#include "sysv_capture.h"
 
 namespace ckpt {
 namespace {
@@ -58,7 +59,10 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   // 6. File descriptors (captured in prepare_image), unlinked files' content.
   if (!w.add_section(image::Tag::kFds, job.fds_section)) return write_error(w, err);
   if (!write_unlinked_files(job.fds, w, err)) return false;
-  // 7. Memory: the shared memory objects mapped, the region list, then every
+  // 7. System V semaphore sets and message queues (captured in prepare_image).
+  if (job.sysv_section.size() > 0 && !w.add_section(image::Tag::kSysvObjects, job.sysv_section))
+    return write_error(w, err);
+  // 8. Memory: the shared memory objects mapped, the region list, then every
   //    chunk, compressed in parallel.
   MemoryPlan plan;
   bool ok = plan_memory(plan, err) && write_shm_objects(w, err);
@@ -66,7 +70,7 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   ok = ok && write_memory(plan, w, compression_level(), err);
   finish_memory(plan);
   if (!ok) return false;
-  // 8. End, with the counts a reader checks against.
+  // 9. End, with the counts a reader checks against.
   if (!w.finish()) return write_error(w, err);
   return true;
 }
@@ -106,11 +110,13 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
   }
   job.fd = static_cast<int>(fd);
   job.fds_section.clear();
-  if (const char* what = sysv_unsupported(rt.sysv_uses.load())) {
-    err.append(what);
+  // Shared by the stopped processes: read now, before any of them resumes.
+  if (!capture_sysv_objects(rt, job.sysv_section, err)) {
     abandon_image(job);
     return false;
   }
+  if (job.sysv_section.capacity() > 0)
+    exclude_range(job.sysv_section.data(), job.sysv_section.capacity());
   int skip[3] = {rt.coord_fd, rt.event_fd, job.fd};
   if (!capture_fds(skip, 3, job.fds, job.fds_section, err) || !save_unlinked_files(job.fds, err)) {
     abandon_image(job);
@@ -157,6 +163,7 @@ void abandon_image(ImageJob& job) {
 
 void forget_image_job(ImageJob& job) {
   job.fds_section.forget();
+  job.sysv_section.forget();
   job.fds.file_data.forget();
   job.fd = -1;
 }

@@ -27,6 +27,7 @@ struct ImageJob {
   int fd = -1;  // the open temporary file
   PathString path, tmp;
   ByteWriter fds_section;
+  ByteWriter sysv_section;  // semaphore sets and message queues (sysv_capture.h)
   FdCapture fds;
   bool fork_safe = true;  // no writable shared mapping that the application could change
   WrittenImage out;

@@ -65,9 +65,12 @@ struct Runtime {
   int32_t vpid = 0, vppid = 0;
   int32_t real_pid = 0, real_ppid = 0;
   uint32_t restart_count = 0;
-  PidTable pids;                       // the computation's virtual -> real pids (pid_table.h)
-  ShmIdTable shmids;                   // SysV shmids a restart changed (sysv_ipc.h)
-  std::atomic<uint32_t> sysv_uses{0};  // SysvUse bits
+  PidTable pids;       // the computation's virtual -> real pids (pid_table.h)
+  SysvIdTable shmids;  // SysV ids a restart changed, per kind (sysv_ipc.h)
+  SysvIdTable semids;
+  SysvIdTable msgids;
+  SysvIdSet used_sems;  // semaphore sets and message queues used (virtual ids)
+  SysvIdSet used_msgs;
   char host[256] = {};
   char program[64] = {};
   char exe[4096] = {};

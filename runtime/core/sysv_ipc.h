@@ -1,8 +1,8 @@
-// System V IPC state the runtime keeps: the shmids a restart changed (the
-// application keeps the ids of before: virtual -> real, like pids), and
-// whether the process uses semaphores or message queues, which ckpt cannot
-// checkpoint yet (a checkpoint then fails with a message naming them).
-// Lives in Runtime, so it is saved with the image. Lock-free reads.
+// System V IPC state the runtime keeps, in Runtime (so it is saved with the
+// image): per kind (shared memory, semaphores, message queues) the ids a
+// restart changed (the application keeps the ids of before: virtual ->
+// real, like pids), and the semaphore sets and message queues the process
+// used, which a checkpoint captures (sysv_capture.h). Lock-free.
 #pragma once
 
 #include <atomic>
@@ -10,7 +10,7 @@
 
 namespace ckpt {
 
-class ShmIdTable {
+class SysvIdTable {
  public:
   static constexpr int kMax = 512;
   // After a restart: the pairs the restart passed (RestoreArgs).
@@ -25,13 +25,18 @@ class ShmIdTable {
   int32_t real_[kMax] = {};
 };
 
-enum SysvUse : uint32_t {
-  kUsesSemaphores = 1,     // semget succeeded
-  kUsesMessageQueues = 2,  // msgget succeeded
-};
+// The (virtual) ids of the objects a process used: its wrappers add them,
+// a checkpoint reads them. Concurrent adds may store an id twice.
+class SysvIdSet {
+ public:
+  static constexpr int kMax = 256;
+  void add(int32_t id);
+  int size() const;
+  int32_t at(int i) const { return slots_[i].load(std::memory_order_acquire) - 1; }
 
-// The message a checkpoint fails with, or nullptr when nothing unsupported
-// is in use.
-const char* sysv_unsupported(uint32_t uses);
+ private:
+  std::atomic<int32_t> n_{0};
+  std::atomic<int32_t> slots_[kMax] = {};  // id + 1; 0: not yet written
+};
 
 }  // namespace ckpt

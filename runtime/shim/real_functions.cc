@@ -90,7 +90,13 @@ void resolve_real_functions() {
   next(g_real.shmat, "shmat");
   next(g_real.shmctl, "shmctl");
   next(g_real.semget, "semget");
+  next(g_real.semop, "semop");
+  next(g_real.semtimedop, "semtimedop");
+  next(g_real.semctl, "semctl");
   next(g_real.msgget, "msgget");
+  next(g_real.msgsnd, "msgsnd");
+  next(g_real.msgrcv, "msgrcv");
+  next(g_real.msgctl, "msgctl");
   g_resolved = true;
 }
 

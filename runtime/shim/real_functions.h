@@ -10,8 +10,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -99,7 +101,13 @@ struct RealFunctions {
   void* (*shmat)(int, const void*, int);
   int (*shmctl)(int, int, struct shmid_ds*);
   int (*semget)(key_t, int, int);
+  int (*semop)(int, sembuf*, size_t);
+  int (*semtimedop)(int, sembuf*, size_t, const timespec*);
+  int (*semctl)(int, int, int, ...);
   int (*msgget)(key_t, int);
+  int (*msgsnd)(int, const void*, size_t, int);
+  ssize_t (*msgrcv)(int, void*, size_t, long, int);
+  int (*msgctl)(int, int, struct msqid_ds*);
 };
 
 const RealFunctions& real();

@@ -145,6 +145,19 @@ bool write_image(int fd, const ImageSpec& spec, int level) {
   shm[1].kind = ShmKind::kMemfd;
   shm[1].path = "memfd:x";
   if (!w.add_records(Tag::kShmObjects, shm, 2, scratch)) return false;
+  SysvRecord sysv[2];
+  sysv[0].kind = SysvKind::kSemaphores;
+  sysv[0].id = 7;
+  sysv[0].count = 2;
+  sysv[0].data = std::string_view("\x01\x00\x05\x00", 4);
+  sysv[1].kind = SysvKind::kMessages;
+  sysv[1].id = 5;
+  sysv[1].key = 0x5f000001;
+  sysv[1].mode = 0640;
+  sysv[1].count = 1;
+  sysv[1].qbytes = 16384;
+  sysv[1].data = std::string_view("\x01\0\0\0\x0a\0\0\0\0\0\0\0z", 13);
+  if (!w.add_records(Tag::kSysvObjects, sysv, 2, scratch)) return false;
 
   std::vector<RegionRecord> regions;
   uint64_t at = kRegionBase;
@@ -222,6 +235,16 @@ TEST_P(ImageRoundTrip, RestoresEveryByte) {
   EXPECT_EQ(img.shm_objects[0].shmid, 12);
   EXPECT_EQ(img.shm_objects[0].flags, kShmRemoved);
   EXPECT_EQ(img.shm_objects[1].path, "memfd:x");
+  ASSERT_EQ(img.sysv_objects.size(), 2u);
+  EXPECT_EQ(img.sysv_objects[0].kind, SysvKind::kSemaphores);
+  EXPECT_EQ(img.sysv_objects[0].id, 7);
+  EXPECT_EQ(img.sysv_objects[0].data, std::string_view("\x01\x00\x05\x00", 4));
+  EXPECT_EQ(img.sysv_objects[1].kind, SysvKind::kMessages);
+  EXPECT_EQ(img.sysv_objects[1].key, 0x5f000001);
+  EXPECT_EQ(img.sysv_objects[1].mode, 0640u);
+  EXPECT_EQ(img.sysv_objects[1].count, 1u);
+  EXPECT_EQ(img.sysv_objects[1].qbytes, 16384u);
+  EXPECT_EQ(img.sysv_objects[1].data.size(), 13u);
   ASSERT_EQ(img.regions.size(), 4u);
   EXPECT_EQ(img.regions[3].path, "[vdso]");
   EXPECT_EQ(img.chunks.size(), 4u + 1u + 1u);

@@ -5,7 +5,7 @@
 //   End        a section with tag kEnd whose payload counts what came before
 //
 // Sections appear in this order: Process, Threads, CpuAffinity, Signals, Fds,
-// FileData*, ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
+// FileData*, SysvObjects, ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
 // not know. A file without an End section, or whose End counts disagree, is
 // truncated. docs/image_format.md describes every field; keep both in step.
 #pragma once
@@ -48,6 +48,7 @@ enum class Tag : uint32_t {
   kMemRegions = 6,
   kMemChunk = 7,
   kShmObjects = 8,    // shared memory objects the process maps (ShmRecords)
+  kSysvObjects = 9,   // System V semaphore sets and message queues (SysvRecords)
   kCpuAffinity = 12,  // each thread's CPU binding (sched_getaffinity)
   kEnd = 0x454e4421,  // "!DNE"
 };
@@ -274,6 +275,32 @@ struct ShmRecord {
   uint32_t flags = 0;     // kShmRemoved
   std::string_view path;  // kNamed/kDeleted: the file's path; kMemfd: "memfd:NAME"
 
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// A System V semaphore set or message queue the process used (through
+// semget/semop/semctl or msgget/msgsnd/msgrcv/msgctl), captured while every
+// process of the computation was stopped. Every process that used it saves
+// it; a restart creates it once, from the first image that has it.
+enum class SysvKind : uint32_t {
+  kSemaphores = 1,
+  kMessages = 2,
+};
+
+struct SysvRecord {
+  SysvKind kind = SysvKind::kSemaphores;
+  int32_t id = -1;      // semid/msqid as the application knows it
+  int32_t key = 0;      // 0 = IPC_PRIVATE
+  uint32_t mode = 0;    // sem_perm/msg_perm.mode & 0777
+  uint32_t count = 0;   // kSemaphores: nsems; kMessages: messages queued
+  uint64_t qbytes = 0;  // kMessages: msg_qbytes
+  // kSemaphores: `count` u16 values (GETALL); kMessages: `count` messages
+  // oldest first, each u32 length, i64 mtype, `length` bytes of mtext.
+  std::string_view data;
+
+  // Every field up to `data` (the capture appends data's length and bytes).
+  void encode_head(ByteWriter& w) const;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };

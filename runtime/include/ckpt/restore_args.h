@@ -13,7 +13,7 @@
 
 namespace ckpt {
 
-inline constexpr uint32_t kRestoreArgsVersion = 3;
+inline constexpr uint32_t kRestoreArgsVersion = 4;
 inline constexpr uint32_t kMaxRestorePidMap = 2048;
 inline constexpr uint32_t kMaxRestoreShm = 512;  // shared memory objects
 
@@ -112,6 +112,13 @@ struct RestoreArgs {
   uint32_t n_shmid_map;
   int32_t shmid_virtual[kMaxRestoreShm];
   int32_t shmid_real[kMaxRestoreShm];
+  // Likewise for semaphore sets and message queues.
+  uint32_t n_semid_map;
+  int32_t semid_virtual[kMaxRestoreShm];
+  int32_t semid_real[kMaxRestoreShm];
+  uint32_t n_msgid_map;
+  int32_t msgid_virtual[kMaxRestoreShm];
+  int32_t msgid_real[kMaxRestoreShm];
   // The computation's processes whose pid changed at this restart.
   uint32_t n_pid_map;
   int32_t pid_map_vpid[kMaxRestorePidMap];
