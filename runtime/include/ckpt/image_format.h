@@ -5,9 +5,9 @@
 //   End        a section with tag kEnd whose payload counts what came before
 //
 // Sections appear in this order: Process, Threads, CpuAffinity, Signals, Fds,
-// FileData*, SysvObjects, ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning) tags it does
-// not know. A file without an End section, or whose End counts disagree, is
-// truncated. docs/image_format.md describes every field; keep both in step.
+// FileData*, SysvObjects, ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning)
+// tags it does not know. A file without an End section, or whose End counts disagree, is truncated.
+// docs/image_format.md describes every field; keep both in step.
 #pragma once
 
 #include <cstdint>

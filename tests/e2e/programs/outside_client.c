@@ -29,7 +29,8 @@
 static int connect_server(int port) {
   for (int attempt = 0; attempt < 200; attempt++) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in in = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd >= 0 && connect(fd, (struct sockaddr*)&in, sizeof(in)) == 0) return fd;
     if (fd >= 0) close(fd);

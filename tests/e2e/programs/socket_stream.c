@@ -93,7 +93,8 @@ static void writer(int fds[NCH], int steps) {
   uint64_t theirs = 0;
   if (!read_all(fds[0], &theirs, sizeof(theirs), "writer: parent's checksum"))
     fail("writer: no checksum from the parent");
-  if (theirs != sum) fail("writer: checksum %" PRIx64 " from the parent, expected %" PRIx64, theirs, sum);
+  if (theirs != sum)
+    fail("writer: checksum %" PRIx64 " from the parent, expected %" PRIx64, theirs, sum);
   _exit(10);
 }
 
@@ -125,9 +126,12 @@ int main(int argc, char** argv) {
     close(seq[0]);
     close(tl);
     close(ul);
-    int fds[NCH] = {pair[1], socket(AF_INET, SOCK_STREAM, 0), socket(AF_UNIX, SOCK_STREAM, 0), seq[1]};
-    if (connect(fds[1], (struct sockaddr*)&in, sizeof(in)) != 0) fail("tcp connect: %s", strerror(errno));
-    if (connect(fds[2], (struct sockaddr*)&un, sizeof(un)) != 0) fail("unix connect: %s", strerror(errno));
+    int fds[NCH] = {pair[1], socket(AF_INET, SOCK_STREAM, 0), socket(AF_UNIX, SOCK_STREAM, 0),
+                    seq[1]};
+    if (connect(fds[1], (struct sockaddr*)&in, sizeof(in)) != 0)
+      fail("tcp connect: %s", strerror(errno));
+    if (connect(fds[2], (struct sockaddr*)&un, sizeof(un)) != 0)
+      fail("unix connect: %s", strerror(errno));
     writer(fds, steps);
   }
   close(pair[1]);
@@ -143,7 +147,8 @@ int main(int argc, char** argv) {
   uint64_t sum = 0, hash = 0;
   for (int s = 0; s < steps; s++) {
     for (int c = 0; c < 3; c++) {
-      if (!read_all(fds[c], got, CHUNK, "reader stream")) fail("step %d: channel %d ended early", s, c);
+      if (!read_all(fds[c], got, CHUNK, "reader stream"))
+        fail("step %d: channel %d ended early", s, c);
       fill(&st[c], want, CHUNK);
       if (memcmp(got, want, CHUNK) != 0) {
         int i = 0;
