@@ -247,27 +247,27 @@ bool FdRestorer::place(size_t i, std::string* err) {
   return true;
 }
 
+// The image's slave of a pty inside the computation that was the process's
+// controlling terminal, with its state; null if none.
+const FdRecord* FdRestorer::controlling_pty(size_t i, PtyState* st) const {
+  for (const FdRecord& r : images_[i].fds)
+    if (r.kind == FdKind::kPtySlave && !ptys_.slave_is_outside(r) && decode_pty(r, st) &&
+        st->is_ctty)
+      return &r;
+  return nullptr;
+}
+
 void FdRestorer::take_terminal(size_t i) {
-  for (const FdRecord& r : images_[i].fds) {
-    PtyState st;
-    if (r.kind == FdKind::kPtySlave && !ptys_.slave_is_outside(r) && decode_pty(r, &st) &&
-        st.is_ctty) {
-      ioctl(r.fd, TIOCSCTTY, 0);
-      return;
-    }
-  }
+  PtyState st;
+  if (const FdRecord* r = controlling_pty(i, &st)) ioctl(r->fd, TIOCSCTTY, 0);
 }
 
 void FdRestorer::set_foreground(size_t i, const std::function<int32_t(int32_t)>& to_real) {
-  for (const FdRecord& r : images_[i].fds) {
-    PtyState st;
-    if (r.kind == FdKind::kPtySlave && !ptys_.slave_is_outside(r) && decode_pty(r, &st) &&
-        st.is_ctty && st.pgrp > 0) {
-      pid_t pgrp = to_real(st.pgrp);
-      ioctl(r.fd, TIOCSPGRP, &pgrp);
-      return;
-    }
-  }
+  PtyState st;
+  const FdRecord* r = controlling_pty(i, &st);
+  if (!r || st.pgrp <= 0) return;
+  pid_t pgrp = to_real(st.pgrp);
+  ioctl(r->fd, TIOCSPGRP, &pgrp);
 }
 
 void FdRestorer::finish(size_t i) {

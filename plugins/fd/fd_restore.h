@@ -70,6 +70,7 @@ class FdRestorer {
   };
   Key key_of(size_t image, const image::FdRecord& r) const;
   int create(size_t image, const image::FdRecord& r, std::string* err);
+  const image::FdRecord* controlling_pty(size_t i, PtyState* st) const;
   bool park(const Key& key, int fd, std::string* err);
 
   const std::vector<image::LoadedImage>& images_;

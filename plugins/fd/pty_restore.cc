@@ -100,8 +100,6 @@ void PtyTable::add(const FdRecord& r) {
     p.has_state = true;
     p.state = s;
   }
-  if (!p.pgrp) p.pgrp = s.pgrp;
-  if (!p.sid) p.sid = s.sid;
   // The output in flight is the same in every process sharing the master.
   if (p.state.data.empty() && r.kind == FdKind::kPtyMaster) p.state.data = s.data;
 }
@@ -183,16 +181,6 @@ int PtyTable::new_index(uint32_t old_index) const {
 std::string PtyTable::new_slave_path(uint32_t old_index) const {
   int n = new_index(old_index);
   return n < 0 ? std::string() : "/dev/pts/" + std::to_string(n);
-}
-
-int32_t PtyTable::saved_pgrp(uint32_t old_index) const {
-  auto it = ptys_.find(old_index);
-  return it == ptys_.end() ? 0 : it->second.pgrp;
-}
-
-int32_t PtyTable::saved_sid(uint32_t old_index) const {
-  auto it = ptys_.find(old_index);
-  return it == ptys_.end() ? 0 : it->second.sid;
 }
 
 }  // namespace ckpt

@@ -45,16 +45,11 @@ class PtyTable {
   int new_index(uint32_t old_index) const;
   // "/dev/pts/<new number>" for a saved "/dev/pts/<old_index>", "" if unknown.
   std::string new_slave_path(uint32_t old_index) const;
-  // Foreground process group and session saved for pty `old_index` (raw
-  // pids of the checkpoint, 0 if none or unknown), from whichever end knew.
-  int32_t saved_pgrp(uint32_t old_index) const;
-  int32_t saved_sid(uint32_t old_index) const;
 
  private:
   struct Pty {
     bool has_master = false, has_state = false;
-    PtyState state;  // the master's if there is one, else a slave's
-    int32_t pgrp = 0, sid = 0;
+    PtyState state;             // the master's if there is one, else a slave's
     uint32_t master_flags = 0;  // the master record's open flags
     int master = -1;            // once created
     int new_index = -1;
