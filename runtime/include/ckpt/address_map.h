@@ -1,0 +1,49 @@
+// Virtual network addresses. After a restart on other hosts, or with a
+// listener that had to take another port, the application keeps seeing the
+// addresses of the run it learned them in ("virtual"): the shim rewrites
+// what it passes to the kernel to where things are now ("real") and what
+// the kernel returns back to the virtual form. Images store virtual
+// addresses only. ckpt_restart builds the map (from its own images and,
+// across hosts, the coordinator's rendezvous) and hands it to every
+// restored process in RestoreArgs. Malloc-free: the shim uses it.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+
+namespace ckpt {
+
+inline constexpr uint32_t kMaxAddressMoves = 1024;
+
+// One move. Addresses are IPv6, IPv4 in mapped form (::ffff:a.b.c.d).
+// vport == 0: a host move, every port of vaddr goes to raddr with the same
+// port (proto ignored). Otherwise an endpoint move of `proto` (IPPROTO_TCP
+// or IPPROTO_UDP): vaddr:vport -> raddr:rport. Endpoint moves win over host
+// moves.
+struct AddressMove {
+  in6_addr vaddr, raddr;
+  uint16_t vport, rport;  // host order
+  uint8_t proto;
+  uint8_t reserved[3];
+};
+
+struct AddressMap {
+  uint32_t n = 0;
+  AddressMove moves[kMaxAddressMoves];
+
+  bool empty() const { return n == 0; }
+  // False when full. A move already present (same vaddr, vport, proto) is
+  // replaced.
+  bool add(const AddressMove& m);
+  // Rewrite an AF_INET or AF_INET6 address of `len` bytes in place; other
+  // families and unknown addresses are left alone. True if it changed.
+  bool to_real(int proto, sockaddr* sa, socklen_t len) const;
+  bool to_virtual(int proto, sockaddr* sa, socklen_t len) const;
+  // The host part alone (port ignored): where the host `v` is now, or `v`.
+  in6_addr host_to_real(const in6_addr& v) const;
+  in6_addr host_to_virtual(const in6_addr& r) const;
+};
+
+}  // namespace ckpt
