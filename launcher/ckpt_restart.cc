@@ -20,6 +20,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +33,8 @@
 #include "restart/address_plan.h"
 #include "restart/cpu_binding.h"
 #include "restart/image_selection.h"
+#include "restart/multi_host.h"
+#include "restart/network_plan.h"
 #include "restart/process_tree.h"
 #include "restart/restore_jump.h"
 #include "restart/shm_restore.h"
@@ -44,13 +48,19 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ckpt_restart [--host H] [--port P] [--dir D] [--no-file-rollback] [--verify] "
-    "[--interval S] [--keep K] IMAGE... | CKPT_DIR\n";
+    "[--interval S] [--keep K]\n"
+    "                    [--hosts OLD=NEW,... [--rsh CMD] | --only-host OLD,... [--round R]]\n"
+    "                    IMAGE... | CKPT_DIR\n";
 
 struct RestartOptions {
   Settings settings;
   bool dir_given = false;
   bool file_rollback = true;
   bool verify = false;
+  std::string hosts;      // --hosts: restart on these hosts (multi_host.h)
+  std::string rsh;        // --rsh / CKPT_RSH: the remote shell for --hosts
+  std::string only_host;  // --only-host: restore only these old hosts' processes
+  std::string round;      // --round: the rendezvous round across hosts
   std::vector<std::string> args;
 };
 
@@ -75,11 +85,16 @@ RestartOptions parse(int argc, char** argv) {
   o.settings = settings_from_env();
   o.dir_given = getenv("CKPT_DIR") != nullptr;
   if (const char* v = getenv("CKPT_FILE_ROLLBACK"); v && *v == '0') o.file_rollback = false;
+  o.rsh = getenv("CKPT_RSH") ? getenv("CKPT_RSH") : "ssh";
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i], error;
     if (arg.starts_with("--dir") || arg.starts_with("--ckpt-dir")) o.dir_given = true;
     OptionStatus taken = take_settings_option(argc, argv, &i, &o.settings, &error);
     if (taken == OptionStatus::kNotMine) taken = take_schedule_option(argc, argv, &i, &error);
+    for (auto [name, value] : {std::pair{"--hosts", &o.hosts}, {"--rsh", &o.rsh},
+                               {"--only-host", &o.only_host}, {"--round", &o.round}})
+      if (taken == OptionStatus::kNotMine)
+        taken = take_option_value(argc, argv, &i, name, value, &error);
     switch (taken) {
       case OptionStatus::kTaken:
         continue;
@@ -189,6 +204,85 @@ void restore_process(const image::LoadedImage& img, const JumpSettings& js, bool
   jump_to_restorer(args, plan);
 }
 
+// The old hosts of a checkpoint, in the order their images come.
+std::vector<std::string> old_hosts(const std::vector<image::LoadedImage>& images) {
+  std::vector<std::string> hosts;
+  for (const auto& img : images)
+    if (std::find(hosts.begin(), hosts.end(), img.process.host) == hosts.end())
+      hosts.emplace_back(img.process.host);
+  return hosts;
+}
+
+// --hosts: one ckpt_restart per new host (multi_host.h); returns the status.
+int restart_on_hosts(const RestartOptions& o, const Selection& sel,
+                     const std::vector<image::LoadedImage>& images, uint64_t generation) {
+  std::string err;
+  HostsPlan plan;
+  if (!plan_hosts(o.hosts, old_hosts(images), &plan, &err)) die(err);
+  std::string coord = numeric_host(o.settings.host);
+  if (coord.empty() || coord.starts_with("127."))
+    die("the coordinator at " + o.settings.host +
+        " cannot be reached from other hosts: give --host (or CKPT_COORD_HOST) an address they "
+        "reach");
+  HostsLaunch launch;
+  std::istringstream words(o.rsh);
+  for (std::string w; words >> w;) launch.rsh.push_back(w);
+  char self[4096] = {};
+  if (readlink("/proc/self/exe", self, sizeof(self) - 1) <= 0) die("cannot find ckpt_restart");
+  launch.base_args = {self, "--host", coord, "--port", std::to_string(o.settings.port),
+                      "--dir", o.settings.dir};
+  if (!o.file_rollback) launch.base_args.push_back("--no-file-rollback");
+  launch.images = sel.images;
+  uint64_t nonce = 0;
+  getentropy(&nonce, sizeof(nonce));
+  launch.round = "gen" + std::to_string(generation) + "-" + std::to_string(nonce % 1000000007);
+  std::fflush(nullptr);
+  int status = run_on_hosts(plan, launch, &err);
+  if (!err.empty()) die(err);
+  return status;
+}
+
+// --only-host: the images restored here; the rest go to `elsewhere`.
+std::vector<image::LoadedImage> keep_hosts(std::vector<image::LoadedImage>& all,
+                                           const std::string& only,
+                                           std::vector<image::LoadedImage>* elsewhere) {
+  std::vector<std::string> wanted;
+  std::istringstream list(only);
+  for (std::string h; std::getline(list, h, ',');)
+    if (!h.empty()) wanted.push_back(h);
+  std::vector<image::LoadedImage> here;
+  for (auto& img : all) {
+    bool mine = std::find(wanted.begin(), wanted.end(), img.process.host) != wanted.end();
+    (mine ? here : *elsewhere).push_back(std::move(img));
+  }
+  for (const auto& h : wanted)
+    if (std::none_of(here.begin(), here.end(),
+                     [&](const image::LoadedImage& img) { return img.process.host == h; }))
+      die("the checkpoint has no process of host " + h);
+  return here;
+}
+
+// The exchange of address moves with the ckpt_restarts of the other hosts.
+std::function<bool(std::string*)> exchange_moves(const RestartOptions& o, const Secret& secret,
+                                                 const std::vector<image::LoadedImage>& here,
+                                                 const std::vector<image::LoadedImage>& elsewhere,
+                                                 uint64_t generation, AddressMap* map) {
+  return [&o, &secret, &here, &elsewhere, generation, map](std::string* err) {
+    std::vector<std::string> mine = old_hosts(here), others = old_hosts(elsewhere);
+    for (const auto& h : mine) std::erase(others, h);
+    std::string round = o.round.empty() ? "gen" + std::to_string(generation) : o.round;
+    std::vector<std::string> blobs;
+    int wait = 120;
+    if (const char* v = getenv("CKPT_RENDEZVOUS_TIMEOUT")) wait = std::max(1, atoi(v));
+    if (!rendezvous(o.settings, secret, round, static_cast<uint32_t>(mine.size() + others.size()),
+                    mine, encode_moves(*map), wait, &blobs, err))
+      return false;
+    for (const auto& b : blobs)
+      if (!add_moves(b, map, err)) return false;
+    return true;
+  };
+}
+
 int run(int argc, char** argv) {
   RestartOptions o = parse(argc, argv);
   Selection sel;
@@ -201,9 +295,10 @@ int run(int argc, char** argv) {
     for (const auto& w : images[i].warnings)
       std::fprintf(stderr, "ckpt_restart: warning: %s\n", w.c_str());
   }
-  ProcessTree tree;
-  if (!build_tree(images, &tree, &err)) die(err);
+  uint64_t generation = images.front().header.generation;
   if (!o.dir_given) o.settings.dir = sel.ckpt_dir;
+  std::vector<image::LoadedImage> elsewhere;
+  if (!o.only_host.empty()) images = keep_hosts(images, o.only_host, &elsewhere);
 
   // The coordinator this computation registers with after the restart.
   auto secret = load_or_create_secret(o.settings.dir, &err);
@@ -211,9 +306,16 @@ int run(int argc, char** argv) {
   bool started = false;
   err = ensure_coordinator(o.settings, *secret, &started);
   if (!err.empty()) die(err);
+  if (!o.hosts.empty()) return restart_on_hosts(o, sel, images, generation);
+  ProcessTree tree;
+  if (!build_tree(images, &tree, &err)) die(err);
   JumpSettings js;
   js.coord_host = numeric_host(o.settings.host);
   if (js.coord_host.empty()) die("cannot resolve the coordinator host " + o.settings.host);
+  // Where the network addresses are now (ckpt/address_map.h).
+  NetworkPlan net;
+  if (!plan_network(images, elsewhere, js.coord_host, o.settings.port, &net, &err)) die(err);
+  js.addresses = net.map.get();
   js.coord_port = o.settings.port;
   std::memcpy(js.secret, secret->key, 16);
   js.ckpt_dir = o.settings.dir;
@@ -229,6 +331,11 @@ int run(int argc, char** argv) {
   // then the process tree, each process with its descriptors.
   FdRestoreOptions fo;
   fo.file_rollback = o.file_rollback;
+  fo.elsewhere = &elsewhere;
+  fo.network.map = net.map.get();
+  fo.network.host_ips = net.host_ips;
+  if (!elsewhere.empty())
+    fo.network.exchange = exchange_moves(o, *secret, images, elsewhere, generation, net.map.get());
   // Shared memory objects once, above every fd number of the images (the
   // fd plugin parks its descriptions above them).
   ShmRestorer shm(images, o.file_rollback);

@@ -151,7 +151,7 @@ int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
     case FdKind::kFifo:
       return fifos_.open_for(r, err);
     case FdKind::kSocket:
-      return sockets_.open_for(r, err);
+      return sockets_.open_for(r, img.process.host, err);
     default:
       if (is_file(r)) return open_file(r, opts_, err);
       *err = "cannot restore " + describe(r) + ": unsupported kind";
@@ -182,8 +182,13 @@ bool FdRestorer::create_all(std::string* err) {
       if ((r.kind == FdKind::kPipe || r.kind == FdKind::kPipeInside) && decode_pipe_end(r, &end))
         pipes_.note(end);
       ptys_.add(r);
-      if (r.kind == FdKind::kSocket) sockets_.note(r, img.process.cwd);
+      if (r.kind == FdKind::kSocket) sockets_.note(r, img.process.cwd, img.process.host, false);
     }
+  if (opts_.elsewhere)
+    for (const auto& img : *opts_.elsewhere)
+      for (const FdRecord& r : img.fds)
+        if (r.kind == FdKind::kSocket) sockets_.note(r, img.process.cwd, img.process.host, true);
+  sockets_.set_network(opts_.network);
   std::set<int> mine = open_fds();
   if (!mine.empty()) highest = std::max(highest, *mine.rbegin());
   // Parked numbers lie above the lowest free ones, where the tables keep
@@ -197,6 +202,7 @@ bool FdRestorer::create_all(std::string* err) {
     lim.rlim_cur = std::min(lim.rlim_max, std::max(need, lim.rlim_cur));
     setrlimit(RLIMIT_NOFILE, &lim);
   }
+  if (!sockets_.connect_hosts(err)) return false;
   for (size_t i = 0; i < images_.size(); i++) {
     for (const FdRecord& r : images_[i].fds) {
       Key key = key_of(i, r);

@@ -34,6 +34,10 @@ namespace ckpt {
 
 struct FdRestoreOptions {
   bool file_rollback = true;
+  // The images of the checkpoint another ckpt_restart restores (on other
+  // hosts): their sockets are the far ends of connections across hosts.
+  const std::vector<image::LoadedImage>* elsewhere = nullptr;
+  SocketNetwork network;  // where addresses are now (socket_restore.h)
 };
 
 // Checks, before anything is changed, that every file can be reopened.

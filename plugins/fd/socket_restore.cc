@@ -58,6 +58,18 @@ bool named(const SocketState& st, std::string_view a) {
   return port_of(a) != 0;
 }
 
+// An IP address that names one host (not the wildcard, not loopback).
+bool named_host(std::string_view a) {
+  InetEndpoint e;
+  return inet_endpoint(a, &e) && !e.any && !IN6_IS_ADDR_LOOPBACK(&e.addr) &&
+         !(IN6_IS_ADDR_V4MAPPED(&e.addr) && e.addr.s6_addr[12] == 127);
+}
+
+bool loopback_addr(std::string_view a) {
+  InetEndpoint e;
+  return inet_endpoint(a, &e) && !e.any && !named_host(a);
+}
+
 // Runs UNIX path operations relative to a process's working directory.
 class CwdScope {
  public:
@@ -252,43 +264,61 @@ std::string loopback(int family) {
 }  // namespace
 
 SocketTable::~SocketTable() {
-  for (auto& [ino, s] : socks_) {
+  for (auto& [key, s] : socks_) {
     if (s.fd >= 0) close(s.fd);
     if (s.broken_peer >= 0) close(s.broken_peer);
+    if (s.temp_listener >= 0) close(s.temp_listener);
   }
 }
 
-void SocketTable::note(const image::FdRecord& r, std::string_view cwd) {
-  Sock& s = socks_[r.ino];
+void SocketTable::note(const image::FdRecord& r, std::string_view cwd, std::string_view host,
+                       bool elsewhere) {
+  Sock& s = socks_[{std::string(host), r.ino}];
   if (s.known || r.extra.empty()) return;
   s.known = s.st.decode(r.extra);
   s.cwd = std::string(cwd);
+  s.host = std::string(host);
+  s.elsewhere = elsewhere;
 }
 
-SocketTable::Sock* SocketTable::find(uint64_t ino) {
-  auto it = socks_.find(ino);
+SocketTable::Sock* SocketTable::find(const std::string& host, uint64_t ino) {
+  auto it = socks_.find({host, ino});
   return it == socks_.end() || !it->second.known ? nullptr : &it->second;
+}
+
+// Where a virtual address of `s`'s kind is now.
+std::string SocketTable::real(const Sock& s, std::string_view vaddr) const {
+  if (!is_inet(s.st) || !net_.map || net_.map->empty() || vaddr.size() > sizeof(sockaddr_storage))
+    return std::string(vaddr);
+  sockaddr_storage sa = {};
+  std::memcpy(&sa, vaddr.data(), vaddr.size());
+  net_.map->to_real(is_tcp(s.st) ? IPPROTO_TCP : IPPROTO_UDP, reinterpret_cast<sockaddr*>(&sa),
+                    static_cast<socklen_t>(vaddr.size()));
+  return std::string(reinterpret_cast<const char*>(&sa), vaddr.size());
 }
 
 SocketTable::Sock* SocketTable::partner(const Sock& s) {
   if (s.st.conn != SocketConn::kConnected) return nullptr;
   if (s.st.family == AF_UNIX) {
-    Sock* p = s.st.peer_ino ? find(s.st.peer_ino) : nullptr;
+    Sock* p = s.st.peer_ino ? find(s.host, s.st.peer_ino) : nullptr;
     return p && p->st.type == s.st.type ? p : nullptr;
   }
-  for (auto& [ino, o] : socks_)
+  for (auto& [key, o] : socks_)
     if (o.known && &o != &s && o.st.conn == SocketConn::kConnected && is_inet(o.st) &&
         is_inet(s.st) && o.st.type == s.st.type && same_endpoint(o.st.local, s.st.peer) &&
-        same_endpoint(o.st.peer, s.st.local))
+        same_endpoint(o.st.peer, s.st.local) && (o.host == s.host || !loopback_addr(s.st.local)))
       return &o;
   return nullptr;
 }
 
+// A listener on another host than `s` counts only for its own address (a
+// wildcard or loopback one names every host).
 SocketTable::Sock* SocketTable::listener_for(const Sock& s, std::string_view addr) {
-  for (auto& [ino, o] : socks_) {
+  for (auto& [key, o] : socks_) {
     if (!o.known || o.st.conn != SocketConn::kListening || o.st.type != s.st.type || addr.empty() ||
         (o.st.family != s.st.family && !(is_inet(o.st) && is_inet(s.st))))
       continue;
+    if (o.host != s.host && (o.st.family == AF_UNIX || !named_host(o.st.local))) continue;
     if (o.st.local == addr || (is_inet(s.st) && listener_takes(o.st, addr))) return &o;
   }
   return nullptr;
@@ -296,7 +326,7 @@ SocketTable::Sock* SocketTable::listener_for(const Sock& s, std::string_view add
 
 SocketTable::Sock* SocketTable::by_local(const Sock& like, std::string_view addr) {
   if (addr.empty()) return nullptr;
-  for (auto& [ino, o] : socks_)
+  for (auto& [key, o] : socks_)
     if (o.known && o.st.family == like.st.family && o.st.type == like.st.type &&
         o.st.local == addr && o.fd >= 0)
       return &o;
@@ -338,16 +368,20 @@ bool SocketTable::build_broken(Sock& s, std::string* err) {
 
 // Both ends of a named stream connection: the client end connects (from its
 // old address) to the listener on the server end's address.
+// Which end of a connection listens while the other connects again: the
+// one on a listener's address, else the lower port. Both hosts of a
+// connection across hosts choose alike (they see the same records).
+SocketTable::Sock* SocketTable::server_of(Sock& a, Sock& b) {
+  if (listener_for(a, a.st.local)) return &a;
+  if (listener_for(b, b.st.local)) return &b;
+  if (a.st.family == AF_UNIX) return !a.st.local.empty() && a.st.local == b.st.peer ? &a : &b;
+  uint16_t pa = port_of(a.st.local), pb = port_of(b.st.local);
+  if (pa != pb) return pa < pb ? &a : &b;
+  return a.st.local <= b.st.local ? &a : &b;
+}
+
 bool SocketTable::build_pair(Sock& a, Sock& b, std::string* err) {
-  Sock* srv = nullptr;
-  if (listener_for(a, a.st.local))
-    srv = &a;
-  else if (listener_for(b, b.st.local))
-    srv = &b;
-  else if (a.st.family == AF_UNIX)
-    srv = !a.st.local.empty() && a.st.local == b.st.peer ? &a : &b;
-  else
-    srv = port_of(a.st.local) <= port_of(b.st.local) ? &a : &b;
+  Sock* srv = server_of(a, b);
   Sock& cli = srv == &a ? b : a;
   Sock* app_listener = listener_for(*srv, srv->st.local);
   int l = -1;
@@ -357,15 +391,16 @@ bool SocketTable::build_pair(Sock& a, Sock& b, std::string* err) {
     l = app_listener->fd;
   } else {
     l = socket(srv->st.family, srv->st.type | SOCK_CLOEXEC, 0);
-    if (l < 0 || !bind_to(l, srv->st, srv->st.local, srv->cwd) || listen(l, 1) != 0) {
+    if (l < 0 || !bind_to(l, srv->st, real(*srv, srv->st.local), srv->cwd) || listen(l, 1) != 0) {
       if (l >= 0) close(l);
       return fail(err, srv->st, "a temporary listener on its address");
     }
   }
   cli.fd = new_socket(cli.st);
   bool ok = cli.fd >= 0;
-  if (ok && named(cli.st, cli.st.local)) ok = bind_to(cli.fd, cli.st, cli.st.local, cli.cwd);
-  std::string to = is_inet(cli.st) ? inet_in_family(srv->st.local, cli.st.family) : "";
+  if (ok && named(cli.st, cli.st.local))
+    ok = bind_to(cli.fd, cli.st, real(cli, cli.st.local), cli.cwd);
+  std::string to = is_inet(cli.st) ? inet_in_family(real(*srv, srv->st.local), cli.st.family) : "";
   if (ok) ok = connect_to(cli.fd, is_inet(cli.st) ? to : srv->st.local, srv->cwd);
   int saved = errno;
   if (ok) srv->fd = accept_one(l);
@@ -408,7 +443,8 @@ bool SocketTable::build(Sock& s, std::string* err) {
     if (listener_for(s, st.peer)) {
       s.fd = new_socket(st);
       if (s.fd < 0) return fail(err, st, "socket");
-      if (named(st, st.local) && !bind_to(s.fd, st, st.local, s.cwd)) return fail(err, st, "bind");
+      if (named(st, st.local) && !bind_to(s.fd, st, real(s, st.local), s.cwd))
+        return fail(err, st, "bind");
       s.pending = true;
       return true;
     }
@@ -422,10 +458,8 @@ bool SocketTable::build(Sock& s, std::string* err) {
   }
   s.fd = new_socket(st);
   if (s.fd < 0) return fail(err, st, "socket");
-  if (named(st, st.local) && !bind_to(s.fd, st, st.local, s.cwd)) return fail(err, st, "bind");
+  if (!listen_or_move(s, err)) return false;
   if (st.conn == SocketConn::kListening) {
-    if (listen(s.fd, static_cast<int>(st.backlog ? st.backlog : SOMAXCONN)) != 0)
-      return fail(err, st, "listen");
     restore_reuse(s.fd, st);
   } else if (st.conn == SocketConn::kConnected) {
     s.connect_later = true;  // datagrams: once every address is bound
@@ -435,20 +469,87 @@ bool SocketTable::build(Sock& s, std::string* err) {
   return true;
 }
 
+// Binds (and listens, for a listener) on the saved address, or on another
+// port of it when someone else holds that port on this host (a port move).
+bool SocketTable::listen_or_move(Sock& s, std::string* err) {
+  const SocketState& st = s.st;
+  auto bind_listen = [&] {
+    if (!bind_to(s.fd, st, real(s, st.local), s.cwd)) return false;
+    return st.conn != SocketConn::kListening ||
+           listen(s.fd, static_cast<int>(st.backlog ? st.backlog : SOMAXCONN)) == 0;
+  };
+  if (!named(st, st.local) || bind_listen()) return true;
+  if (errno != EADDRINUSE || !is_inet(st) || !net_.map)
+    return fail(err, st, st.conn == SocketConn::kListening ? "listen" : "bind");
+  close(s.fd);
+  s.fd = new_socket(st);
+  if (s.fd < 0) return fail(err, st, "socket");
+  return bind_moved(s, err);
+}
+
+// Binds `s` to a port the kernel picks on its address and adds the moves
+// that send its old port there: for a wildcard address, one per address of
+// its old host and loopback.
+bool SocketTable::bind_moved(Sock& s, std::string* err) {
+  const SocketState& st = s.st;
+  std::string at = real(s, st.local);
+  reinterpret_cast<sockaddr_in*>(at.data())->sin_port = 0;  // same place in sockaddr_in6
+  if (bind(s.fd, as_addr(at), static_cast<socklen_t>(at.size())) != 0)
+    return fail(err, st, "bind on another port");
+  if (st.conn == SocketConn::kListening &&
+      listen(s.fd, static_cast<int>(st.backlog ? st.backlog : SOMAXCONN)) != 0)
+    return fail(err, st, "listen on another port");
+  sockaddr_storage now = {};
+  socklen_t len = sizeof(now);
+  getsockname(s.fd, reinterpret_cast<sockaddr*>(&now), &len);
+  InetEndpoint was, is;
+  inet_endpoint(st.local, &was);
+  inet_endpoint(std::string_view(reinterpret_cast<const char*>(&now), len), &is);
+  AddressMove m = {};
+  m.vport = was.port;
+  m.rport = is.port;
+  m.proto = static_cast<uint8_t>(is_tcp(st) ? IPPROTO_TCP : IPPROTO_UDP);
+  std::vector<in6_addr> from;
+  if (!was.any) {
+    from.push_back(was.addr);
+  } else {
+    auto it = net_.host_ips.find(s.host);
+    if (it != net_.host_ips.end()) from = it->second;
+    in6_addr lo4 = {};
+    lo4.s6_addr[10] = lo4.s6_addr[11] = 0xff;
+    lo4.s6_addr[12] = 127;
+    lo4.s6_addr[15] = 1;
+    from.push_back(lo4);
+    from.push_back(in6addr_loopback);
+  }
+  for (const in6_addr& v : from) {
+    m.vaddr = v;
+    m.raddr = net_.map->host_to_real(v);
+    if (!net_.map->add(m)) {
+      errno = ENOSPC;
+      return fail(err, st, "recording its new port");
+    }
+  }
+  std::fprintf(stderr, "ckpt_restart: note: %s port %u is taken here; it listens on port %u\n",
+               describe(st).c_str(), was.port, is.port);
+  return true;
+}
+
 // Once, before the first socket is made: the killed run's TCP remnants on
 // the addresses about to be bound again.
 void SocketTable::clear_leftovers() {
   if (leftovers_cleared_) return;
   leftovers_cleared_ = true;
   std::vector<std::string_view> locals;
-  for (auto& [ino, s] : socks_)
-    if (s.known && is_tcp(s.st) && named(s.st, s.st.local)) locals.push_back(s.st.local);
+  for (auto& [key, s] : socks_)
+    if (s.known && !s.elsewhere && is_tcp(s.st) && named(s.st, s.st.local))
+      locals.push_back(s.st.local);
   destroy_tcp_leftovers(locals);
 }
 
-int SocketTable::open_for(const image::FdRecord& r, std::string* err) {
+int SocketTable::open_for(const image::FdRecord& r, std::string_view host, std::string* err) {
   clear_leftovers();
-  Sock* s = find(r.ino);
+  Sock* s = find(std::string(host), r.ino);
   if (!s) {
     *err = "cannot restore fd " + std::to_string(r.fd) + " (socket " + std::to_string(r.ino) +
            "): no saved state";
@@ -464,33 +565,46 @@ int SocketTable::open_for(const image::FdRecord& r, std::string* err) {
   return fd;
 }
 
-// The bytes in flight towards `s`, written from the other end.
+// What a stream socket `to` had still to read: its receive queue, then the
+// part of its peer `from`'s send queue it had not received.
+std::string SocketTable::stream_bytes_for(const Sock& to, const Sock* from) const {
+  const SocketState& st = to.st;
+  std::string bytes;
+  for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) { bytes += data; });
+  if (from && is_tcp(st) && !from->st.send.empty()) {
+    // from's send queue is [send_seq - size, send_seq); `to` has up to recv_seq.
+    uint32_t first = from->st.send_seq - static_cast<uint32_t>(from->st.send.size());
+    int32_t skip = static_cast<int32_t>(st.recv_seq - first);
+    if (skip < 0)  // bytes moved between the two ends' captures
+      std::fprintf(stderr, "ckpt_restart: warning: %d bytes of the stream of %s are lost\n", -skip,
+                   describe(st).c_str());
+    if (skip < 0) skip = 0;
+    if (static_cast<size_t>(skip) < from->st.send.size()) bytes += from->st.send.substr(skip);
+  }
+  return bytes;
+}
+
+// The bytes in flight towards `s`, written from the other end; for a peer
+// restored on another host, the bytes in flight towards that peer (its own
+// ckpt_restart puts back those towards `s`).
 bool SocketTable::refill(Sock& s, std::string* err) {
   const SocketState& st = s.st;
   Sock* p = st.conn == SocketConn::kConnected ? partner(s) : nullptr;
   if (is_stream_like(st) && st.conn == SocketConn::kConnected) {
-    int from = p ? p->fd : s.broken_peer;
+    const Sock& to = p && p->elsewhere ? *p : s;
+    int from = p ? (p->elsewhere ? s.fd : p->fd) : s.broken_peer;
     if (from < 0) return true;  // pending in a listener: nothing can come back
-    std::string bytes;
-    for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) {
-      if (st.type == SOCK_STREAM)
-        bytes += data;
-      else if (!write_all(from, data))
-        fail(err, st, "putting back a queued message");
-    });
-    if (p && is_tcp(st) && !p->st.send.empty()) {
-      // p's send queue is [send_seq - size, send_seq); s has up to recv_seq.
-      uint32_t first = p->st.send_seq - static_cast<uint32_t>(p->st.send.size());
-      int32_t skip = static_cast<int32_t>(st.recv_seq - first);
-      if (skip < 0)  // bytes moved between the two ends' captures
-        std::fprintf(stderr, "ckpt_restart: warning: %d bytes of the stream of %s are lost\n",
-                     -skip, describe(st).c_str());
-      if (skip < 0) skip = 0;
-      if (static_cast<size_t>(skip) < p->st.send.size()) bytes += p->st.send.substr(skip);
+    if (st.type == SOCK_SEQPACKET) {
+      bool ok = true;
+      for_each_message(to.st.recv_queue, [&](std::string_view data, std::string_view) {
+        if (ok && !write_all(from, data)) ok = fail(err, to.st, "putting back a queued message");
+      });
+      return ok;
     }
+    std::string bytes = stream_bytes_for(to, &to == &s ? p : &s);
     if (!bytes.empty() && !write_all(from, bytes))
-      return fail(err, st, "putting back " + std::to_string(bytes.size()) + " bytes in flight");
-    return err->empty();
+      return fail(err, to.st, "putting back " + std::to_string(bytes.size()) + " bytes in flight");
+    return true;
   }
   // Datagrams: from the socket of the computation bound to the source
   // address, else from the peer (socketpairs), else from an unbound socket.
@@ -530,21 +644,109 @@ bool SocketTable::refill(Sock& s, std::string* err) {
   return ok;
 }
 
+bool SocketTable::connect_hosts(std::string* err) {
+  clear_leftovers();
+  // Listeners and bound datagram sockets first: their port moves are part
+  // of what the exchange publishes.
+  bool across = false;
+  for (auto& [key, s] : socks_) {
+    across |= s.known && s.elsewhere;
+    if (!s.known || s.elsewhere || !is_inet(s.st) || !named(s.st, s.st.local)) continue;
+    bool bound = s.st.conn == SocketConn::kListening ||
+                 (s.st.type == SOCK_DGRAM && s.st.conn == SocketConn::kUnconnected);
+    if (bound && !build(s, err)) return false;
+  }
+  if (!across) return true;
+  // Connections to a socket restored on another host: the server end waits
+  // on its listener (the application's or a temporary one).
+  std::vector<Sock*> clients, servers;
+  for (auto& [key, s] : socks_) {
+    Sock* p = s.known && !s.elsewhere && is_tcp(s.st) ? partner(s) : nullptr;
+    if (!p || !p->elsewhere) continue;
+    if (server_of(s, *p) != &s) {
+      clients.push_back(&s);
+      continue;
+    }
+    servers.push_back(&s);
+    if (listener_for(s, s.st.local)) continue;
+    int l = socket(s.st.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    s.temp_listener = l;
+    if (l < 0 || !bind_to(l, s.st, real(s, s.st.local), s.cwd) || listen(l, 16) != 0)
+      return fail(err, s.st, "a temporary listener on its address");
+  }
+  if (net_.exchange && !net_.exchange(err)) return false;
+  for (Sock* c : clients) {
+    Sock* p = partner(*c);
+    c->fd = new_socket(c->st);
+    if (c->fd < 0 || !bind_to(c->fd, c->st, real(*c, c->st.local), c->cwd))
+      return fail(err, c->st, "bind");
+    std::string to = inet_in_family(real(*p, p->st.local), c->st.family);
+    if (!connect_to(c->fd, to, c->cwd))
+      return fail(err, c->st, "reconnecting it to its peer on host " + p->host);
+    restore_reuse(c->fd, c->st);
+  }
+  return accept_from_hosts(servers, err);
+}
+
+// The server ends of connections across hosts: accepted from their
+// listeners, each told apart by its peer's address now.
+bool SocketTable::accept_from_hosts(std::vector<Sock*>& servers, std::string* err) {
+  std::map<std::string, int> arrived;  // peer address (normalized) -> accepted fd
+  auto key_of = [](std::string_view a) {
+    InetEndpoint e;
+    if (!inet_endpoint(a, &e)) return std::string(a);
+    return std::string(reinterpret_cast<const char*>(&e.addr), sizeof(e.addr)) +
+           std::to_string(e.port);
+  };
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (Sock* s : servers) {
+    Sock* p = partner(*s);
+    std::string want = key_of(real(*p, p->st.local));
+    Sock* app = listener_for(*s, s->st.local);
+    int l = app ? app->fd : s->temp_listener;
+    while (!arrived.count(want)) {
+      timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (now.tv_sec - start.tv_sec > 60) {
+        errno = ETIMEDOUT;
+        return fail(err, s->st, "waiting for its peer on host " + p->host + " to connect again");
+      }
+      pollfd pf = {l, POLLIN, 0};
+      if (poll(&pf, 1, 1000) <= 0) continue;
+      sockaddr_storage from = {};
+      socklen_t len = sizeof(from);
+      int fd = accept4(l, reinterpret_cast<sockaddr*>(&from), &len, SOCK_CLOEXEC);
+      if (fd >= 0)
+        arrived[key_of(std::string_view(reinterpret_cast<const char*>(&from), len))] = fd;
+    }
+    s->fd = arrived[want];
+    arrived.erase(want);
+    apply_options(s->fd, s->st);
+    restore_reuse(s->fd, s->st);
+    if (s->temp_listener >= 0) close(s->temp_listener);
+    s->temp_listener = -1;
+  }
+  for (auto& [addr, fd] : arrived) close(fd);
+  return true;
+}
+
 bool SocketTable::finish(std::string* err) {
   // Datagram sockets connect once every address is bound; clients waiting
   // in a listener's queue connect after every accepted pair exists.
-  for (auto& [ino, s] : socks_) {
+  for (auto& [key, s] : socks_) {
     if (s.fd < 0 || !(s.connect_later || s.pending)) continue;
-    if (!connect_to(s.fd, s.st.peer, s.pending ? listener_for(s, s.st.peer)->cwd : s.cwd)) {
+    if (!connect_to(s.fd, real(s, s.st.peer),
+                    s.pending ? listener_for(s, s.st.peer)->cwd : s.cwd)) {
       if (s.pending) return fail(err, s.st, "reconnecting it to its listener");
       std::fprintf(stderr, "ckpt_restart: warning: cannot connect %s again: %s\n",
                    describe(s.st).c_str(), std::strerror(errno));
     }
     restore_reuse(s.fd, s.st);
   }
-  for (auto& [ino, s] : socks_)
+  for (auto& [key, s] : socks_)
     if (s.fd >= 0 && !refill(s, err)) return false;
-  for (auto& [ino, s] : socks_) {
+  for (auto& [key, s] : socks_) {
     if (s.fd < 0) continue;
     if ((s.st.shutdown & 2) && is_stream_like(s.st)) shutdown(s.fd, SHUT_WR);
     if (s.st.peek_off >= 0) set_int(s.fd, SOL_SOCKET, SO_PEEK_OFF, s.st.peek_off);

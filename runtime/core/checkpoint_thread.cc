@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #include "checkpoint_deferral.h"
 #include "children.h"
@@ -67,6 +68,11 @@ void resume_after_restart() {
   RestoreArgs* args = rt.restore_args;
   rt.real_pid = static_cast<int32_t>(sys::getpid());
   rt.real_ppid = static_cast<int32_t>(sys::getppid());
+  utsname u;  // the host it runs on now (images and status name it)
+  if (uname(&u) == 0) {
+    __builtin_memset(rt.host, 0, sizeof(rt.host));
+    __builtin_strncpy(rt.host, u.nodename, sizeof(rt.host) - 1);
+  }
   rt.ckpt_tid = rt.real_pid;
   rt.restart_count++;
   rt.preempt_signo.store(0);  // a preemption before the checkpoint is not this process's

@@ -76,10 +76,10 @@ std::string name_of(int fd, bool peer) {
 // Every record restored through one SocketTable, as ckpt_restart does.
 void restore_all(const std::vector<std::unique_ptr<LiveRecord>>& recs, std::vector<int>* fds) {
   SocketTable table;
-  for (auto& r : recs) table.note(r->r, "/");
+  for (auto& r : recs) table.note(r->r, "/", "host", false);
   std::string err;
   for (auto& r : recs) {
-    fds->push_back(table.open_for(r->r, &err));
+    fds->push_back(table.open_for(r->r, "host", &err));
     ASSERT_GE(fds->back(), 0) << err;
   }
   ASSERT_TRUE(table.finish(&err)) << err;
@@ -145,9 +145,9 @@ TEST(SocketRestore, OutsidePeerComesBackBroken) {
   close(c);
   close(s);
   SocketTable table;
-  table.note(rec->r, "/");
+  table.note(rec->r, "/", "host", false);
   std::string err;
-  int fd = table.open_for(rec->r, &err);
+  int fd = table.open_for(rec->r, "host", &err);
   ASSERT_GE(fd, 0) << err;
   ASSERT_TRUE(table.finish(&err)) << err;
   usleep(10000);
