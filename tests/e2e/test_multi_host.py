@@ -139,14 +139,26 @@ def kill_job(job, procs, label):
     job.kill_tree(label)
 
 
-def wait_progress(job, out, more, procs, what, timeout=60):
-    """Waits for `more` step lines beyond what `out` holds now."""
-    n = harness.step_lines(out)
-    harness.wait_steps(job, out, n + more, procs[0][0], what, timeout)
-    for p, label in procs[1:]:
-        if p.poll() is not None:
-            raise harness.TestFailure(f"{what}: {label} ended (status {p.returncode})")
-    return harness.step_lines(out)
+def wait_progress(job, out, more, procs, what, timeout=30):
+    """Waits for `more` step lines beyond what the client's stdout `out` holds
+    now; fails at once on a FAIL: line there or when a process in procs ends
+    (the client fails fast, while its restarter would wait for the server)."""
+    want = harness.step_lines(out) + more
+    deadline = time.monotonic() + job.remaining(timeout)
+    while True:
+        with open(out, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        if "FAIL:" in text:
+            raise harness.TestFailure(f"{what}: the client says {text[text.index('FAIL:'):].splitlines()[0]!r}")
+        n = len(harness.STEP_RE.findall(text.encode()))
+        if n >= want:
+            return n
+        for p, label in procs:
+            if p.poll() is not None:
+                raise harness.TestFailure(f"{what}: {label} ended (status {p.returncode}) at {n} step lines")
+        if time.monotonic() > deadline:
+            raise harness.TestFailure(f"{what}: {n} step lines in {out} after {timeout}s, wanted {want}")
+        time.sleep(0.05)
 
 
 def restart_has_hosts(bins):
@@ -189,7 +201,7 @@ def body(job, bins):
                            str(TCP_PORT), str(UDP_PORT), str(TOTAL), outfile),
                        client_out, "ckpt_launch client (ckh2)", cwd=work)
     procs = [(client, "the client's ckpt_launch"), (server, "the server's ckpt_launch")]
-    harness.wait_steps(job, client_out, 8, client, "after ckpt_launch")  # about 2 s in
+    wait_progress(job, client_out, 8, procs, "after ckpt_launch")  # about 2 s in
     checkpoint(job, bins, "checkpoint 1", ["ckh1", "ckh2"])
     wait_progress(job, client_out, 2, procs, "checkpoint 1: the job must keep running after the checkpoint")
     kill_job(job, procs, "kill 1")
