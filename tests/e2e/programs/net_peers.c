@@ -44,22 +44,25 @@
 #include "test_common.h"
 
 enum {
-  kChunk = 1024,       /* client: bytes per chunk */
-  kChunkPauseMs = 4,   /* client: sleep after each chunk */
-  kSideEvery = 50,     /* client: chunks between side exchanges */
-  kSideBytes = 64,     /* size of a side connection's request */
-  kUdpBytes = 32,      /* size of a UDP question (4 bytes of sequence number first) */
-  kServerRead = 256,   /* server: bytes read per connection per round */
+  kChunk = 1024,              /* client: bytes per chunk */
+  kChunkPauseMs = 4,          /* client: sleep after each chunk */
+  kSideEvery = 50,            /* client: chunks between side exchanges */
+  kSideBytes = 64,            /* size of a side connection's request */
+  kUdpBytes = 32,             /* size of a UDP question (4 bytes of sequence number first) */
+  kServerRead = 256,          /* server: bytes read per connection per round */
   kServerPending = 64 * 1024, /* server: answers queued per connection before it stops reading */
   kMaxConns = 64,
 };
 
 static uint8_t transform(uint8_t b) { return (uint8_t)(b * 7 + 1); }
-static uint8_t untransform(uint8_t t) { return (uint8_t)((uint8_t)(t - 1) * 183); } /* 7*183 = 1 mod 256 */
+static uint8_t untransform(uint8_t t) {
+  return (uint8_t)((uint8_t)(t - 1) * 183);
+} /* 7*183 = 1 mod 256 */
 
 static void set_nonblocking(int fd) {
   int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) fail("fcntl O_NONBLOCK: %s", strerror(errno));
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+    fail("fcntl O_NONBLOCK: %s", strerror(errno));
 }
 
 static const char* addr_text(const struct sockaddr_in* a, char* buf, size_t n) {
@@ -72,7 +75,7 @@ static const char* addr_text(const struct sockaddr_in* a, char* buf, size_t n) {
 /* --- Server ---------------------------------------------------------------------- */
 
 struct conn {
-  int fd; /* -1: free slot */
+  int fd;  /* -1: free slot */
   int eof; /* the client shut down its side: close once the answers are out */
   uint8_t* pending;
   size_t len;
@@ -156,7 +159,8 @@ static int server(int port, int udp_port) {
     for (int i = 0; i < kMaxConns; i++) {
       struct conn* c = &conns[i];
       if (c->fd < 0) continue;
-      short ev = (short)((c->len ? POLLOUT : 0) | (c->len < kServerPending && !c->eof ? POLLIN : 0));
+      short ev =
+          (short)((c->len ? POLLOUT : 0) | (c->len < kServerPending && !c->eof ? POLLIN : 0));
       slot[n] = i;
       p[n++] = (struct pollfd){c->fd, ev, 0};
     }
@@ -225,7 +229,8 @@ static int connect_to(const struct sockaddr_in* a, int retry) {
     if (fd >= 0 && connect(fd, (const struct sockaddr*)a, sizeof(*a)) == 0) return fd;
     int e = errno;
     if (fd >= 0) close(fd);
-    if (!retry || attempt >= 300) fail("connect to %s: %s", addr_text(a, t, sizeof(t)), strerror(e));
+    if (!retry || attempt >= 300)
+      fail("connect to %s: %s", addr_text(a, t, sizeof(t)), strerror(e));
     msleep(50);
   }
 }
@@ -237,14 +242,16 @@ static void side_connection(const struct sockaddr_in* a, uint64_t k) {
   for (int i = 0; i < kSideBytes; i++) q[i] = (uint8_t)(h = mix(h, (uint64_t)i));
   int fd = connect_to(a, 0);
   write_all(fd, q, sizeof(q), "side connection");
-  if (!read_all(fd, r, sizeof(r), "side connection")) fail("side connection %" PRIu64 ": end of file", k);
+  if (!read_all(fd, r, sizeof(r), "side connection"))
+    fail("side connection %" PRIu64 ": end of file", k);
   for (int i = 0; i < kSideBytes; i++)
     if (r[i] != transform(q[i])) fail("side connection %" PRIu64 ": wrong byte %d", k, i);
   close(fd);
 }
 
 /* One UDP question, sent again every 200 ms until its answer comes. */
-static void udp_exchange(int fd, const struct sockaddr_in* a, uint32_t seq, struct sockaddr_in* from) {
+static void udp_exchange(int fd, const struct sockaddr_in* a, uint32_t seq,
+                         struct sockaddr_in* from) {
   uint8_t q[kUdpBytes], r[512];
   memcpy(q, &seq, 4);
   uint64_t h = seq;
@@ -257,7 +264,8 @@ static void udp_exchange(int fd, const struct sockaddr_in* a, uint32_t seq, stru
       socklen_t flen = sizeof(*from);
       ssize_t n = recvfrom(fd, r, sizeof(r), MSG_DONTWAIT, (struct sockaddr*)from, &flen);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n != kUdpBytes) fail("udp %u: answer of %zd bytes (%s)", seq, n, n < 0 ? strerror(errno) : "");
+      if (n != kUdpBytes)
+        fail("udp %u: answer of %zd bytes (%s)", seq, n, n < 0 ? strerror(errno) : "");
       uint8_t sb[4];
       for (int i = 0; i < 4; i++) sb[i] = untransform(r[i]);
       uint32_t got;
@@ -283,12 +291,14 @@ static int drain(struct stream* s) {
   for (;;) {
     ssize_t r = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) return 1;
-    if (r < 0) fail("main connection: recv after %" PRIu64 " bytes: %s", s->received, strerror(errno));
+    if (r < 0)
+      fail("main connection: recv after %" PRIu64 " bytes: %s", s->received, strerror(errno));
     if (r == 0) return 0;
     for (ssize_t i = 0; i < r; i++) {
       uint8_t want = transform(next_byte(&s->expect));
       if (buf[i] != want)
-        fail("main connection: byte %" PRIu64 " is 0x%02x, expected 0x%02x", s->received + (uint64_t)i, buf[i], want);
+        fail("main connection: byte %" PRIu64 " is 0x%02x, expected 0x%02x",
+             s->received + (uint64_t)i, buf[i], want);
       s->sum = s->sum * 1099511628211ull ^ buf[i];
     }
     s->received += (uint64_t)r;
@@ -314,7 +324,8 @@ static void send_chunk(struct stream* s, const uint8_t* p, size_t n) {
 static int client(const char* ip, int port, int udp_port, uint64_t total, const char* outfile) {
   struct sockaddr_in tcp_addr = server_addr(ip, port), udp_addr = server_addr(ip, udp_port), peer,
                      udp_from = {0};
-  struct stream s = {connect_to(&tcp_addr, 1), {0x2545f4914f6cdd1dull, 0, 0}, 0, 14695981039346656037ull};
+  struct stream s = {
+      connect_to(&tcp_addr, 1), {0x2545f4914f6cdd1dull, 0, 0}, 0, 14695981039346656037ull};
   set_nonblocking(s.fd);
   int ufd = socket(AF_INET, SOCK_DGRAM, 0);
   if (ufd < 0) fail("udp socket: %s", strerror(errno));
@@ -331,26 +342,32 @@ static int client(const char* ip, int port, int udp_port, uint64_t total, const 
     if (++chunks % kSideEvery == 0) {
       side_connection(&tcp_addr, ++sides);
       udp_exchange(ufd, &udp_addr, (uint32_t)++udps, &udp_from);
-      printf("step %" PRIu64 ": %" PRIu64 " bytes sent, %" PRIu64 " received\n", sides, sent, s.received);
+      printf("step %" PRIu64 ": %" PRIu64 " bytes sent, %" PRIu64 " received\n", sides, sent,
+             s.received);
     }
     msleep(kChunkPauseMs);
   }
   socklen_t plen = sizeof(peer);
-  if (getpeername(s.fd, (struct sockaddr*)&peer, &plen) != 0) fail("getpeername: %s", strerror(errno));
+  if (getpeername(s.fd, (struct sockaddr*)&peer, &plen) != 0)
+    fail("getpeername: %s", strerror(errno));
   if (shutdown(s.fd, SHUT_WR) != 0) fail("shutdown: %s", strerror(errno));
   while (drain(&s)) {
     struct pollfd pf = {s.fd, POLLIN, 0};
-    if (poll(&pf, 1, 30000) == 0) fail("main connection: no answer for 30 s at %" PRIu64 " bytes", s.received);
+    if (poll(&pf, 1, 30000) == 0)
+      fail("main connection: no answer for 30 s at %" PRIu64 " bytes", s.received);
   }
-  if (s.received != total) fail("main connection: %" PRIu64 " bytes back, sent %" PRIu64, s.received, total);
+  if (s.received != total)
+    fail("main connection: %" PRIu64 " bytes back, sent %" PRIu64, s.received, total);
   close(s.fd);
 
   FILE* f = fopen(outfile, "w");
   if (!f) fail("cannot write %s: %s", outfile, strerror(errno));
   char t1[64], t2[64];
-  fprintf(f, "bytes %" PRIu64 "\nchecksum %016" PRIx64 "\nside connections %" PRIu64 "\nudp exchanges %" PRIu64
-             "\npeer %s\nudp from %s\nOK\n",
-          s.received, s.sum, sides, udps, addr_text(&peer, t1, sizeof(t1)), addr_text(&udp_from, t2, sizeof(t2)));
+  fprintf(f,
+          "bytes %" PRIu64 "\nchecksum %016" PRIx64 "\nside connections %" PRIu64
+          "\nudp exchanges %" PRIu64 "\npeer %s\nudp from %s\nOK\n",
+          s.received, s.sum, sides, udps, addr_text(&peer, t1, sizeof(t1)),
+          addr_text(&udp_from, t2, sizeof(t2)));
   if (fclose(f) != 0) fail("cannot write %s: %s", outfile, strerror(errno));
   printf("OK\n");
   return 0;
