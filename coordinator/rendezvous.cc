@@ -67,10 +67,16 @@ void Rendezvous::join(WaiterId waiter, std::string_view round_name, uint32_t exp
   round->contributions = std::move(next);
   if (round->complete) return done(true, blob_list(*round));
   round->waiters.emplace_back(waiter, std::move(done));
-  if (count < expected) return;
+  if (count < expected) {
+    std::string names;
+    for (const auto& name : members) names += (names.empty() ? "" : ", ") + name;
+    log_line("%s: %s published, %zu of %u hosts", label.c_str(), names.c_str(), count, expected);
+    return;
+  }
 
   round->complete = true;
-  log_line("%s complete: %zu blobs for %s", label.c_str(), round->contributions.size(),
+  size_t n = round->contributions.size();
+  log_line("%s complete: %zu %s for %s", label.c_str(), n, n == 1 ? "blob" : "blobs",
            hosts(expected).c_str());
   std::string text = blob_list(*round);
   // Callbacks may join again: they run on a moved-out list.

@@ -18,7 +18,7 @@ std::string join_members(const std::vector<std::string>& members, std::string* e
   std::string out;
   for (const auto& name : members) {
     if (name.empty() || name.find(proto::kMemberSeparator) != std::string::npos) {
-      *err = "rendezvous: bad host name '" + name + "'";
+      *err = "rendezvous: a host name is empty or contains a newline";
       return "";
     }
     if (!out.empty()) out += proto::kMemberSeparator;
