@@ -40,6 +40,12 @@ bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_poin
                         : "periodic checkpoints off");
       return true;
     }
+    case Msg::kCmdRendezvous: {
+      proto::CmdRendezvous cmd;
+      if (!decode_payload(frame, &cmd)) return false;
+      rendezvous(peer.id, cmd);
+      return true;
+    }
     default:
       return false;
   }
@@ -73,6 +79,13 @@ void CommandHandler::kill(PeerId command, bool quit, Clock::time_point now) {
         if (quit) quit_ = true;
       },
       now);
+}
+
+// The reply waits until the round is complete; the views of `request` are
+// copied by join() before it returns.
+void CommandHandler::rendezvous(PeerId command, const proto::CmdRendezvous& request) {
+  rendezvous_.join(command, request.round, request.expected, request.members, request.blob,
+                   [this, command](bool ok, const std::string& text) { reply(command, ok, text); });
 }
 
 void CommandHandler::reply(PeerId command, bool ok, const std::string& text) {

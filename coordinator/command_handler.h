@@ -1,6 +1,7 @@
 // Command handling: the requests of ckpt_command (checkpoint, checkpoint
-// then kill, status, kill, quit, interval) and their replies. Checkpoints
-// go through the CheckpointQueue, kills through the KillTracker.
+// then kill, status, kill, quit, interval) and of ckpt_restart (rendezvous),
+// and their replies. Checkpoints go through the CheckpointQueue, kills
+// through the KillTracker, rendezvous requests wait in the Rendezvous.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "peer_table.h"
 #include "periodic_checkpoints.h"
 #include "preemption.h"
+#include "rendezvous.h"
 
 namespace ckpt {
 
@@ -37,6 +39,9 @@ class CommandHandler {
   // (protocol violation; close the connection).
   bool on_command(Peer& peer, const Frame& frame, Clock::time_point now);
 
+  // A command connection closed: forget its pending rendezvous.
+  void on_disconnect(PeerId command) { rendezvous_.drop_waiter(command); }
+
   // A quit was answered: the coordinator should exit.
   bool quit_requested() const { return quit_; }
   // Text (or JSON) for CmdStatus.
@@ -45,9 +50,11 @@ class CommandHandler {
  private:
   void checkpoint(PeerId command, bool then_kill, Clock::time_point now);
   void kill(PeerId command, bool quit, Clock::time_point now);
+  void rendezvous(PeerId command, const proto::CmdRendezvous& request);
   void reply(PeerId command, bool ok, const std::string& text);
 
   CommandContext ctx_;
+  Rendezvous rendezvous_;
   bool quit_ = false;
 };
 

@@ -226,6 +226,8 @@ void Coordinator::disconnect(Peer& peer, const char* why) {
     machine_.on_disconnect(peer);
     killer_.on_disconnect(peer);
     if (!peer.execing) outside_.prune(peers_);  // an exec'd parent comes back
+  } else if (peer.kind == PeerKind::kCommand) {
+    commands_.on_disconnect(peer.id);
   }
 }
 

@@ -60,6 +60,8 @@ std::string msg_name(proto::Msg type) {
       return "CmdQuit";
     case Msg::kCmdInterval:
       return "CmdInterval";
+    case Msg::kCmdRendezvous:
+      return "CmdRendezvous";
     case Msg::kCmdReply:
       return "CmdReply";
   }

@@ -116,6 +116,21 @@ bool Outside::decode(ByteReader& r) {
   return r.ok();
 }
 
+void CmdRendezvous::encode(ByteWriter& w) const {
+  w.put_str(round);
+  w.put_u32(expected);
+  w.put_str(members);
+  w.put_str(blob);
+}
+
+bool CmdRendezvous::decode(ByteReader& r) {
+  round = r.str();
+  expected = r.u32();
+  members = r.str();
+  blob = r.str();
+  return r.ok();
+}
+
 void CmdReply::encode(ByteWriter& w) const {
   w.put_u8(ok);
   w.put_str(text);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "ckpt/protocol.h"
@@ -210,6 +211,31 @@ TEST(Protocol, CmdReply) {
   expect_truncations_fail<proto::CmdReply>(bytes);
 }
 
+TEST(Protocol, CmdRendezvous) {
+  proto::CmdRendezvous in{"gen5-1f2e", 2, "node1\nnode2", std::string_view("\0blob", 5)};
+  auto bytes = encode(in);
+  proto::CmdRendezvous out;
+  ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.round, "gen5-1f2e");
+  EXPECT_EQ(out.expected, 2u);
+  EXPECT_EQ(out.members, "node1\nnode2");
+  EXPECT_EQ(out.blob, std::string_view("\0blob", 5));
+  expect_truncations_fail<proto::CmdRendezvous>(bytes);
+}
+
+TEST(Protocol, BlobList) {
+  std::vector<std::string_view> in = {"a", "", "ccc"};
+  ByteWriter w;
+  proto::encode_blob_list(w, 3, [&](uint32_t i) { return in[i]; });
+  std::string text(reinterpret_cast<const char*>(w.data()), w.size());
+  std::vector<std::string> out;
+  ASSERT_TRUE(proto::decode_blob_list(text, [&](std::string_view b) { out.emplace_back(b); }));
+  EXPECT_EQ(out, (std::vector<std::string>{"a", "", "ccc"}));
+  for (size_t n = 0; n < text.size(); n++)
+    EXPECT_FALSE(proto::decode_blob_list(text.substr(0, n), [](std::string_view) {})) << n;
+  EXPECT_FALSE(proto::decode_blob_list(text + "x", [](std::string_view) {}));  // trailing bytes
+}
+
 TEST(Protocol, HugeStringLengthFailsCleanly) {
   std::vector<uint8_t> bytes = {1, 0xff, 0xff, 0xff, 0xff, 'x'};
   proto::CmdReply out;
@@ -264,6 +290,8 @@ TEST(Protocol, MessageNames) {
   EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kSnapshotted), 23);
   EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kExecing), 24);
   EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kOutside), 25);
+  EXPECT_EQ(msg_name(proto::Msg::kCmdRendezvous), "CmdRendezvous");
+  EXPECT_EQ(static_cast<uint16_t>(proto::Msg::kCmdRendezvous), 35);
   EXPECT_EQ(msg_name(static_cast<proto::Msg>(999)), "message 999");
 }
 

@@ -17,7 +17,12 @@
 // child, or the new image after an Execing process exec'd) is sent Suspend
 // at once and is part of that checkpoint.
 //
-// Version 2 added Snapshot/Snapshotted, Execing and Outside.
+// A multi-host restart: each ckpt_restart sends CmdRendezvous and waits for
+// the reply until every old host of the checkpoint has been published.
+//
+// Version 2 added Snapshot/Snapshotted, Execing and Outside; CmdRendezvous
+// came later without a version change (a coordinator that predates it closes
+// the connection on receiving it, as on any unknown command).
 // Payload encoders are malloc-free (ByteWriter), so the runtime can use them
 // on the checkpoint path.
 #pragma once
@@ -64,7 +69,8 @@ enum class Msg : uint16_t {
   kCmdStatus = 31,
   kCmdKill = 32,
   kCmdQuit = 33,
-  kCmdInterval = 34,  // set the periodic checkpoint interval
+  kCmdInterval = 34,    // set the periodic checkpoint interval
+  kCmdRendezvous = 35,  // publish a blob, wait for the other hosts (see CmdRendezvous)
 
   kCmdReply = 40,  // coordinator -> command
 };
@@ -220,6 +226,45 @@ struct CmdStatus {
     return r.ok();
   }
 };
+
+// CmdRendezvous: one ckpt_restart of a multi-host restart publishes `blob`
+// (opaque: new addresses, listener ports) for the old hosts it restores,
+// `members`, and waits. `round` names one restart attempt; `expected` is how
+// many distinct member names complete it. The reply, CmdReply{ok=1}, comes
+// once the union of the round's members reaches `expected` (at once if it
+// already has); its text is the list of the round's blobs, one per request in
+// arrival order (a request naming a member published before replaces the
+// older request's whole contribution), encoded as u32 count + count x str
+// (see encode_blob_list/decode_blob_list). ok=0 with a one-line reason if
+// `expected` disagrees with the round's or the request is malformed.
+inline constexpr char kMemberSeparator = '\n';
+struct CmdRendezvous {
+  std::string_view round;
+  uint32_t expected = 0;
+  std::string_view members;  // names separated by kMemberSeparator
+  std::string_view blob;
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// The reply text of CmdRendezvous: `count` blobs from `blob(i)`.
+template <typename BlobAt>
+void encode_blob_list(ByteWriter& w, uint32_t count, BlobAt blob) {
+  w.put_u32(count);
+  for (uint32_t i = 0; i < count; i++) w.put_str(blob(i));
+}
+// Calls each(view) per blob; false if `text` is not exactly one such list
+// (`each` may have seen the blobs before the fault).
+template <typename Each>
+bool decode_blob_list(std::string_view text, Each each) {
+  ByteReader r(text.data(), text.size());
+  uint32_t count = r.u32();
+  for (uint32_t i = 0; i < count && r.ok(); i++) {
+    std::string_view blob = r.str();
+    if (r.ok()) each(blob);
+  }
+  return r.ok() && r.remaining() == 0;
+}
 
 struct CmdReply {
   uint8_t ok = 0;
