@@ -33,6 +33,7 @@
 #include "restart/address_plan.h"
 #include "restart/cpu_binding.h"
 #include "restart/image_selection.h"
+#include "rendezvous_client.h"
 #include "restart/multi_host.h"
 #include "restart/network_plan.h"
 #include "restart/process_tree.h"
