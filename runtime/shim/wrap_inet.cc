@@ -65,9 +65,10 @@ void incoming(int fd, sockaddr_storage* got, socklen_t got_len, void* user, sock
   *user_len = got_len;
 }
 
-// Whether an incoming address needs the detour: a buffer to fill and a map.
+// Whether an incoming address needs the detour: a map and a buffer to
+// fill (the map first: with none, nothing of the caller's is read).
 bool wants_incoming(const void* addr, const socklen_t* len) {
-  return addr && len && static_cast<int>(*len) >= 0 && !address_map().empty();
+  return !address_map().empty() && addr && len && static_cast<int>(*len) >= 0;
 }
 
 }  // namespace
@@ -188,7 +189,7 @@ CKPT_WRAPPER ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, 
 // The caller's msghdr points at our storage during the call, then at its
 // own buffer again.
 CKPT_WRAPPER ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  if (!msg || !wants_incoming(msg->msg_name, &msg->msg_namelen))
+  if (address_map().empty() || !msg || !wants_incoming(msg->msg_name, &msg->msg_namelen))
     return real().recvmsg(fd, msg, flags);
   void* user = msg->msg_name;
   socklen_t cap = msg->msg_namelen;
