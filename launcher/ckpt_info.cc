@@ -169,6 +169,19 @@ void print_affinity(const std::vector<CpuAffinityRecord>& affinity) {
     std::printf("  vtid %-6d cpus %s\n", a.vtid, cpu_list_text(cpus_of_mask(a.mask)).c_str());
 }
 
+void print_host_addresses(const std::vector<in6_addr>& addrs) {
+  if (addrs.empty()) return;
+  std::printf("host addresses (when checkpointed, virtual)\n");
+  for (const auto& a : addrs) {
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (IN6_IS_ADDR_V4MAPPED(&a))
+      inet_ntop(AF_INET, &a.s6_addr[12], text, sizeof(text));
+    else
+      inet_ntop(AF_INET6, &a, text, sizeof(text));
+    std::printf("  %s\n", text);
+  }
+}
+
 std::string sa_flags_text(uint64_t f) {
   static const struct {
     uint64_t bit;
@@ -452,6 +465,7 @@ int info_one(const std::string& path, bool verify) {
   print_process(img.process);
   print_threads(img.threads);
   print_affinity(img.affinity);
+  print_host_addresses(img.host_addresses);
   print_signals(img.signals);
   print_fds(img.fds);
   print_shm(img.shm_objects);

@@ -34,6 +34,8 @@ std::string tag_name(uint32_t tag) {
       return "ShmObjects";
     case Tag::kCpuAffinity:
       return "CpuAffinity";
+    case Tag::kHostAddresses:
+      return "HostAddresses";
     case Tag::kSysvObjects:
       return "SysvObjects";
     case Tag::kEnd:
@@ -164,7 +166,7 @@ bool Parser::next_section(bool* at_end) {
   } else if (tag == Tag::kFileData) {
     if (!file_data_section(s)) return false;
   } else if ((s.tag >= 1 && s.tag <= 6) || tag == Tag::kShmObjects || tag == Tag::kSysvObjects ||
-             tag == Tag::kCpuAffinity) {
+             tag == Tag::kCpuAffinity || tag == Tag::kHostAddresses) {
     if (s.size > kMaxMetadataSection)
       return fail(name + " section" + where() + " is implausibly large");
     const uint8_t* p;
@@ -210,6 +212,16 @@ bool Parser::known_section(Tag tag, const uint8_t* p, uint64_t size) {
     case Tag::kCpuAffinity:
       ok = decode_list(r, &img_->affinity);
       break;
+    case Tag::kHostAddresses: {
+      HostAddressesRecord rec;
+      ok = rec.decode(r);
+      for (uint32_t i = 0; ok && i < rec.count; i++) {
+        in6_addr a;
+        std::memcpy(&a, rec.addrs.data() + size_t{i} * 16, sizeof(a));
+        img_->host_addresses.push_back(a);
+      }
+      break;
+    }
     case Tag::kFds:
       ok = decode_list(r, &img_->fds);
       break;

@@ -7,6 +7,8 @@
 // it), never a crash.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +39,9 @@ struct LoadedImage {
   std::vector<ThreadRecord> threads;
   std::vector<SignalRecord> signals;
   std::vector<CpuAffinityRecord> affinity;  // empty in images without the section
+  // The host's addresses at the checkpoint, virtual form (IPv4 mapped);
+  // empty in images without the section.
+  std::vector<in6_addr> host_addresses;
   std::vector<FdRecord> fds;
   std::vector<ShmRecord> shm_objects;
   std::vector<SysvRecord> sysv_objects;

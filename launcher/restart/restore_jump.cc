@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -230,7 +231,7 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
     return false;
   }
   auto* a = reinterpret_cast<RestoreArgs*>(h.args);
-  std::memset(a, 0, sizeof(*a));
+  std::memset(static_cast<void*>(a), 0, sizeof(*a));  // AddressMap: zero is empty
   a->version = kRestoreArgsVersion;
   a->hole_start = plan.hole_start;
   a->hole_len = plan.hole_len;
@@ -251,6 +252,11 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
     if (a->n_pid_map == kMaxRestorePidMap) break;
     a->pid_map_vpid[a->n_pid_map] = vpid;
     a->pid_map_real[a->n_pid_map++] = real;
+  }
+  if (settings.addresses) {
+    a->addresses.n = std::min(settings.addresses->n, kMaxAddressMoves);
+    std::memcpy(a->addresses.moves, settings.addresses->moves,
+                a->addresses.n * sizeof(AddressMove));
   }
   std::memcpy(reinterpret_cast<void*>(h.blob), ckpt_restorer_blob,
               ckpt_restorer_blob_end - ckpt_restorer_blob);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "address_plan.h"
+#include "ckpt/address_map.h"
 #include "ckpt/restore_args.h"
 #include "image_reader.h"
 #include "shm_restore.h"
@@ -23,6 +24,8 @@ struct JumpSettings {
   const ShmRestorer* shm = nullptr;                  // the shared memory objects
   // System V semaphore sets and message queues whose id changed.
   std::vector<std::pair<int32_t, int32_t>> semid_map, msgid_map;
+  // Virtual -> real network addresses; nullptr: nothing moved.
+  const AddressMap* addresses = nullptr;
 };
 
 // Space the hole needs for a given image.

@@ -195,7 +195,7 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     else if (r.kind == image::FdKind::kInotify && r.shares_with < 0) {
       if (!capture_inotify(f.fd, extra, err)) return false;
     } else if (r.kind == image::FdKind::kSocket && r.shares_with < 0) {
-      if (!capture_socket(f.fd, f.st, extra, err)) return false;
+      if (!capture_socket(f.fd, f.st, extra, err, cap.addresses)) return false;
     } else if (r.kind == image::FdKind::kFifo && r.shares_with < 0) {
       if (!capture_fifo(f.fd, f.st, f.flags, f.target.view(), extra, err)) return false;
     } else if (r.shares_with < 0)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "../../runtime/core/fixed_string.h"
+#include "ckpt/address_map.h"
 #include "ckpt/byte_codec.h"
 
 namespace ckpt::image {
@@ -22,6 +23,9 @@ struct FdCapture {
   // The FileData payloads, each preceded by its u64 size: read while the
   // application is stopped, written to the image later (maybe by a child).
   ByteWriter file_data;
+  // The process's virtual address map (net_addresses.h): sockets' addresses
+  // are saved in their virtual form. nullptr: as they are.
+  const AddressMap* addresses = nullptr;
 };
 
 // `skip`: the runtime's own descriptors. Appends the Fds payload to `out`.

@@ -34,9 +34,20 @@ int get_int(int fd, int level, int name, int fallback) {
   return get_opt(fd, level, name, &v, &len) == 0 ? v : fallback;
 }
 
+// Addresses as the image stores them: IPv4 and IPv6 ones in their virtual
+// form (net_addresses.h), others as they are.
+struct VirtualNames {
+  const AddressMap* map;
+  int proto;
+
+  void apply(sockaddr_storage* sa, uint32_t len) const {
+    if (map && !map->empty()) map->to_virtual(proto, reinterpret_cast<sockaddr*>(sa), len);
+  }
+};
+
 // getsockname (peer = false) or getpeername into `out` as a str; empty on
 // error (ENOTCONN).
-void put_name(int fd, bool peer, ByteWriter& out) {
+void put_name(int fd, bool peer, const VirtualNames& names, ByteWriter& out) {
   sockaddr_storage sa;
   uint32_t len = sizeof(sa);
   long r = sys::call3(peer ? SYS_getpeername : SYS_getsockname, fd, reinterpret_cast<long>(&sa),
@@ -44,6 +55,7 @@ void put_name(int fd, bool peer, ByteWriter& out) {
   if (r != 0 || len > sizeof(sa)) len = 0;
   // An unnamed UNIX socket answers just its family: no name.
   if (sa.ss_family == AF_UNIX && len <= sizeof(sa_family_t)) len = 0;
+  if (len > 0) names.apply(&sa, len);
   out.put_str(std::string_view(reinterpret_cast<const char*>(&sa), len));
 }
 
@@ -172,7 +184,8 @@ bool fail(MessageString& err, int fd, std::string_view why) {
 // The receive queue, not consumed: n_msgs u32, then {data str, from str}.
 // SO_PEEK_OFF is set to 0 so that each peek goes on where the last stopped,
 // then put back.
-bool put_recv_queue(int fd, int type, int peek_off, ByteWriter& out, MessageString& err) {
+bool put_recv_queue(int fd, int type, int peek_off, const VirtualNames& names, ByteWriter& out,
+                    MessageString& err) {
   size_t count_at = out.reserve(4);
   uint32_t n = 0;
   bool datagram = type != SOCK_STREAM;
@@ -227,6 +240,7 @@ bool put_recv_queue(int fd, int type, int peek_off, ByteWriter& out, MessageStri
     out.patch_u32(len_at, static_cast<uint32_t>(r));
     if (from_len > sizeof(from)) from_len = 0;
     if (from.ss_family == AF_UNIX && from_len <= sizeof(sa_family_t)) from_len = 0;
+    if (from_len > 0) names.apply(&from, from_len);
     out.put_str(std::string_view(reinterpret_cast<const char*>(&from), from_len));
     n++;
   }
@@ -252,7 +266,8 @@ uint32_t queue_seq(int fd, int q) {
 // is stopped, and leaving repair mode only clears SO_REUSEADDR, which is put
 // back. The receive queue is peeked in repair mode too, between two reads
 // of rcv_nxt that must agree, so that recv_seq is the end of the bytes saved.
-bool put_tcp_queues(int fd, int peek_off, ByteWriter& out, MessageString& err) {
+bool put_tcp_queues(int fd, int peek_off, const VirtualNames& names, ByteWriter& out,
+                    MessageString& err) {
   int unsent = 0;
   if (sys::call3(SYS_ioctl, fd, SIOCOUTQ, reinterpret_cast<long>(&unsent)) < 0) unsent = 0;
   int reuse = get_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
@@ -262,7 +277,7 @@ bool put_tcp_queues(int fd, int peek_off, ByteWriter& out, MessageString& err) {
     out.put_str({});
     if (unsent > 0)
       return fail(err, fd, "TCP data not yet received by the peer needs CAP_NET_ADMIN to be saved");
-    return put_recv_queue(fd, SOCK_STREAM, peek_off, out, err);
+    return put_recv_queue(fd, SOCK_STREAM, peek_off, names, out, err);
   }
   ByteWriter recv;
   uint32_t recv_seq = 0;
@@ -270,7 +285,7 @@ bool put_tcp_queues(int fd, int peek_off, ByteWriter& out, MessageString& err) {
   for (int attempt = 0; attempt < 5; attempt++) {
     recv.clear();
     recv_seq = queue_seq(fd, TCP_RECV_QUEUE);
-    ok = put_recv_queue(fd, SOCK_STREAM, peek_off, recv, err);
+    ok = put_recv_queue(fd, SOCK_STREAM, peek_off, names, recv, err);
     if (!ok || queue_seq(fd, TCP_RECV_QUEUE) == recv_seq) break;
   }
   out.put_u32(recv_seq);
@@ -321,7 +336,8 @@ uint8_t tcp_shutdown(uint8_t state) {
 
 }  // namespace
 
-bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageString& err) {
+bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageString& err,
+                    const AddressMap* addresses) {
   int family = get_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
   int type = get_int(fd, SOL_SOCKET, SO_TYPE, -1);
   int protocol = get_int(fd, SOL_SOCKET, SO_PROTOCOL, -1);
@@ -375,12 +391,13 @@ bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageStrin
   out.put_u32(backlog);
   out.put_u64(st.st_ino);
   out.put_u64(peer_ino);
-  put_name(fd, false, out);
-  put_name(fd, true, out);
+  const VirtualNames names = {addresses, protocol};
+  put_name(fd, false, names, out);
+  put_name(fd, true, names, out);
   int peek_off = get_int(fd, SOL_SOCKET, SO_PEEK_OFF, -1);
   out.put_u32(static_cast<uint32_t>(peek_off));
   put_options(fd, family, tcp, out);
-  if (tcp && conn == SocketConn::kConnected) return put_tcp_queues(fd, peek_off, out, err);
+  if (tcp && conn == SocketConn::kConnected) return put_tcp_queues(fd, peek_off, names, out, err);
   out.put_u32(0);
   out.put_u32(0);
   out.put_str({});
@@ -388,7 +405,7 @@ bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageStrin
     out.put_u32(0);
     return !out.overflow();
   }
-  return put_recv_queue(fd, type, peek_off, out, err);
+  return put_recv_queue(fd, type, peek_off, names, out, err);
 }
 
 }  // namespace ckpt

@@ -10,12 +10,17 @@
 #include <sys/stat.h>
 
 #include "../../runtime/core/fixed_string.h"
+#include "ckpt/address_map.h"
 #include "ckpt/byte_codec.h"
 
 namespace ckpt {
 
 // False with err for sockets ckpt cannot restore (other families, file
-// descriptors in flight, a TCP send queue without CAP_NET_ADMIN).
-bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageString& err);
+// descriptors in flight, a TCP send queue without CAP_NET_ADMIN). IPv4 and
+// IPv6 addresses (the socket's own, its peer's, queued datagrams' sources)
+// are saved in their virtual form through `addresses` (net_addresses.h),
+// when given.
+bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageString& err,
+                    const AddressMap* addresses = nullptr);
 
 }  // namespace ckpt

@@ -116,6 +116,20 @@ bool CpuAffinityRecord::decode(ByteReader& r) {
   return r.ok() && !mask.empty() && mask.size() <= kMaxCpuMaskBytes && mask.size() % 8 == 0;
 }
 
+void HostAddressesRecord::encode(ByteWriter& w) const {
+  w.put_u32(count);
+  w.put_bytes(addrs.data(), addrs.size());
+}
+
+bool HostAddressesRecord::decode(ByteReader& r) {
+  count = r.u32();
+  if (!r.ok() || count > kMaxHostAddresses || r.remaining() != size_t{count} * 16) return false;
+  const uint8_t* p = r.bytes(size_t{count} * 16);
+  if (!p && count > 0) return false;
+  addrs = std::string_view(reinterpret_cast<const char*>(p), size_t{count} * 16);
+  return r.ok();
+}
+
 void SignalRecord::encode(ByteWriter& w) const {
   w.put_u32(signo);
   w.put_u64(handler);

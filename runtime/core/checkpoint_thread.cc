@@ -20,6 +20,7 @@
 #include "futex.h"
 #include "image_file.h"
 #include "log.h"
+#include "net_addresses.h"
 #include "preempt.h"
 #include "runtime_events.h"
 #include "scheduler_env.h"
@@ -98,6 +99,7 @@ void resume_after_restart() {
   rt.msgids.clear();
   for (uint32_t i = 0; i < args->n_msgid_map && i < kMaxRestoreShm; i++)
     rt.msgids.add(args->msgid_virtual[i], args->msgid_real[i]);
+  set_address_map(args->addresses);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
   forget_image_job(g_job);

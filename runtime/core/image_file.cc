@@ -8,8 +8,10 @@
 #include "../common/image_writer.h"
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
+#include "host_addresses.h"
 #include "log.h"
 #include "memory_capture.h"
+#include "net_addresses.h"
 #include "proc_files.h"
 #include "process_capture.h"
 #include "runtime_ranges.h"
@@ -52,17 +54,22 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   section.clear();
   capture_affinity(rt, job.stopped_threads, section);
   if (!w.add_section(image::Tag::kCpuAffinity, section)) return write_error(w, err);
-  // 5. Signal dispositions.
+  // 5. The host's addresses, virtual form (so a later restart can tell which
+  //    host this image's addresses named).
+  section.clear();
+  capture_host_addresses(address_map(), section);
+  if (!w.add_section(image::Tag::kHostAddresses, section)) return write_error(w, err);
+  // 6. Signal dispositions.
   section.clear();
   capture_signals(section);
   if (!w.add_section(image::Tag::kSignals, section)) return write_error(w, err);
-  // 6. File descriptors (captured in prepare_image), unlinked files' content.
+  // 7. File descriptors (captured in prepare_image), unlinked files' content.
   if (!w.add_section(image::Tag::kFds, job.fds_section)) return write_error(w, err);
   if (!write_unlinked_files(job.fds, w, err)) return false;
-  // 7. System V semaphore sets and message queues (captured in prepare_image).
+  // 8. System V semaphore sets and message queues (captured in prepare_image).
   if (job.sysv_section.size() > 0 && !w.add_section(image::Tag::kSysvObjects, job.sysv_section))
     return write_error(w, err);
-  // 8. Memory: the shared memory objects mapped, the region list, then every
+  // 9. Memory: the shared memory objects mapped, the region list, then every
   //    chunk, compressed in parallel.
   MemoryPlan plan;
   bool ok = plan_memory(plan, err) && write_shm_objects(w, err);
@@ -70,7 +77,7 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   ok = ok && write_memory(plan, w, compression_level(), err);
   finish_memory(plan);
   if (!ok) return false;
-  // 9. End, with the counts a reader checks against.
+  // 10. End, with the counts a reader checks against.
   if (!w.finish()) return write_error(w, err);
   return true;
 }
@@ -118,6 +125,7 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
   if (job.sysv_section.capacity() > 0)
     exclude_range(job.sysv_section.data(), job.sysv_section.capacity());
   int skip[3] = {rt.coord_fd, rt.event_fd, job.fd};
+  job.fds.addresses = &address_map();
   if (!capture_fds(skip, 3, job.fds, job.fds_section, err) || !save_unlinked_files(job.fds, err)) {
     abandon_image(job);
     return false;

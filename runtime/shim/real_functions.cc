@@ -97,6 +97,19 @@ void resolve_real_functions() {
   next(g_real.msgsnd, "msgsnd");
   next(g_real.msgrcv, "msgrcv");
   next(g_real.msgctl, "msgctl");
+  next(g_real.connect, "connect");
+  next(g_real.bind, "bind");
+  next(g_real.sendto, "sendto");
+  next(g_real.sendmsg, "sendmsg");
+  next(g_real.sendmmsg, "sendmmsg");
+  next(g_real.getsockname, "getsockname");
+  next(g_real.getpeername, "getpeername");
+  next(g_real.accept, "accept");
+  next(g_real.accept4, "accept4");
+  next(g_real.recvfrom, "recvfrom");
+  next(g_real.recvfrom_chk, "__recvfrom_chk");
+  next(g_real.recvmsg, "recvmsg");
+  next(g_real.recvmmsg, "recvmmsg");
   g_resolved = true;
 }
 

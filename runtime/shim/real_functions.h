@@ -15,6 +15,7 @@
 #include <sys/select.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -108,6 +109,20 @@ struct RealFunctions {
   int (*msgsnd)(int, const void*, size_t, int);
   ssize_t (*msgrcv)(int, void*, size_t, long, int);
   int (*msgctl)(int, int, struct msqid_ds*);
+  // Socket addresses (wrap_inet.cc).
+  int (*connect)(int, const sockaddr*, socklen_t);
+  int (*bind)(int, const sockaddr*, socklen_t);
+  ssize_t (*sendto)(int, const void*, size_t, int, const sockaddr*, socklen_t);
+  ssize_t (*sendmsg)(int, const msghdr*, int);
+  int (*sendmmsg)(int, mmsghdr*, unsigned int, int);
+  int (*getsockname)(int, sockaddr*, socklen_t*);
+  int (*getpeername)(int, sockaddr*, socklen_t*);
+  int (*accept)(int, sockaddr*, socklen_t*);
+  int (*accept4)(int, sockaddr*, socklen_t*, int);
+  ssize_t (*recvfrom)(int, void*, size_t, int, sockaddr*, socklen_t*);
+  ssize_t (*recvfrom_chk)(int, void*, size_t, size_t, int, sockaddr*, socklen_t*);
+  ssize_t (*recvmsg)(int, msghdr*, int);
+  int (*recvmmsg)(int, mmsghdr*, unsigned int, int, timespec*);
 };
 
 const RealFunctions& real();

@@ -97,6 +97,18 @@ struct ImageSpec {
 };
 
 // Writes a full image of `spec` to fd; returns false on failure.
+// 10.1.2.3 (mapped) and 2001:db8::7.
+constexpr char kHostAddressBytes[] =
+    "\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\x01\x02\x03"
+    "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x07";
+
+HostAddressesRecord host_addresses_record() {
+  HostAddressesRecord r;
+  r.count = 2;
+  r.addrs = std::string_view(kHostAddressBytes, 32);
+  return r;
+}
+
 bool write_image(int fd, const ImageSpec& spec, int level) {
   ImageWriter w(fd);
   ByteWriter scratch;
@@ -125,8 +137,11 @@ bool write_image(int fd, const ImageSpec& spec, int level) {
   f.kind = FdKind::kUnlinked;
   f.file_data = 0;
   f.path = "/tmp/gone";
-  if (!w.add_records(Tag::kThreads, t, 2, scratch) ||
-      !w.add_records(Tag::kSignals, &s, 1, scratch) || !w.add_records(Tag::kFds, &f, 1, scratch))
+  if (!w.add_records(Tag::kThreads, t, 2, scratch)) return false;
+  scratch.clear();
+  host_addresses_record().encode(scratch);
+  if (!w.add_section(Tag::kHostAddresses, scratch)) return false;
+  if (!w.add_records(Tag::kSignals, &s, 1, scratch) || !w.add_records(Tag::kFds, &f, 1, scratch))
     return false;
   scratch.clear();
   FileDataHeader fh{0, spec.file_content.size()};
@@ -223,6 +238,9 @@ TEST_P(ImageRoundTrip, RestoresEveryByte) {
   EXPECT_EQ(img.process.rlimits[7].cur, 1024u);
   ASSERT_EQ(img.threads.size(), 2u);
   EXPECT_EQ(img.threads[1].ctx.rip, 0x1234u);
+  ASSERT_EQ(img.host_addresses.size(), 2u);
+  EXPECT_EQ(std::memcmp(&img.host_addresses[0], kHostAddressBytes, 16), 0);
+  EXPECT_EQ(std::memcmp(&img.host_addresses[1], kHostAddressBytes + 16, 16), 0);
   ASSERT_EQ(img.signals.size(), 1u);
   ASSERT_EQ(img.fds.size(), 1u);
   EXPECT_EQ(img.fds[0].path, "/tmp/gone");
@@ -267,6 +285,40 @@ TEST_P(ImageRoundTrip, RestoresEveryByte) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, ImageRoundTrip, ::testing::Values(0, -1, 1, 3, 19));
+
+TEST(HostAddressesRecord, RoundTripAndBadCounts) {
+  ByteWriter w;
+  host_addresses_record().encode(w);
+  EXPECT_EQ(w.size(), 4u + 32u);
+  HostAddressesRecord r;
+  ByteReader in(w.data(), w.size());
+  ASSERT_TRUE(r.decode(in));
+  EXPECT_EQ(r.count, 2u);
+  EXPECT_EQ(r.addrs, std::string_view(kHostAddressBytes, 32));
+  // Empty list.
+  ByteWriter empty;
+  HostAddressesRecord{}.encode(empty);
+  ByteReader e(empty.data(), empty.size());
+  ASSERT_TRUE(r.decode(e));
+  EXPECT_EQ(r.count, 0u);
+  // A count the payload does not hold, bytes left over, an absurd count.
+  auto bad = [](uint32_t count, size_t bytes) {
+    ByteWriter b;
+    b.put_u32(count);
+    std::string zeros(bytes, '\0');
+    b.put_bytes(zeros.data(), zeros.size());
+    HostAddressesRecord rec;
+    ByteReader rd(b.data(), b.size());
+    return !rec.decode(rd);
+  };
+  EXPECT_TRUE(bad(3, 32));
+  EXPECT_TRUE(bad(2, 33));
+  EXPECT_TRUE(bad(1, 15));
+  EXPECT_TRUE(bad(kMaxHostAddresses + 1, size_t{kMaxHostAddresses + 1} * 16));
+  EXPECT_FALSE(bad(kMaxHostAddresses, size_t{kMaxHostAddresses} * 16));
+  ByteReader truncated(w.data(), 2);
+  EXPECT_FALSE(r.decode(truncated));
+}
 
 TEST(ChunkEncoder, ChoosesRawZstdOrNothing) {
   Mapping m(kChunkPages * kPageSize);

@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "ckpt/address_map.h"
 #include "fd_record_helper.h"
 #include "gtest/gtest.h"
 #include "socket_capture.h"
@@ -107,6 +109,78 @@ TEST(SocketCapture, PeeksQueuesWithoutConsumingThem) {
   getsockopt(dg[1], SOL_SOCKET, SO_PEEK_OFF, &off, &len);
   EXPECT_EQ(off, -1);
   for (int fd : {sp[0], sp[1], dg[0], dg[1]}) close(fd);
+}
+
+// After a move, the image keeps the virtual addresses: the socket's own,
+// its peer's and the sources of queued datagrams.
+TEST(SocketCapture, SavesVirtualAddresses) {
+  auto udp = [](sockaddr_in* a) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    *a = {};
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(*a);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(a), sizeof(*a)), 0);
+    getsockname(fd, reinterpret_cast<sockaddr*>(a), &len);
+    return fd;
+  };
+  sockaddr_in ra, rb;
+  int a = udp(&ra), b = udp(&rb);
+  ASSERT_EQ(connect(a, reinterpret_cast<sockaddr*>(&rb), sizeof(rb)), 0);
+  ASSERT_EQ(sendto(b, "x", 1, 0, reinterpret_cast<sockaddr*>(&ra), sizeof(ra)), 1);
+  ASSERT_EQ(send(a, "y", 1, 0), 1);
+  // Virtual: a was 10.9.9.9:1000 (an endpoint move), b's host 10.8.8.8
+  // (a host move of the loopback address, which only a test would make).
+  auto map = std::make_unique<AddressMap>();
+  AddressMove ma = {}, mb = {};
+  auto mapped = [](in6_addr* x, const char* v4) {
+    *x = {};
+    x->s6_addr[10] = x->s6_addr[11] = 0xff;
+    inet_pton(AF_INET, v4, &x->s6_addr[12]);
+  };
+  mapped(&ma.vaddr, "10.9.9.9");
+  mapped(&ma.raddr, "127.0.0.1");
+  ma.vport = 1000;
+  ma.rport = ntohs(ra.sin_port);
+  ma.proto = IPPROTO_UDP;
+  mapped(&mb.vaddr, "10.8.8.8");
+  mapped(&mb.raddr, "127.0.0.1");
+  ASSERT_TRUE(map->add(ma));
+  ASSERT_TRUE(map->add(mb));
+  auto text = [](std::string_view raw) {
+    sockaddr_in s = {};
+    if (raw.size() != sizeof(s)) return std::string("?");
+    std::memcpy(&s, raw.data(), sizeof(s));
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &s.sin_addr, buf, sizeof(buf));
+    return std::string(buf) + ":" + std::to_string(ntohs(s.sin_port));
+  };
+  auto cap = [&](int fd) {
+    struct stat st;
+    fstat(fd, &st);
+    ByteWriter w;
+    MessageString err;
+    EXPECT_TRUE(capture_socket(fd, st, w, err, map.get())) << err.c_str();
+    return std::make_unique<LiveRecord>(fd, image::FdKind::kSocket, w);
+  };
+  auto ca = cap(a), cb = cap(b);
+  SocketState sa = decode(*ca), sb = decode(*cb);
+  const std::string b_virtual = "10.8.8.8:" + std::to_string(ntohs(rb.sin_port));
+  EXPECT_EQ(text(sa.local), "10.9.9.9:1000");
+  EXPECT_EQ(text(sa.peer), b_virtual);
+  EXPECT_EQ(text(sb.local), b_virtual);
+  std::vector<std::string> from_a, from_b;
+  for_each_message(sa.recv_queue,
+                   [&](std::string_view, std::string_view f) { from_a.push_back(text(f)); });
+  for_each_message(sb.recv_queue,
+                   [&](std::string_view, std::string_view f) { from_b.push_back(text(f)); });
+  EXPECT_EQ(from_a, std::vector<std::string>{b_virtual});
+  EXPECT_EQ(from_b, std::vector<std::string>{"10.9.9.9:1000"});
+  // Without a map: as they are.
+  auto plain = capture(a);
+  EXPECT_EQ(decode(*plain).local, name_of(a, false));
+  close(a);
+  close(b);
 }
 
 TEST(SocketRestore, SocketpairAndTcpComeBackWithTheirBytes) {

@@ -4,7 +4,7 @@
 //   Section*   each = SectionHeader + payload of `size` bytes, CRC32C of payload
 //   End        a section with tag kEnd whose payload counts what came before
 //
-// Sections appear in this order: Process, Threads, CpuAffinity, Signals, Fds,
+// Sections appear in this order: Process, Threads, CpuAffinity, HostAddresses, Signals, Fds,
 // FileData*, SysvObjects, ShmObjects, MemRegions, MemChunk*, End. A reader skips (with a warning)
 // tags it does not know. A file without an End section, or whose End counts disagree, is truncated.
 // docs/image_format.md describes every field; keep both in step.
@@ -47,10 +47,11 @@ enum class Tag : uint32_t {
   kFileData = 5,  // content of a file that was unlinked while open
   kMemRegions = 6,
   kMemChunk = 7,
-  kShmObjects = 8,    // shared memory objects the process maps (ShmRecords)
-  kSysvObjects = 9,   // System V semaphore sets and message queues (SysvRecords)
-  kCpuAffinity = 12,  // each thread's CPU binding (sched_getaffinity)
-  kEnd = 0x454e4421,  // "!DNE"
+  kShmObjects = 8,      // shared memory objects the process maps (ShmRecords)
+  kSysvObjects = 9,     // System V semaphore sets and message queues (SysvRecords)
+  kCpuAffinity = 12,    // each thread's CPU binding (sched_getaffinity)
+  kHostAddresses = 13,  // the host's own network addresses (virtual form)
+  kEnd = 0x454e4421,    // "!DNE"
 };
 
 struct SectionHeader {
@@ -147,6 +148,18 @@ struct CpuAffinityRecord {
   bool decode(ByteReader& r);
 };
 inline constexpr uint32_t kMaxCpuMaskBytes = 1024;  // 8192 CPUs
+
+// The host's non-loopback IPv4 and IPv6 addresses at the checkpoint, each a
+// 16-byte in6_addr (IPv4 mapped, ::ffff:a.b.c.d), in their virtual form: an
+// image taken after a move still names the original host's addresses.
+struct HostAddressesRecord {
+  uint32_t count = 0;
+  std::string_view addrs;  // count * 16 bytes
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);  // the whole payload; nothing may follow
+};
+inline constexpr uint32_t kMaxHostAddresses = 4096;
 
 struct SignalRecord {
   uint32_t signo = 0;

@@ -9,11 +9,12 @@
 
 #include <cstdint>
 
+#include "ckpt/address_map.h"
 #include "ckpt/image_format.h"
 
 namespace ckpt {
 
-inline constexpr uint32_t kRestoreArgsVersion = 4;
+inline constexpr uint32_t kRestoreArgsVersion = 5;
 inline constexpr uint32_t kMaxRestorePidMap = 2048;
 inline constexpr uint32_t kMaxRestoreShm = 512;  // shared memory objects
 
@@ -123,6 +124,9 @@ struct RestoreArgs {
   uint32_t n_pid_map;
   int32_t pid_map_vpid[kMaxRestorePidMap];
   int32_t pid_map_real[kMaxRestorePidMap];
+  // Virtual -> real network addresses (address_map.h); n = 0 when nothing
+  // moved.
+  AddressMap addresses;
 };
 
 inline constexpr uint32_t kRestartNoRollback = 1;

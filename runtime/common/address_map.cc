@@ -1,0 +1,131 @@
+// The virtual network address map (see ckpt/address_map.h). Malloc-free and
+// exception-free: the shim calls it on every translated socket call. Linear
+// scans: the map holds at most kMaxAddressMoves moves and is usually empty.
+#include "ckpt/address_map.h"
+
+#include <cstring>
+
+namespace ckpt {
+namespace {
+
+bool same_addr(const in6_addr& a, const in6_addr& b) {
+  return std::memcmp(&a, &b, sizeof(in6_addr)) == 0;
+}
+
+bool is_v4_mapped(const in6_addr& a) {
+  static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(a.s6_addr, kPrefix, sizeof(kPrefix)) == 0;
+}
+
+// An AF_INET or AF_INET6 address in the map's form: IPv6, IPv4 mapped.
+struct Endpoint {
+  in6_addr addr;
+  uint16_t port;  // host order
+};
+
+bool read_endpoint(const sockaddr* sa, socklen_t len, Endpoint* e) {
+  if (!sa || len < sizeof(sa_family_t)) return false;
+  if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
+    sockaddr_in in;
+    std::memcpy(&in, sa, sizeof(in));
+    std::memset(&e->addr, 0, sizeof(e->addr));
+    e->addr.s6_addr[10] = e->addr.s6_addr[11] = 0xff;
+    std::memcpy(&e->addr.s6_addr[12], &in.sin_addr, 4);
+    e->port = ntohs(in.sin_port);
+    return true;
+  }
+  if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+    sockaddr_in6 in6;
+    std::memcpy(&in6, sa, sizeof(in6));
+    e->addr = in6.sin6_addr;
+    e->port = ntohs(in6.sin6_port);
+    return true;
+  }
+  return false;
+}
+
+// Writes `e` back in the family `sa` already has (flowinfo and scope of an
+// IPv6 address kept). False when it cannot be (an IPv6 target for an IPv4
+// address) or nothing changed.
+bool write_endpoint(sockaddr* sa, const Endpoint& e) {
+  if (sa->sa_family == AF_INET) {
+    if (!is_v4_mapped(e.addr)) return false;
+    sockaddr_in in;
+    std::memcpy(&in, sa, sizeof(in));
+    sockaddr_in out = in;
+    std::memcpy(&out.sin_addr, &e.addr.s6_addr[12], 4);
+    out.sin_port = htons(e.port);
+    if (std::memcmp(&in, &out, sizeof(in)) == 0) return false;
+    std::memcpy(sa, &out, sizeof(out));
+    return true;
+  }
+  sockaddr_in6 in6;
+  std::memcpy(&in6, sa, sizeof(in6));
+  sockaddr_in6 out = in6;
+  out.sin6_addr = e.addr;
+  out.sin6_port = htons(e.port);
+  if (std::memcmp(&in6, &out, sizeof(in6)) == 0) return false;
+  std::memcpy(sa, &out, sizeof(out));
+  return true;
+}
+
+// One direction of the map: `from` (vaddr/vport or raddr/rport) matched,
+// `to` written. Endpoint moves first, then host moves.
+template <bool kToReal>
+bool translate(const AddressMap& map, int proto, sockaddr* sa, socklen_t len) {
+  Endpoint e;
+  if (map.n == 0 || !read_endpoint(sa, len, &e)) return false;
+  const AddressMove* host = nullptr;
+  for (uint32_t i = 0; i < map.n; i++) {
+    const AddressMove& m = map.moves[i];
+    const in6_addr& from = kToReal ? m.vaddr : m.raddr;
+    if (!same_addr(from, e.addr)) continue;
+    if (m.vport == 0) {
+      if (!host) host = &m;
+      continue;
+    }
+    if (m.proto == proto && (kToReal ? m.vport : m.rport) == e.port) {
+      Endpoint to = {kToReal ? m.raddr : m.vaddr, kToReal ? m.rport : m.vport};
+      return write_endpoint(sa, to);
+    }
+  }
+  if (!host) return false;
+  return write_endpoint(sa, {kToReal ? host->raddr : host->vaddr, e.port});
+}
+
+}  // namespace
+
+bool AddressMap::add(const AddressMove& m) {
+  for (uint32_t i = 0; i < n; i++) {
+    AddressMove& o = moves[i];
+    if (same_addr(o.vaddr, m.vaddr) && o.vport == m.vport && (m.vport == 0 || o.proto == m.proto)) {
+      o = m;
+      return true;
+    }
+  }
+  if (n == kMaxAddressMoves) return false;
+  moves[n++] = m;
+  return true;
+}
+
+bool AddressMap::to_real(int proto, sockaddr* sa, socklen_t len) const {
+  return translate<true>(*this, proto, sa, len);
+}
+
+bool AddressMap::to_virtual(int proto, sockaddr* sa, socklen_t len) const {
+  return translate<false>(*this, proto, sa, len);
+}
+
+in6_addr AddressMap::host_to_real(const in6_addr& v) const {
+  for (uint32_t i = 0; i < n; i++)
+    if (moves[i].vport == 0 && same_addr(moves[i].vaddr, v)) return moves[i].raddr;
+  return v;
+}
+
+in6_addr AddressMap::host_to_virtual(const in6_addr& r) const {
+  for (uint32_t i = 0; i < n; i++)
+    if (moves[i].vport == 0 && same_addr(moves[i].raddr, r)) return moves[i].vaddr;
+  return r;
+}
+
+}  // namespace ckpt
