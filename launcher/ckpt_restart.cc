@@ -30,10 +30,10 @@
 #include "fd_restore.h"
 #include "image_reader.h"
 #include "job_secret.h"
+#include "rendezvous_client.h"
 #include "restart/address_plan.h"
 #include "restart/cpu_binding.h"
 #include "restart/image_selection.h"
-#include "rendezvous_client.h"
 #include "restart/multi_host.h"
 #include "restart/network_plan.h"
 #include "restart/process_tree.h"
@@ -92,8 +92,10 @@ RestartOptions parse(int argc, char** argv) {
     if (arg.starts_with("--dir") || arg.starts_with("--ckpt-dir")) o.dir_given = true;
     OptionStatus taken = take_settings_option(argc, argv, &i, &o.settings, &error);
     if (taken == OptionStatus::kNotMine) taken = take_schedule_option(argc, argv, &i, &error);
-    for (auto [name, value] : {std::pair{"--hosts", &o.hosts}, {"--rsh", &o.rsh},
-                               {"--only-host", &o.only_host}, {"--round", &o.round}})
+    for (auto [name, value] : {std::pair{"--hosts", &o.hosts},
+                               {"--rsh", &o.rsh},
+                               {"--only-host", &o.only_host},
+                               {"--round", &o.round}})
       if (taken == OptionStatus::kNotMine)
         taken = take_option_value(argc, argv, &i, name, value, &error);
     switch (taken) {
@@ -230,7 +232,7 @@ int restart_on_hosts(const RestartOptions& o, const Selection& sel,
   for (std::string w; words >> w;) launch.rsh.push_back(w);
   char self[4096] = {};
   if (readlink("/proc/self/exe", self, sizeof(self) - 1) <= 0) die("cannot find ckpt_restart");
-  launch.base_args = {self, "--host", coord, "--port", std::to_string(o.settings.port),
+  launch.base_args = {self,    "--host",      coord, "--port", std::to_string(o.settings.port),
                       "--dir", o.settings.dir};
   if (!o.file_rollback) launch.base_args.push_back("--no-file-rollback");
   launch.images = sel.images;

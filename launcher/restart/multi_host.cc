@@ -44,8 +44,8 @@ std::string this_host() {
 
 }  // namespace
 
-bool plan_hosts(const std::string& spec, const std::vector<std::string>& old_hosts,
-                HostsPlan* plan, std::string* err) {
+bool plan_hosts(const std::string& spec, const std::vector<std::string>& old_hosts, HostsPlan* plan,
+                std::string* err) {
   std::vector<std::string> items = split(spec, ',');
   if (items.empty()) {
     *err = "--hosts needs OLD=NEW,... or NEW,...";
@@ -72,8 +72,8 @@ bool plan_hosts(const std::string& spec, const std::vector<std::string>& old_hos
     }
     std::string from = items[i].substr(0, eq), to = items[i].substr(eq + 1);
     if (std::find(olds.begin(), olds.end(), from) == olds.end()) {
-      *err = "--hosts names " + from + ", a host the checkpoint has no process of (it has: " +
-             join(olds, ", ") + ")";
+      *err = "--hosts names " + from +
+             ", a host the checkpoint has no process of (it has: " + join(olds, ", ") + ")";
       return false;
     }
     if (to.empty() || !placed.insert(from).second) {
@@ -100,8 +100,8 @@ int run_on_hosts(const HostsPlan& plan, const HostsLaunch& launch, std::string* 
       argv.push_back(host);
     }
     argv.insert(argv.end(), launch.base_args.begin(), launch.base_args.end());
-    for (const std::string& a : {std::string("--only-host"), join(olds, ","),
-                                 std::string("--round"), launch.round})
+    for (const std::string& a :
+         {std::string("--only-host"), join(olds, ","), std::string("--round"), launch.round})
       argv.push_back(a);
     argv.insert(argv.end(), launch.images.begin(), launch.images.end());
     std::vector<char*> cargv;

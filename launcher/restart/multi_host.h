@@ -19,8 +19,8 @@ struct HostsPlan {
 // `spec` is "OLD=NEW,..." or "NEW1,NEW2,..." (the old hosts sorted by name,
 // one new host each, the last taking the rest). Every old host must be
 // placed. Error: one line.
-bool plan_hosts(const std::string& spec, const std::vector<std::string>& old_hosts,
-                HostsPlan* plan, std::string* err);
+bool plan_hosts(const std::string& spec, const std::vector<std::string>& old_hosts, HostsPlan* plan,
+                std::string* err);
 
 struct HostsLaunch {
   std::vector<std::string> rsh;        // the remote shell, split into words

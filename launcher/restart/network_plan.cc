@@ -103,7 +103,8 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
                   const std::vector<image::LoadedImage>& elsewhere, const std::string& coord_host,
                   uint16_t coord_port, NetworkPlan* plan, std::string* err) {
   for (const auto* set : {&here, &elsewhere})
-    for (const auto& img : *set) collect_host_ips(img, &plan->host_ips[std::string(img.process.host)]);
+    for (const auto& img : *set)
+      collect_host_ips(img, &plan->host_ips[std::string(img.process.host)]);
   std::vector<in6_addr> mine = local_addresses();
   in6_addr primary4 = {}, primary6 = {};
   bool have4 = false, have6 = false;
@@ -141,11 +142,11 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
 std::string encode_moves(const AddressMap& map) {
   ByteWriter w;
   uint32_t n = 0;
-  for (uint32_t i = 0; i < map.n; i++) n += loopback(map.moves[i].vaddr) ? 0 : 1;
+  auto shared = [](const AddressMove& m) { return !loopback(m.vaddr) && !unspecified(m.vaddr); };
+  for (uint32_t i = 0; i < map.n; i++) n += shared(map.moves[i]) ? 1 : 0;
   w.put_u32(n);
   for (uint32_t i = 0; i < map.n; i++)
-    if (!loopback(map.moves[i].vaddr))
-      w.put_bytes(&map.moves[i], sizeof(AddressMove));
+    if (shared(map.moves[i])) w.put_bytes(&map.moves[i], sizeof(AddressMove));
   return std::string(reinterpret_cast<const char*>(w.data()), w.size());
 }
 

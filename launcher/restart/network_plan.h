@@ -32,7 +32,7 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
                   const std::vector<image::LoadedImage>& elsewhere, const std::string& coord_host,
                   uint16_t coord_port, NetworkPlan* plan, std::string* err);
 
-// The moves of `map` other hosts need (all but loopback ones), as a blob
+// The moves of `map` other hosts need (all but loopback and wildcard ones), as a blob
 // for the rendezvous, and back.
 std::string encode_moves(const AddressMap& map);
 bool add_moves(std::string_view blob, AddressMap* map, std::string* err);

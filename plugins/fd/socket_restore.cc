@@ -509,12 +509,10 @@ bool SocketTable::bind_moved(Sock& s, std::string* err) {
   m.vport = was.port;
   m.rport = is.port;
   m.proto = static_cast<uint8_t>(is_tcp(st) ? IPPROTO_TCP : IPPROTO_UDP);
-  std::vector<in6_addr> from;
-  if (!was.any) {
-    from.push_back(was.addr);
-  } else {
+  std::vector<in6_addr> from = {was.addr};  // a wildcard too: getsockname answers the old port
+  if (was.any) {
     auto it = net_.host_ips.find(s.host);
-    if (it != net_.host_ips.end()) from = it->second;
+    if (it != net_.host_ips.end()) from.insert(from.end(), it->second.begin(), it->second.end());
     in6_addr lo4 = {};
     lo4.s6_addr[10] = lo4.s6_addr[11] = 0xff;
     lo4.s6_addr[12] = 127;
@@ -530,7 +528,7 @@ bool SocketTable::bind_moved(Sock& s, std::string* err) {
       return fail(err, st, "recording its new port");
     }
   }
-  std::fprintf(stderr, "ckpt_restart: note: %s port %u is taken here; it listens on port %u\n",
+  std::fprintf(stderr, "ckpt_restart: note: %s: port %u is taken here, it uses port %u\n",
                describe(st).c_str(), was.port, is.port);
   return true;
 }

@@ -70,8 +70,7 @@ class SocketTable {
   // First pass: every socket record of every image; `cwd` is its process's
   // working directory (UNIX socket paths may be relative), `host` the host
   // it ran on; `elsewhere`: restored by another ckpt_restart.
-  void note(const image::FdRecord& r, std::string_view cwd, std::string_view host,
-            bool elsewhere);
+  void note(const image::FdRecord& r, std::string_view cwd, std::string_view host, bool elsewhere);
   // Before the first open_for: listeners, then the connections to sockets
   // restored elsewhere (after the exchange).
   bool connect_hosts(std::string* err);
@@ -90,7 +89,7 @@ class SocketTable {
     int fd = -1;           // the table's own descriptor
     int broken_peer = -1;  // the far end of a broken connection, closed in finish
     bool connect_later = false;
-    bool pending = false;  // waiting in a restored listener's accept queue
+    bool pending = false;    // waiting in a restored listener's accept queue
     int temp_listener = -1;  // server end of a connection across hosts
   };
   using Key = std::pair<std::string, uint64_t>;  // host, inode
