@@ -20,8 +20,7 @@ questions, and writes a summary (with its connection's getpeername()).
      working and keep reading the same after the server moved).
 
 Needs root (network namespaces): SKIPs (77) with the reason when the
-emulated cluster cannot be built. Also SKIPs after step 2 while
-ckpt_restart has no --hosts option (the multi-host restart front-end)."""
+emulated cluster cannot be built."""
 
 import os
 import re
@@ -161,11 +160,6 @@ def wait_progress(job, out, more, procs, what, timeout=30):
         time.sleep(0.05)
 
 
-def restart_has_hosts(bins):
-    r = subprocess.run([bins.restart, "--help"], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-    return b"--hosts" in r.stdout + r.stderr
-
-
 def start_restart(job, bins, mapping, cycle):
     argv = [bins.restart, *coord_args(job), "--dir", job.ckpt_dir, "--hosts", mapping, "--rsh", netns_hosts.RSH,
             job.ckpt_dir]
@@ -209,12 +203,6 @@ def body(job, bins):
     harness.log(f"kill 1: the client had printed {n_kill} step lines")
     if os.path.exists(outfile):
         raise harness.TestFailure(f"kill 1: the client finished ({outfile} exists) before it was killed")
-
-    if not restart_has_hosts(bins):
-        print(f"SKIP multi_host: launch and a checkpoint across hosts work; {bins.restart} has no --hosts "
-              f"option yet (the multi-host restart front-end), so the restarts on other hosts cannot run",
-              flush=True)
-        raise SystemExit(harness.SKIP_EXIT)
 
     # Restart 1: the server moves to ckh3, where its TCP port is taken.
     squatter = start_squatter(job, "ckh3", TCP_PORT)
