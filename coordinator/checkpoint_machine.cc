@@ -43,6 +43,9 @@ std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now) 
   gen_ = gen;
   dir_ = store_.gen_dir(gen);
   parts_.clear();
+  many_hosts_ = std::any_of(procs.begin(), procs.end(), [&](const Peer* p) {
+    return p->process.host != procs[0]->process.host;
+  });
   for (Peer* p : procs) enlist(*p);
   phase_ = Phase::kSuspending;
   started_ = now;
@@ -60,7 +63,7 @@ void CheckpointMachine::enlist(Peer& peer) {
 
 void CheckpointMachine::suspend(Peer& peer) {
   peer.state = ProcessState::kSuspending;
-  peer.conn.queue_message(proto::Msg::kSuspend, proto::Suspend{gen_, dir_});
+  peer.conn.queue_message(proto::Msg::kSuspend, proto::Suspend{gen_, dir_, many_hosts_});
 }
 
 void CheckpointMachine::on_registered(Peer& peer) {

@@ -103,6 +103,7 @@ class CheckpointMachine {
   Phase phase_ = Phase::kIdle;
   uint64_t gen_ = 0;
   std::string dir_;  // the generation dir, for late joiners' Suspend
+  bool many_hosts_ = false;  // image names carry the host
   std::vector<Participant> parts_;
   Clock::time_point started_;
   Clock::time_point deadline_;

@@ -56,11 +56,13 @@ bool Welcome::decode(ByteReader& r) {
 void Suspend::encode(ByteWriter& w) const {
   w.put_u64(generation);
   w.put_str(dir);
+  w.put_u8(name_host);
 }
 
 bool Suspend::decode(ByteReader& r) {
   generation = r.u64();
   dir = r.str();
+  name_host = r.u8();
   return r.ok();
 }
 

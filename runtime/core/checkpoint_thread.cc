@@ -139,6 +139,7 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
   g_job.generation = msg.generation;
+  g_job.name_host = msg.name_host != 0;
   rt.checkpoint_active.store(1);  // from here, threads wait before entering a deferred section
   g_dir.clear();
   g_dir.append(msg.dir);

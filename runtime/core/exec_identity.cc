@@ -7,10 +7,13 @@
 
 #include <string_view>
 
+#include "net_addresses.h"
+
 namespace ckpt {
 namespace {
 
 constexpr const char* kStateVar = "CKPT_EXEC_STATE";
+constexpr const char* kAddressesVar = "CKPT_EXEC_ADDRESSES";
 char g_preload[4096];
 
 std::string hex(const uint8_t* key, size_t n) {
@@ -33,10 +36,13 @@ std::vector<std::pair<std::string, std::string>> runtime_vars(const Runtime& rt)
     state += (first ? ":" : ",") + std::to_string(vpid) + "=" + std::to_string(real);
     first = false;
   });
+  const AddressMap& map = address_map();
   return {{"CKPT_COORD_HOST", host},
           {"CKPT_COORD_PORT", std::to_string(ntohs(rt.coord_addr.sin_port))},
           {"CKPT_SECRET", hex(rt.secret, sizeof(rt.secret))},
-          {kStateVar, state}};
+          {kStateVar, state},
+          {kAddressesVar,
+           hex(reinterpret_cast<const uint8_t*>(map.moves), map.n * sizeof(AddressMove))}};
 }
 
 long number(std::string_view& s) {
@@ -49,6 +55,29 @@ long number(std::string_view& s) {
   }
   if (!s.empty()) s.remove_prefix(1);  // the separator
   return neg ? -v : v;
+}
+
+int nibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// The address map the program before the exec had (hex of its moves).
+void adopt_addresses(std::string_view s) {
+  static AddressMap map;
+  map.n = 0;
+  size_t each = 2 * sizeof(AddressMove);
+  for (size_t at = 0; at + each <= s.size() && map.n < kMaxAddressMoves; at += each) {
+    auto* out = reinterpret_cast<uint8_t*>(&map.moves[map.n]);
+    for (size_t i = 0; i < sizeof(AddressMove); i++) {
+      int hi = nibble(s[at + 2 * i]), lo = nibble(s[at + 2 * i + 1]);
+      if (hi < 0 || lo < 0) return;
+      out[i] = static_cast<uint8_t>(hi << 4 | lo);
+    }
+    map.n++;
+  }
+  set_address_map(map);
 }
 
 }  // namespace
@@ -84,12 +113,16 @@ std::vector<std::string> exec_environment(const Runtime& rt, char* const envp[])
 
 void adopt_exec_identity(Runtime& rt) {
   const char* v = getenv(kStateVar);
+  const char* addresses = getenv(kAddressesVar);
   if (!v) return;
   std::string_view s(v);
   if (number(s) != rt.real_pid) {  // left behind by an exec outside the runtime
     unsetenv(kStateVar);
+    unsetenv(kAddressesVar);
     return;
   }
+  if (addresses) adopt_addresses(addresses);
+  unsetenv(kAddressesVar);
   rt.vpid = static_cast<int32_t>(number(s));
   rt.vppid = static_cast<int32_t>(number(s));
   rt.restart_count = static_cast<uint32_t>(number(s));
@@ -103,7 +136,7 @@ void adopt_exec_identity(Runtime& rt) {
 
 void refresh_runtime_env(const Runtime& rt) {
   for (auto& [name, value] : runtime_vars(rt))
-    if (name != kStateVar) setenv(name.c_str(), value.c_str(), 1);
+    if (name != kStateVar && name != kAddressesVar) setenv(name.c_str(), value.c_str(), 1);
 }
 
 }  // namespace ckpt

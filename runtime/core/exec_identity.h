@@ -6,6 +6,7 @@
 //                        the coordinator of now (a restart may have moved it)
 //   CKPT_EXEC_STATE      "real_pid:vpid:vppid:restart_count[:vpid=real,...]": taken
 //                        and removed from the environment by the constructor
+//   CKPT_EXEC_ADDRESSES  the address map's moves in hex (net_addresses.h), likewise
 #pragma once
 
 #include <string>

@@ -96,13 +96,26 @@ bool has_writable_shared_mapping() {
   return found;
 }
 
+// The host name with what is not plain in a file name made '_', then '_'.
+void append_host(FixedString<256>& name, const char* host) {
+  for (size_t i = 0; host[i] && i < 64; i++) {
+    char c = host[i];
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '-';
+    name.append(plain ? c : '_');
+  }
+  name.append('_');
+}
+
 }  // namespace
 
 bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageString& err) {
   clear_excluded_ranges();
   job.out.name.clear();
-  // ckpt_<program>_<vpid>.img, or ckpt_<program>_r<rank>_<vpid>.img for an MPI rank.
+  // ckpt_<program>_<vpid>.img, or ckpt_<program>_r<rank>_<vpid>.img for an MPI rank;
+  // ckpt_<program>_<host>_... when the computation spans several hosts.
   job.out.name.append("ckpt_").append(rt.program).append('_');
+  if (job.name_host) append_host(job.out.name, rt.host);
   if (rt.rank >= 0) job.out.name.append('r').append_int(rt.rank).append('_');
   job.out.name.append_int(rt.vpid).append(".img");
   job.out.bytes = 0;

@@ -23,6 +23,7 @@ struct WrittenImage {
 
 struct ImageJob {
   uint64_t generation = 0;
+  bool name_host = false;  // the image name carries the host (Suspend::name_host)
   int32_t stopped_threads = 0;
   int fd = -1;  // the open temporary file
   PathString path, tmp;

@@ -121,6 +121,9 @@ struct TextMsg {  // Reject and anything else that carries one string
 struct Suspend {
   uint64_t generation = 0;
   std::string_view dir;  // absolute directory to write the image into
+  // The computation spans several hosts: image names carry the host, as
+  // pids of different hosts may be equal.
+  uint8_t name_host = 0;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
