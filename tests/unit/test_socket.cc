@@ -283,5 +283,52 @@ TEST(SocketRestore, DualStackListenerOverTimeWait) {
   for (int fd : {c2, s2, fds[0], fds[1], fds[2]}) close(fd);
 }
 
+// A listener whose port someone else holds at restart takes another port,
+// and the map sends its old address there (both directions).
+TEST(SocketRestore, ListenerOnATakenPortMoves) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(l, 4), 0);
+  getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  auto rec = capture(l);
+  close(l);
+  int squatter = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(bind(squatter, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(squatter, 1), 0);
+
+  auto map = std::make_unique<AddressMap>();
+  SocketTable table;
+  SocketNetwork net;
+  net.map = map.get();
+  table.set_network(net);
+  table.note(rec->r, "/", "host", false);
+  std::string err;
+  ASSERT_TRUE(table.connect_hosts(&err)) << err;
+  int fd = table.open_for(rec->r, "host", &err);
+  ASSERT_GE(fd, 0) << err;
+  ASSERT_TRUE(table.finish(&err)) << err;
+  sockaddr_in now = {};
+  len = sizeof(now);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&now), &len);
+  EXPECT_NE(now.sin_port, a.sin_port);
+  ASSERT_GE(map->n, 1u);
+
+  sockaddr_in to = a;  // the old address, as the application knows it
+  EXPECT_TRUE(map->to_real(IPPROTO_TCP, reinterpret_cast<sockaddr*>(&to), sizeof(to)));
+  EXPECT_EQ(to.sin_port, now.sin_port);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(connect(c, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  int s = accept(fd, nullptr, nullptr);
+  EXPECT_GE(s, 0);
+  sockaddr_in back = now;
+  EXPECT_TRUE(map->to_virtual(IPPROTO_TCP, reinterpret_cast<sockaddr*>(&back), sizeof(back)));
+  EXPECT_EQ(back.sin_port, a.sin_port);
+  for (int x : {c, s, fd, squatter}) close(x);
+}
+
 }  // namespace
 }  // namespace ckpt
