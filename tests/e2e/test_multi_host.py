@@ -219,6 +219,34 @@ def body(job, bins):
     kill_job(job, [(restart, "ckpt_restart (cycle 2)")], "stop the server")
     harness.compare_files(outfile, ref, "client summary")
     harness.log(f"client summary equals the reference: {open(outfile).read().strip().replace(chr(10), ', ')}")
+    bad_restarts(job, bins)
+
+
+def expect_one_line_error(job, argv, label, want, env=None):
+    rc, out, err = job.run(argv, timeout=60, label=label, env=env)
+    lines = err.strip().splitlines()
+    if rc == 0 or len(lines) != 1 or want not in lines[0]:
+        raise harness.TestFailure(f"{label}: wanted a one-line error with {want!r} and a non-zero exit, "
+                                  f"got status {rc}, stderr:\n{err[-1500:]}")
+    harness.log(f"{label}: {lines[0]}")
+
+
+def bad_restarts(job, bins):
+    """Mistakes in a restart across hosts: one line, non-zero, nothing restored."""
+    base = [bins.restart, *coord_args(job), "--dir", job.ckpt_dir]
+    expect_one_line_error(job, [*base, "--hosts", "ckh9=ckh1", "--rsh", netns_hosts.RSH, job.ckpt_dir],
+                          "--hosts with an unknown old host", "a host the checkpoint has no process of")
+    expect_one_line_error(job, [*base, "--only-host", "ckh9", job.ckpt_dir], "--only-host with an unknown host",
+                          "the checkpoint has no process of host ckh9")
+    # One host restarts, the other never comes: the rendezvous gives up.
+    env = dict(job.env, CKPT_RENDEZVOUS_TIMEOUT="2")
+    expect_one_line_error(job, rsh("ckh1", *base, "--only-host", "ckh3", "--round", "alone", job.ckpt_dir),
+                          "a host whose peers never restart", "waited 2 s for the other hosts", env=env)
+    images = [os.path.join(job.ckpt_dir, f) for f in os.listdir(job.ckpt_dir) if f.endswith(".img")]
+    for img in images:
+        rc, _, err = job.run([bins.info, "--verify", img], timeout=60, label="ckpt_info --verify")
+        if rc != 0:
+            raise harness.TestFailure(f"the last checkpoint was damaged by the failed restarts: {img}: {err}")
 
 
 def main():
