@@ -30,12 +30,12 @@ int run(int argc, char** argv) {
     return 1;
   }
 
-  // 2. The job secret: no secret, no coordinator.
+  // 2. The job secret (CKPT_SECRET, the checkpoint dir's, else a new one
+  // written there for every process of the job to read): no secret, no
+  // coordinator.
   CoordinatorConfig config;
-  auto secret = load_secret(opts.dir, &error);
+  auto secret = load_or_create_secret(opts.dir, &error);
   if (!secret) {
-    if (error.empty())
-      error = "no job secret: set CKPT_SECRET or create " + opts.dir + "/" + kSecretFileName;
     std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
     return 1;
   }

@@ -87,11 +87,8 @@ def reference_run(job, prog):
 
 
 def start_coordinator(job, bins):
-    """The job's coordinator on the head node. Started by hand, it needs the job
-    secret first (ckpt_launch only creates one when it starts the coordinator)."""
-    fd = os.open(os.path.join(job.ckpt_dir, ".ckpt_secret"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(os.urandom(16).hex() + "\n")
+    """The job's coordinator on the head node, started by hand: it creates the
+    job secret in the checkpoint directory, where every host reads it."""
     argv = [bins.coordinator, "--listen", netns_hosts.HEAD, "--port", str(job.port), "--ckpt-dir", job.ckpt_dir,
             "--daemon"]
     rc, out, err = job.run(argv, timeout=30, label="ckpt_coordinator --daemon")
