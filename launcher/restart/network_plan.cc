@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "ckpt/byte_codec.h"
@@ -121,11 +122,12 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
     for (const in6_addr& old : plan->host_ips[host]) {
       if (std::any_of(mine.begin(), mine.end(), [&](const in6_addr& m) { return same(m, old); }))
         continue;  // still here
-      if (v4(old) ? !have4 : !have6) {
-        *err = "host " + host + "'s address " + ip_text(old) +
-               " is not here, and this host has no " + (v4(old) ? "IPv4" : "IPv6") +
-               " address to move it to";
-        return false;
+      if (v4(old) ? !have4 : !have6) {  // nowhere to go: connections to it will fail
+        std::fprintf(stderr,
+                     "ckpt_restart: warning: host %s's address %s is not here, and this host has "
+                     "no %s address to move it to\n",
+                     host.c_str(), ip_text(old).c_str(), v4(old) ? "IPv4" : "IPv6");
+        continue;
       }
       AddressMove m = {};
       m.vaddr = old;
