@@ -52,16 +52,23 @@ std::string read_some(int fd) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
 
+// A TCP listener on 127.0.0.1, a port the kernel picks; its address in *a.
+int loopback_listener(sockaddr_in* a) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  *a = {};
+  a->sin_family = AF_INET;
+  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(*a);
+  EXPECT_EQ(bind(l, reinterpret_cast<sockaddr*>(a), sizeof(*a)), 0);
+  EXPECT_EQ(listen(l, 4), 0);
+  getsockname(l, reinterpret_cast<sockaddr*>(a), &len);
+  return l;
+}
+
 // A connected TCP pair over 127.0.0.1 (the listener closed).
 void tcp_pair(int* client, int* server) {
-  int l = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  ASSERT_EQ(listen(l, 1), 0);
-  getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  sockaddr_in a;
+  int l = loopback_listener(&a);
   *client = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_EQ(connect(*client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   *server = accept(l, nullptr, nullptr);
@@ -286,14 +293,8 @@ TEST(SocketRestore, DualStackListenerOverTimeWait) {
 // A listener whose port someone else holds at restart takes another port,
 // and the map sends its old address there (both directions).
 TEST(SocketRestore, ListenerOnATakenPortMoves) {
-  int l = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  ASSERT_EQ(listen(l, 4), 0);
-  getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  sockaddr_in a;
+  int l = loopback_listener(&a);
   auto rec = capture(l);
   close(l);
   int squatter = socket(AF_INET, SOCK_STREAM, 0);
@@ -312,7 +313,7 @@ TEST(SocketRestore, ListenerOnATakenPortMoves) {
   ASSERT_GE(fd, 0) << err;
   ASSERT_TRUE(table.finish(&err)) << err;
   sockaddr_in now = {};
-  len = sizeof(now);
+  socklen_t len = sizeof(now);
   getsockname(fd, reinterpret_cast<sockaddr*>(&now), &len);
   EXPECT_NE(now.sin_port, a.sin_port);
   ASSERT_GE(map->n, 1u);
