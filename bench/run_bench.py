@@ -7,9 +7,10 @@
 Measures, on this machine and in this run: whole-process checkpoint and
 restart of bench_workload (mixed data, 1 and 4 threads), the hardware floors
 beside them, interposition overhead, start time under ckpt_launch, the
-coordinator's barrier with many fake processes, and a job of many small
-processes. Prints a table (with the targets of issue 7) and writes the same
-figures as JSON. See docs/performance.md for what each figure means.
+coordinator's barrier with many fake processes, a job of many small
+processes, one process tree, and a job on several emulated hosts (network
+namespaces; needs root) restarted on other hosts. Prints a table (with the
+targets of issue 7) and writes the same figures as JSON. See docs/performance.md for what each figure means.
 """
 
 import argparse
@@ -24,11 +25,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_driver import many, memory_case, micro, procs, report, tree  # noqa: E402
+from bench_driver import hosts, many, memory_case, micro, procs, report, tree  # noqa: E402
 from bench_driver.procs import BenchError, log  # noqa: E402
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small", "tree"]
+PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small", "tree", "hosts"]
 
 
 def parse_args():
@@ -45,6 +46,7 @@ def parse_args():
     ap.add_argument("--report", metavar="JSON", help="only print the tables of an earlier run's JSON")
     ap.add_argument("--barrier-processes", type=int, default=1000)
     ap.add_argument("--small-processes", type=int, default=256)
+    ap.add_argument("--host-pairs", type=int, default=4, help="server/client pairs of the hosts part (default 4)")
     a = ap.parse_args()
     a.sizes = [int(x) for x in (a.sizes or ("256" if a.quick else "256,1024,4096")).split(",")]
     a.reps = a.reps or (1 if a.quick else 3)
@@ -91,15 +93,18 @@ def run_parts(args, bins, workdir, results):
         ("barrier", lambda: many.run_barrier(bins, workdir, args.barrier_processes, 3 if quick else 10)),
         ("small", lambda: many.run_small_job(bins, workdir, 64 if quick else args.small_processes, 256)),
         ("tree", lambda: tree.run_tree(bins, workdir, 64 if quick else args.small_processes, 256)),
+        ("hosts", lambda: hosts.run_hosts(bins, workdir, args.host_pairs, 1 if quick else 3)),
     ]
-    keys = {"memory": "memory_cases", "small": "small_job", "tree": "process_tree"}
+    keys = {"memory": "memory_cases", "small": "small_job", "tree": "process_tree", "hosts": "several_hosts"}
     for name, fn in plan:
         if name not in args.only:
             continue
         log(f"{name} ...")
         t0 = time.monotonic()
         try:
-            results[keys.get(name, name)] = fn()
+            results[keys.get(name, name)] = r = fn()
+            if name == "hosts" and "error" in r:  # its figures are kept, and the part counts as failed
+                results.setdefault("failed_parts", {})[name] = r["error"]
         except (BenchError, OSError, subprocess.SubprocessError) as e:
             log(f"{name}: FAILED: {e}")
             results.setdefault("failed_parts", {})[name] = str(e)

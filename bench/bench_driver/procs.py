@@ -105,6 +105,7 @@ class Binaries:
         "tree": "bench/bench_tree",
         "interpose": "bench/bench_interpose",
         "floors": "bench/bench_floors",
+        "net_peers": "tests/e2e/programs/net_peers",
     }
 
     def __init__(self, build):

@@ -174,6 +174,7 @@ def other_tables(results):
                      f"(coordinator {fmt(b['coordinator_ms'], 0)} ms, fakes {fmt(b.get('clients_ms'), 1)} ms), "
                      f"target {BARRIER_TARGET_MS:.0f} ms{mark(b['wall_ms'], BARRIER_TARGET_MS)}")
     lines += small_lines(results.get("small_job"))
+    lines += hosts_lines(results.get("several_hosts"))
     return lines
 
 
@@ -192,6 +193,29 @@ def small_lines(s):
         lines.append(f"  restart: not measurable: {s.get('restart_error', s.get('error', '?'))[:300]}")
     lines.append(f"  image per process {mb:.2f} MB mean, {s['image_bytes_max'] / 1e6:.2f} MB max "
                  f"(target 1, DMTCP 23.7){mark(mb, 1.0)}")
+    return lines
+
+
+def hosts_lines(h):
+    if not h:
+        return []
+    lines = ["", f"job on 2 emulated hosts, {h['pairs']} server/client pairs ({h['processes']} processes):"]
+    if "skipped" in h:
+        return lines + [f"  skipped: {h['skipped'][:300]}"]
+    if "checkpoint_s" not in h:
+        return lines + [f"  FAILED: {h.get('error', '?')[:300]}"]
+    rows = [("checkpoint (s)", h["checkpoint_s"], h["checkpoint_all_s"], 3),
+            ("restart, servers ckh1<->ckh3 (s)", h["restart_move_s"], h["restart_move_all_s"], 3),
+            ("restart, no move (s)", h["restart_nomove_s"], h["restart_nomove_all_s"], 3)]
+    lines.append(f"  {'':34} {'median':>8}  all")
+    for label, v, each, d in rows:
+        lines.append(f"  {label:34} {fmt(v, d):>8}  {' '.join(fmt(x, d) for x in each)}")
+    lines.append(f"  {'image per process (MB)':34} {fmt(h['image_bytes_each'] / 1e6, 3):>8}  "
+                 f"server {fmt(h['server_image_bytes'] / 1e6, 3)}, client {fmt(h['client_image_bytes'] / 1e6, 3)}")
+    if "error" in h:
+        lines.append(f"  FAILED: {h['error'][:300]}")
+    else:
+        lines.append(f"  clients after the last restart: +{min(h['client_steps_after'])} steps or more each, no FAIL")
     return lines
 
 
