@@ -94,8 +94,8 @@ def target_checks(results):
         v = results["barrier"].get("wall_ms")
         checks.append({"what": f"barrier, {results['barrier'].get('processes')} processes (ms)",
                        "target": BARRIER_TARGET_MS, "measured": v, "met": met(v, BARRIER_TARGET_MS)})
-    small = results.get("small_job", {})
-    for key, (target, _) in SMALL_TARGETS.items():
+    small = results.get("small_job")
+    for key, (target, _) in SMALL_TARGETS.items() if small else ():
         v = small.get("image_bytes_mean", 0) / 1e6 if key == "image_mb" and "image_bytes_mean" in small \
             else small.get(key)
         checks.append({"what": f"{small.get('processes', 256)} small processes: {key}", "target": target,
