@@ -74,7 +74,9 @@ bool address_towards(const std::string& host, uint16_t port, in6_addr* out) {
             getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len) == 0;
   if (fd >= 0) close(fd);
   if (!ok) return false;
-  *out = from_sockaddr(reinterpret_cast<sockaddr*>(&me));
+  *out = {};
+  out->s6_addr[10] = out->s6_addr[11] = 0xff;
+  std::memcpy(&out->s6_addr[12], &me.sin_addr, 4);
   return !loopback(*out);
 }
 
@@ -100,6 +102,50 @@ std::string ip_text(const in6_addr& a) {
   return buf;
 }
 
+namespace {
+
+// Several old addresses now on one real address (old hosts restarted on one
+// host): the way back would be ambiguous. An old address still here answers
+// for itself (its identity move comes first), and every socket of a moved
+// address gets an endpoint move of its own, so getsockname, getpeername and
+// accept tell the old hosts apart again.
+bool add_moves_back(const std::vector<image::LoadedImage>& here,
+                    const std::map<std::string, std::vector<in6_addr>>& host_ips,
+                    const std::vector<in6_addr>& kept, const std::vector<AddressMove>& moves,
+                    AddressMap* map) {
+  auto shared = [&](const in6_addr& r) {
+    size_t n =
+        std::count_if(kept.begin(), kept.end(), [&](const in6_addr& k) { return same(k, r); });
+    for (const auto& m : moves) n += same(m.raddr, r) ? 1 : 0;
+    return n >= 2;
+  };
+  for (const auto& k : kept)
+    if (shared(k) && !map->add(AddressMove{k, k, 0, 0, 0, {}})) return false;
+  for (const auto& m : moves)
+    if (!map->add(m)) return false;
+  for (const auto& img : here) {
+    const auto& ips = host_ips.at(std::string(img.process.host));
+    auto of_host = [&](const in6_addr& a) {
+      return std::any_of(ips.begin(), ips.end(), [&](const in6_addr& x) { return same(x, a); });
+    };
+    for (const auto& r : img.fds) {
+      SocketState st;
+      InetEndpoint e;
+      if (r.kind != image::FdKind::kSocket || r.extra.empty() || !st.decode(r.extra) ||
+          !inet_endpoint(st.local, &e) || e.port == 0)
+        continue;
+      for (const auto& m : moves) {  // a wildcard address: each of its host's
+        if (!(e.any ? of_host(m.vaddr) : same(m.vaddr, e.addr)) || !shared(m.raddr)) continue;
+        uint8_t proto = st.type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+        if (!map->add(AddressMove{m.vaddr, m.raddr, e.port, e.port, proto, {}})) return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool plan_network(const std::vector<image::LoadedImage>& here,
                   const std::vector<image::LoadedImage>& elsewhere, const std::string& coord_host,
                   uint16_t coord_port, NetworkPlan* plan, std::string* err) {
@@ -114,14 +160,18 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
     if (!have4 && v4(a)) primary4 = a, have4 = true;
     if (!have6 && !v4(a)) primary6 = a, have6 = true;
   }
+  std::vector<in6_addr> kept;      // old addresses still here
+  std::vector<AddressMove> moves;  // the others, each to this host's address
   std::vector<std::string> done;
   for (const auto& img : here) {
     std::string host(img.process.host);
     if (std::find(done.begin(), done.end(), host) != done.end()) continue;
     done.push_back(host);
     for (const in6_addr& old : plan->host_ips[host]) {
-      if (std::any_of(mine.begin(), mine.end(), [&](const in6_addr& m) { return same(m, old); }))
-        continue;  // still here
+      if (std::any_of(mine.begin(), mine.end(), [&](const in6_addr& m) { return same(m, old); })) {
+        kept.push_back(old);
+        continue;
+      }
       if (v4(old) ? !have4 : !have6) {  // nowhere to go: connections to it will fail
         std::fprintf(stderr,
                      "ckpt_restart: warning: host %s's address %s is not here, and this host has "
@@ -129,14 +179,12 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
                      host.c_str(), ip_text(old).c_str(), v4(old) ? "IPv4" : "IPv6");
         continue;
       }
-      AddressMove m = {};
-      m.vaddr = old;
-      m.raddr = v4(old) ? primary4 : primary6;
-      if (!plan->map->add(m)) {
-        *err = "too many addresses move (at most " + std::to_string(kMaxAddressMoves) + ")";
-        return false;
-      }
+      moves.push_back(AddressMove{old, v4(old) ? primary4 : primary6, 0, 0, 0, {}});
     }
+  }
+  if (!add_moves_back(here, plan->host_ips, kept, moves, plan->map.get())) {
+    *err = "too many addresses move (at most " + std::to_string(kMaxAddressMoves) + ")";
+    return false;
   }
   return true;
 }

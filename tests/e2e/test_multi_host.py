@@ -14,10 +14,12 @@ questions, and writes a summary (with its connection's getpeername()).
   3. Restart with ckpt_restart --hosts ckh1=ckh3,ckh2=ckh2 --rsh netns_rsh
      (the server moves to ckh3, where a squatter holds its TCP port);
      checkpoint 2, kill.
-  4. Restart with --hosts ckh3=ckh1,ckh2=ckh3 (both move) and run to the end:
-     the client's summary must equal the reference's byte for byte (the
-     peer address included: addresses learned before a checkpoint keep
+  4. Restart with --hosts ckh3=ckh1,ckh2=ckh3 (both move); checkpoint 3, kill.
+  5. Restart with --hosts ckh1=ckh2,ckh3=ckh2 (both on one host) and run to
+     the end: the client's summary must equal the reference's byte for byte
+     (the peer address included: addresses learned before a checkpoint keep
      working and keep reading the same after the server moved).
+  6. Mistakes in a restart across hosts give one line and a non-zero exit.
 
 Needs root (network namespaces): SKIPs (77) with the reason when the
 emulated cluster cannot be built."""
@@ -210,10 +212,19 @@ def body(job, bins):
     wait_progress(job, client_out, 2, procs, "checkpoint 2: the job must keep running after the checkpoint")
     kill_job(job, procs[:1], "kill 2")  # kill_tree ends the squatter too
 
-    # Restart 2: both move; run to the end.
+    # Restart 2: both move; checkpoint 3, kill.
     restart = start_restart(job, bins, "ckh3=ckh1,ckh2=ckh3", 2)
-    wait_file_line(job, client_out, "OK", [(restart, "ckpt_restart (cycle 2)")], "restart 2: the client's end", 60)
-    kill_job(job, [(restart, "ckpt_restart (cycle 2)")], "stop the server")
+    procs = [(restart, "ckpt_restart (cycle 2)")]
+    wait_progress(job, client_out, 2, procs, "restart 2: the client must progress after the restart")
+    checkpoint(job, bins, "checkpoint 3", ["ckh1", "ckh3"])
+    kill_job(job, procs, "kill 3")
+
+    # Restart 3: both old hosts on one new host (the client's old address is
+    # now the server's real one: getpeername must still tell them apart); run
+    # to the end.
+    restart = start_restart(job, bins, "ckh1=ckh2,ckh3=ckh2", 3)
+    wait_file_line(job, client_out, "OK", [(restart, "ckpt_restart (cycle 3)")], "restart 3: the client's end", 60)
+    kill_job(job, [(restart, "ckpt_restart (cycle 3)")], "stop the server")
     harness.compare_files(outfile, ref, "client summary")
     harness.log(f"client summary equals the reference: {open(outfile).read().strip().replace(chr(10), ', ')}")
     bad_restarts(job, bins)
