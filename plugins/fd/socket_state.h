@@ -8,6 +8,7 @@
 //   ino u64, peer_ino u64     UNIX: this socket's and its peer's inode
 //                             (sock_diag UNIX_DIAG_PEER; 0 = no peer / gone)
 //   local str, peer str       raw sockaddr bytes of getsockname/getpeername
+//                             (IP addresses virtual: ckpt/address_map.h)
 //                             (peer empty when not connected)
 //   peek_off i32              SO_PEEK_OFF (-1 = off)
 //   n_opts u32, n x {level i32, name i32, len u32 + bytes}
