@@ -25,6 +25,13 @@ static void on_term(int sig) {
 }
 
 static void run_daemon(int requests, int records, pid_t intermediate) {
+  // SIGTERM stays blocked but while waiting for it in sigsuspend: one that
+  // came between a test of g_term and pause() would be missed for good.
+  sigset_t term, waiting;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, &waiting);
+  sigdelset(&waiting, SIGTERM);
   signal(SIGTERM, on_term);
   if (getsid(0) != intermediate) fail("daemon: session %d, want %d", getsid(0), intermediate);
   uint64_t h = 1;
@@ -36,7 +43,7 @@ static void run_daemon(int requests, int records, pid_t intermediate) {
     struct record r = {step, getpid(), getsid(0), getpgrp(), h};
     write_all(records, &r, sizeof(r), "daemon record");
   }
-  while (!g_term) pause();
+  while (!g_term) sigsuspend(&waiting);
   struct record bye = {-1, getpid(), 0, 0, h};
   write_all(records, &bye, sizeof(bye), "daemon goodbye");
   _exit(0);
