@@ -50,7 +50,7 @@ say "3. Checkpoint (blocks until the images are committed; the program keeps run
 echo "\$ ckpt_command --checkpoint"
 "$B/launcher/ckpt_command" --checkpoint
 ls -lL "$CKPT_DIR"/ckpt_*.img
-info=$B/launcher/image/ckpt_info
+info=$B/launcher/ckpt_info
 [[ -x $info ]] || info=$B/launcher/ckpt_info
 "$info" "$CKPT_DIR"/ckpt_*.img >"$demo/info.txt"
 head -n 12 "$demo/info.txt"

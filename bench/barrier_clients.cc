@@ -22,10 +22,10 @@
 #include <string>
 #include <vector>
 
-#include "coordinator_link.h"
-#include "frame.h"
-#include "job_secret.h"
-#include "settings.h"
+#include "common/frame.h"
+#include "common/job_secret.h"
+#include "common/settings.h"
+#include "launcher/common/coordinator_link.h"
 
 namespace ckpt::bench {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "frame.h"
+#include "common/frame.h"
 #include "log.h"
 
 namespace ckpt {

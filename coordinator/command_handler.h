@@ -8,7 +8,7 @@
 #include <string>
 
 #include "checkpoint_queue.h"
-#include "frame.h"
+#include "common/frame.h"
 #include "generation_store.h"
 #include "kill_tracker.h"
 #include "outside_processes.h"

@@ -8,8 +8,8 @@
 
 #include "ckpt/byte_codec.h"
 #include "ckpt/protocol.h"
-#include "frame.h"
-#include "scoped_fd.h"
+#include "common/frame.h"
+#include "common/scoped_fd.h"
 
 namespace ckpt {
 

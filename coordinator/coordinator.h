@@ -14,15 +14,15 @@
 #include "checkpoint_machine.h"
 #include "checkpoint_queue.h"
 #include "command_handler.h"
+#include "common/job_secret.h"
+#include "common/scoped_fd.h"
 #include "generation_store.h"
 #include "job_metadata.h"
-#include "job_secret.h"
 #include "kill_tracker.h"
 #include "outside_processes.h"
 #include "peer_table.h"
 #include "periodic_checkpoints.h"
 #include "preemption.h"
-#include "scoped_fd.h"
 
 namespace ckpt {
 

@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <set>
 
+#include "common/scoped_fd.h"
 #include "log.h"
-#include "scoped_fd.h"
 
 namespace fs = std::filesystem;
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "scoped_fd.h"
+#include "common/scoped_fd.h"
 
 namespace ckpt {
 

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <exception>
 
+#include "common/job_secret.h"
 #include "coordinator.h"
 #include "generation_store.h"
 #include "job_metadata.h"
-#include "job_secret.h"
 #include "listener.h"
 #include "log.h"
 #include "options.h"

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "settings.h"
+#include "common/settings.h"
 
 namespace ckpt {
 

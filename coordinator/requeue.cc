@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/scoped_fd.h"
 #include "log.h"
-#include "scoped_fd.h"
 
 namespace ckpt {
 namespace {

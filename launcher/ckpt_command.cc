@@ -9,9 +9,9 @@
 #include <exception>
 #include <string>
 
-#include "coordinator_link.h"
-#include "job_secret.h"
-#include "settings.h"
+#include "common/job_secret.h"
+#include "common/settings.h"
+#include "launcher/common/coordinator_link.h"
 
 namespace ckpt {
 namespace {

@@ -19,9 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "../plugins/fd/socket_state.h"
-#include "cpu_list.h"
-#include "image_reader.h"
+#include "common/cpu_list.h"
+#include "common/image_reader.h"
+#include "plugins/sockets/socket_state.h"
 
 namespace ckpt::image {
 namespace {

@@ -21,13 +21,13 @@
 #include <string>
 #include <vector>
 
-#include "binary_paths.h"
-#include "committed_checkpoint.h"
-#include "ensure_coordinator.h"
-#include "job_secret.h"
-#include "mpi_environment.h"
-#include "schedule_options.h"
-#include "settings.h"
+#include "common/job_secret.h"
+#include "common/settings.h"
+#include "launcher/common/binary_paths.h"
+#include "launcher/common/committed_checkpoint.h"
+#include "launcher/common/ensure_coordinator.h"
+#include "launcher/common/schedule_options.h"
+#include "plugins/mpi/mpi_environment.h"
 
 namespace ckpt {
 namespace {

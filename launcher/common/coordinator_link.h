@@ -10,10 +10,10 @@
 
 #include "ckpt/byte_codec.h"
 #include "ckpt/protocol.h"
-#include "frame.h"
-#include "job_secret.h"
-#include "scoped_fd.h"
-#include "settings.h"
+#include "common/frame.h"
+#include "common/job_secret.h"
+#include "common/scoped_fd.h"
+#include "common/settings.h"
 
 namespace ckpt {
 

@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "job_secret.h"
-#include "settings.h"
+#include "common/job_secret.h"
+#include "common/settings.h"
 
 namespace ckpt {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "job_secret.h"
-#include "settings.h"
+#include "common/job_secret.h"
+#include "common/settings.h"
 
 namespace ckpt {
 

@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "settings.h"
+#include "common/settings.h"
 
 namespace ckpt {
 

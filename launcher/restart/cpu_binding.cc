@@ -8,7 +8,7 @@
 #include <cstring>
 #include <set>
 
-#include "cpu_list.h"
+#include "common/cpu_list.h"
 
 namespace ckpt {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "image_reader.h"
+#include "common/image_reader.h"
 
 namespace ckpt {
 

@@ -6,11 +6,11 @@
 #include <utility>
 #include <vector>
 
-#include "address_plan.h"
 #include "ckpt/address_map.h"
 #include "ckpt/restore_args.h"
-#include "image_reader.h"
-#include "shm_restore.h"
+#include "common/image_reader.h"
+#include "memory_plan.h"
+#include "plugins/shm/shm_restore.h"
 
 namespace ckpt {
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "fd_restore.h"
+#include "plugins/fd/fd_restore.h"
 #include "process_tree.h"
 
 namespace ckpt {

@@ -8,18 +8,18 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
-#include "../../runtime/common/image_writer.h"
-#include "../../runtime/core/proc_files.h"
 #include "ckpt/image_format.h"
 #include "ckpt/sys.h"
-#include "fd_kinds_capture.h"
+#include "common/image_writer.h"
 #include "fd_owner.h"
 #include "fdinfo.h"
-#include "fifo_capture.h"
-#include "inotify_capture.h"
-#include "pipe_content.h"
-#include "pty_capture.h"
-#include "socket_capture.h"
+#include "plugins/event_fds/event_fd_capture.h"
+#include "plugins/inotify/inotify_capture.h"
+#include "plugins/pipes/fifo_capture.h"
+#include "plugins/pipes/pipe_content.h"
+#include "plugins/pty/pty_capture.h"
+#include "plugins/sockets/socket_capture.h"
+#include "runtime/core/proc_files.h"
 
 namespace ckpt {
 namespace {

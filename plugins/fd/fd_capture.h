@@ -4,9 +4,9 @@
 // checkpoint fail with a message that names them.
 #pragma once
 
-#include "../../runtime/core/fixed_string.h"
 #include "ckpt/address_map.h"
 #include "ckpt/byte_codec.h"
+#include "runtime/core/fixed_string.h"
 
 namespace ckpt::image {
 class ImageWriter;

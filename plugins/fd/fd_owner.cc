@@ -4,9 +4,9 @@
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 
-#include "../../runtime/core/children.h"
-#include "../../runtime/core/proc_files.h"
 #include "ckpt/sys.h"
+#include "runtime/core/children.h"
+#include "runtime/core/proc_files.h"
 
 namespace ckpt {
 namespace {

@@ -15,8 +15,8 @@
 #include <cstring>
 #include <set>
 
-#include "fd_kinds_restore.h"
-#include "inotify_restore.h"
+#include "plugins/event_fds/event_fd_restore.h"
+#include "plugins/inotify/inotify_restore.h"
 
 namespace ckpt {
 namespace {

@@ -24,11 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "fifo_restore.h"
-#include "image_reader.h"
-#include "pipe_restore.h"
-#include "pty_restore.h"
-#include "socket_restore.h"
+#include "common/image_reader.h"
+#include "plugins/pipes/fifo_restore.h"
+#include "plugins/pipes/pipe_restore.h"
+#include "plugins/pty/pty_restore.h"
+#include "plugins/sockets/socket_restore.h"
 
 namespace ckpt {
 

@@ -1,8 +1,8 @@
 // /proc/self/fdinfo parsing (see fdinfo.h).
 #include "fdinfo.h"
 
-#include "../../runtime/core/fixed_string.h"
-#include "../../runtime/core/proc_files.h"
+#include "runtime/core/fixed_string.h"
+#include "runtime/core/proc_files.h"
 
 namespace ckpt {
 namespace {

@@ -20,13 +20,13 @@
 #include "futex.h"
 #include "image_file.h"
 #include "log.h"
-#include "net_addresses.h"
+#include "plugins/sockets/net_addresses.h"
+#include "plugins/timers/time_state.h"
 #include "preempt.h"
 #include "runtime_events.h"
 #include "scheduler_env.h"
 #include "thread_pointer.h"
 #include "thread_suspend.h"
-#include "time_state.h"
 
 namespace ckpt {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "net_addresses.h"
+#include "plugins/sockets/net_addresses.h"
 
 namespace ckpt {
 namespace {

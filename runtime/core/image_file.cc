@@ -5,18 +5,18 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
-#include "../common/image_writer.h"
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
-#include "host_addresses.h"
+#include "common/image_writer.h"
 #include "log.h"
 #include "memory_capture.h"
-#include "net_addresses.h"
+#include "plugins/shm/shm_capture.h"
+#include "plugins/sockets/host_addresses.h"
+#include "plugins/sockets/net_addresses.h"
+#include "plugins/sysv_ipc/sysv_capture.h"
 #include "proc_files.h"
 #include "process_capture.h"
 #include "runtime_ranges.h"
-#include "shm_capture.h"
-#include "sysv_capture.h"
 
 namespace ckpt {
 namespace {

@@ -10,8 +10,8 @@
 
 #include <string_view>
 
-#include "../../plugins/fd/fd_capture.h"
 #include "fixed_string.h"
+#include "plugins/fd/fd_capture.h"
 #include "runtime.h"
 
 namespace ckpt {

@@ -8,16 +8,16 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "../common/chunk_codec.h"
-#include "../common/image_writer.h"
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
+#include "common/chunk_codec.h"
+#include "common/image_writer.h"
 #include "futex.h"
+#include "plugins/shm/shm_capture.h"
 #include "proc_files.h"
 #include "raw_thread.h"
 #include "runtime.h"
 #include "runtime_ranges.h"
-#include "shm_capture.h"
 
 namespace ckpt {
 namespace {

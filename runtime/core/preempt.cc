@@ -4,10 +4,10 @@
 #include <signal.h>
 #include <string.h>
 
-#include "../shim/real_functions.h"
 #include "ckpt/protocol.h"
 #include "coordinator_client.h"
 #include "log.h"
+#include "runtime/shim/real_functions.h"
 #include "runtime_events.h"
 
 namespace ckpt {

@@ -10,16 +10,16 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../shim/real_functions.h"
 #include "checkpoint_deferral.h"
 #include "checkpoint_thread.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
 #include "exec_identity.h"
 #include "log.h"
-#include "mpi_rank.h"
+#include "plugins/mpi/mpi_rank.h"
 #include "preempt.h"
 #include "process_capture.h"
+#include "runtime/shim/real_functions.h"
 #include "runtime_events.h"
 #include "thread_local_state.h"
 #include "thread_pointer.h"

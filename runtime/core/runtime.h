@@ -13,8 +13,8 @@
 
 #include "ckpt/image_format.h"
 #include "ckpt/restore_args.h"
-#include "pid_table.h"
-#include "sysv_ipc.h"
+#include "plugins/pids/pid_table.h"
+#include "plugins/sysv_ipc/sysv_ipc.h"
 
 namespace ckpt {
 

@@ -10,13 +10,13 @@
 
 #include <cstddef>
 
-#include "../shim/real_functions.h"
 #include "ckpt/sys.h"
 #include "context_switch.h"
 #include "futex.h"
 #include "log.h"
 #include "pending_signals.h"
 #include "proc_files.h"
+#include "runtime/shim/real_functions.h"
 #include "thread_local_state.h"
 #include "thread_pointer.h"
 

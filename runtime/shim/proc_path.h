@@ -5,8 +5,8 @@
 
 #include <limits.h>
 
-#include "../core/pid_translate.h"
-#include "../core/runtime.h"
+#include "plugins/pids/pid_translate.h"
+#include "runtime/core/runtime.h"
 
 namespace ckpt {
 

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/runtime.h"
-#include "../core/thread_local_state.h"
 #include "real_functions.h"
+#include "runtime/core/runtime.h"
+#include "runtime/core/thread_local_state.h"
 
 using ckpt::monotonic_ns;
 using ckpt::real;

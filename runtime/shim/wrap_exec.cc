@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "../core/checkpoint_thread.h"
-#include "../core/coordinator_client.h"
-#include "../core/exec_identity.h"
-#include "../core/runtime.h"
 #include "ckpt/sys.h"
 #include "real_functions.h"
+#include "runtime/core/checkpoint_thread.h"
+#include "runtime/core/coordinator_client.h"
+#include "runtime/core/exec_identity.h"
+#include "runtime/core/runtime.h"
 
 extern char** environ;
 

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../core/checkpoint_thread.h"
-#include "../core/runtime.h"
 #include "ckpt/sys.h"
 #include "real_functions.h"
+#include "runtime/core/checkpoint_thread.h"
+#include "runtime/core/runtime.h"
 
 namespace {
 

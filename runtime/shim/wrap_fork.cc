@@ -6,9 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../core/runtime.h"
 #include "ckpt/sys.h"
 #include "real_functions.h"
+#include "runtime/core/runtime.h"
 
 CKPT_WRAPPER pid_t fork() {
   for (int tries = 0;; tries++) {

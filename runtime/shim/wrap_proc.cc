@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/runtime.h"
 #include "proc_path.h"
 #include "real_functions.h"
+#include "runtime/core/runtime.h"
 
 using ckpt::runtime;
 

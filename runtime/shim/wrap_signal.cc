@@ -13,10 +13,10 @@
 #include <atomic>
 #include <cstring>
 
-#include "../core/runtime.h"
-#include "../core/thread_local_state.h"
+#include "plugins/pids/virtual_pids.h"
 #include "real_functions.h"
-#include "virtual_pids.h"
+#include "runtime/core/runtime.h"
+#include "runtime/core/thread_local_state.h"
 
 using ckpt::real;
 using ckpt::runtime_owns_signal;

@@ -9,10 +9,10 @@
 #include <sched.h>
 #include <sys/resource.h>
 
-#include "../core/runtime.h"
-#include "../core/thread_local_state.h"
+#include "plugins/pids/virtual_pids.h"
 #include "real_functions.h"
-#include "virtual_pids.h"
+#include "runtime/core/runtime.h"
+#include "runtime/core/thread_local_state.h"
 
 using ckpt::real;
 

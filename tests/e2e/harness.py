@@ -130,7 +130,7 @@ class Binaries:
         "launch": ["launcher/ckpt_launch"],
         "command": ["launcher/ckpt_command"],
         "restart": ["launcher/ckpt_restart"],
-        "info": ["launcher/image/ckpt_info", "launcher/ckpt_info"],
+        "info": ["launcher/ckpt_info"],
         "coordinator": ["coordinator/ckpt_coordinator"],
         "libckpt": ["runtime/core/libckpt.so", "runtime/libckpt.so"],
     }

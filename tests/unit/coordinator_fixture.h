@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
-#include "binary_paths.h"
-#include "coordinator_link.h"
-#include "job_secret.h"
+#include "common/job_secret.h"
+#include "launcher/common/binary_paths.h"
+#include "launcher/common/coordinator_link.h"
 
 namespace ckpt::test {
 

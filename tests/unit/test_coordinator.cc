@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "coordinator_fixture.h"
-#include "ensure_coordinator.h"
+#include "launcher/common/ensure_coordinator.h"
 
 namespace ckpt::test {
 namespace {

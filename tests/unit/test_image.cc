@@ -16,11 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "chunk_codec.h"
 #include "ckpt/crc32c.h"
+#include "common/chunk_codec.h"
+#include "common/image_reader.h"
+#include "common/image_writer.h"
 #include "gtest/gtest.h"
-#include "image_reader.h"
-#include "image_writer.h"
 
 namespace ckpt::image {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "ckpt/protocol.h"
 #include "ckpt/siphash.h"
-#include "frame.h"
+#include "common/frame.h"
 
 namespace ckpt {
 namespace {

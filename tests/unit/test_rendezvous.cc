@@ -6,9 +6,9 @@
 #include <future>
 #include <map>
 
-#include "../../coordinator/rendezvous.h"
+#include "coordinator/rendezvous.h"
 #include "coordinator_fixture.h"
-#include "rendezvous_client.h"
+#include "launcher/common/rendezvous_client.h"
 
 namespace ckpt::test {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "ckpt/protocol.h"
-#include "job_secret.h"
+#include "common/job_secret.h"
 
 namespace ckpt {
 namespace {
