@@ -21,7 +21,7 @@
 
 #include "common/cpu_list.h"
 #include "common/image_reader.h"
-#include "plugins/sockets/socket_state.h"
+#include "plugins/fd/fd_describe_ops.h"
 
 namespace ckpt::image {
 namespace {
@@ -42,21 +42,6 @@ std::string human_bytes(uint64_t n) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", v, units[u]);
   return buf;
-}
-
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 std::string cmdline_text(std::string_view cmd) {
@@ -222,46 +207,6 @@ void print_signals(const std::vector<SignalRecord>& sigs) {
   }
 }
 
-const char* fd_kind_name(FdKind k) {
-  switch (k) {
-    case FdKind::kRegular:
-      return "file";
-    case FdKind::kUnlinked:
-      return "unlinked";
-    case FdKind::kDirectory:
-      return "dir";
-    case FdKind::kDevice:
-      return "device";
-    case FdKind::kTty:
-      return "tty";
-    case FdKind::kPipe:
-      return "pipe";
-    case FdKind::kSocket:
-      return "socket";
-    case FdKind::kPipeInside:
-      return "pipe-in";
-    case FdKind::kEventfd:
-      return "eventfd";
-    case FdKind::kTimerfd:
-      return "timerfd";
-    case FdKind::kSignalfd:
-      return "signalfd";
-    case FdKind::kEpoll:
-      return "epoll";
-    case FdKind::kPtyMaster:
-      return "pty-mst";
-    case FdKind::kPtySlave:
-      return "pty-slv";
-    case FdKind::kInotify:
-      return "inotify";
-    case FdKind::kFifo:
-      return "fifo";
-    case FdKind::kOther:
-      return "other";
-  }
-  return "?";
-}
-
 std::string open_flags_text(uint32_t f, uint32_t fd_flags) {
   std::string out;
   switch (f & O_ACCMODE) {
@@ -283,58 +228,6 @@ std::string open_flags_text(uint32_t f, uint32_t fd_flags) {
   return out;
 }
 
-// A socket address as text: a UNIX path, @abstract, ip:port.
-std::string address_text(std::string_view a) {
-  if (a.empty()) return "-";
-  auto* sa = reinterpret_cast<const sockaddr*>(a.data());
-  char buf[INET6_ADDRSTRLEN] = "?";
-  if (sa->sa_family == AF_UNIX) {
-    std::string_view path = a.substr(sizeof(sa_family_t));
-    if (!path.empty() && path[0] == '\0') return "@" + printable(path.substr(1));
-    return printable(path.substr(0, path.find('\0')));
-  }
-  if (sa->sa_family == AF_INET && a.size() >= sizeof(sockaddr_in)) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(a.data());
-    inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
-    return std::string(buf) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (sa->sa_family == AF_INET6 && a.size() >= sizeof(sockaddr_in6)) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.data());
-    inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
-    return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  return "?";
-}
-
-// "unix stream connected  local -> peer (peer inode), queued bytes".
-std::string socket_text(const FdRecord& f) {
-  ckpt::SocketState st;
-  if (f.extra.empty()) return "";
-  if (!st.decode(f.extra)) return "  (socket state malformed)";
-  const char* family = st.family == AF_UNIX ? "unix" : st.family == AF_INET ? "inet" : "inet6";
-  const char* type = st.type == SOCK_STREAM  ? "stream"
-                     : st.type == SOCK_DGRAM ? "dgram"
-                                             : "seqpacket";
-  const char* conn = st.conn == ckpt::SocketConn::kListening   ? "listening"
-                     : st.conn == ckpt::SocketConn::kConnected ? "connected"
-                                                               : "unconnected";
-  std::string out =
-      std::string("\n       ") + family + " " + type + " " + conn + " " + address_text(st.local);
-  if (st.conn == ckpt::SocketConn::kListening) out += " backlog " + std::to_string(st.backlog);
-  if (st.conn == ckpt::SocketConn::kConnected) out += " -> " + address_text(st.peer);
-  if (st.peer_ino) out += " (peer inode " + std::to_string(st.peer_ino) + ")";
-  size_t msgs = 0, bytes = 0;
-  ckpt::for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) {
-    msgs++;
-    bytes += data.size();
-  });
-  if (msgs) out += ", " + std::to_string(bytes) + " bytes queued";
-  if (msgs && st.type != SOCK_STREAM) out += " in " + std::to_string(msgs) + " messages";
-  if (!st.send.empty()) out += ", " + std::to_string(st.send.size()) + " bytes to send";
-  if (st.shutdown) out += ", shutdown " + std::to_string(st.shutdown);
-  return out;
-}
-
 void print_fds(const std::vector<FdRecord>& fds) {
   std::printf("fds        %zu\n", fds.size());
   for (auto& f : fds) {
@@ -342,8 +235,8 @@ void print_fds(const std::vector<FdRecord>& fds) {
                 open_flags_text(f.open_flags, f.fd_flags).c_str(), f.pos,
                 printable(f.path).c_str());
     if (f.shares_with >= 0) std::printf("  (shares with fd %d)", f.shares_with);
-    if (f.kind == FdKind::kUnlinked) std::printf("  (content in file data %d)", f.file_data);
-    if (f.kind == FdKind::kSocket) std::printf("%s", socket_text(f).c_str());
+    if (const FdDescribeOps* ops = fd_describe_ops(f.kind); ops && ops->describe)
+      std::printf("%s", ops->describe(f).c_str());
     std::printf("\n");
   }
 }

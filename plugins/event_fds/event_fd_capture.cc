@@ -5,6 +5,7 @@
 //   epoll   : u32 n, then n x {u32 fd, u32 events, u64 data}
 #include "event_fd_capture.h"
 
+#include "plugins/fd/fd_capture_ops.h"
 #include "plugins/fd/fdinfo.h"
 
 namespace ckpt {
@@ -70,5 +71,24 @@ void capture_event_fd(FdKind kind, std::string_view info, ByteWriter& out) {
       break;
   }
 }
+
+// The event descriptors' capture table (see plugins/fd/fd_capture_ops.h).
+namespace {
+
+FdKind classify_event_fd(const struct stat&, std::string_view target) {
+  return anon_inode_kind(target);
+}
+
+bool capture_event_fd_state(const FdFacts& f, const AddressMap*, ByteWriter& extra,
+                            MessageString&) {
+  static char info[16384];
+  capture_event_fd(f.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
+  return true;
+}
+
+}  // namespace
+
+extern const FdCaptureOps kEventFdCaptureOps{
+    .family = "event fds", .classify = classify_event_fd, .capture = capture_event_fd_state};
 
 }  // namespace ckpt

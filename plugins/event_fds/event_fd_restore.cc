@@ -14,6 +14,8 @@
 #include <cstring>
 
 #include "ckpt/byte_codec.h"
+#include "plugins/fd/fd_restore.h"
+#include "plugins/fd/fd_restore_ops.h"
 
 namespace ckpt {
 
@@ -101,5 +103,20 @@ bool register_epoll(const image::FdRecord& r, int ep, std::string* err) {
   }
   return true;
 }
+
+// The event descriptors' restore table (plugins/fd/fd_restore_ops.h); epolls
+// are made by FdRestorer::place, once their process's fds are in place.
+namespace {
+
+int create_event_fd_for(FdRestoreContext&, const image::FdRecord& r, std::string* err) {
+  return create_event_fd(r, err);
+}
+
+constexpr image::FdKind kEventFdKinds[] = {image::FdKind::kEventfd, image::FdKind::kTimerfd,
+                                           image::FdKind::kSignalfd};
+
+}  // namespace
+
+extern const FdRestoreOps kEventFdRestoreOps{"event fds", kEventFdKinds, create_event_fd_for};
 
 }  // namespace ckpt

@@ -1,46 +1,31 @@
-// The fd plugin, checkpoint side (see fd_capture.h).
+// The fd plugin, checkpoint side (see fd_capture.h): lists the descriptors,
+// finds shared descriptions and owners, and hands each descriptor to its
+// family's FdCaptureOps (fd_capture_ops.h).
 #include "fd_capture.h"
 
 #include <fcntl.h>
 #include <linux/kcmp.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 
 #include "ckpt/image_format.h"
 #include "ckpt/sys.h"
 #include "common/image_writer.h"
+#include "fd_capture_ops.h"
 #include "fd_owner.h"
 #include "fdinfo.h"
-#include "plugins/event_fds/event_fd_capture.h"
-#include "plugins/inotify/inotify_capture.h"
-#include "plugins/pipes/fifo_capture.h"
-#include "plugins/pipes/pipe_content.h"
-#include "plugins/pty/pty_capture.h"
-#include "plugins/sockets/socket_capture.h"
 #include "runtime/core/proc_files.h"
 
 namespace ckpt {
 namespace {
 
-bool is_tty_major(unsigned major) {
-  return major == 4 || major == 5 || (major >= 136 && major <= 143);
-}
-
-image::FdKind classify(const struct stat& st, std::string_view target) {
-  if (S_ISREG(st.st_mode))
-    return st.st_nlink == 0 || target.ends_with(" (deleted)") ? image::FdKind::kUnlinked
-                                                              : image::FdKind::kRegular;
-  if (S_ISDIR(st.st_mode)) return image::FdKind::kDirectory;
-  if (pty_kind(st) != image::FdKind::kOther) return pty_kind(st);
-  if (S_ISCHR(st.st_mode))
-    return is_tty_major(major(st.st_rdev)) ? image::FdKind::kTty : image::FdKind::kDevice;
-  if (is_named_fifo(st, target)) return image::FdKind::kFifo;
-  if (S_ISFIFO(st.st_mode)) return image::FdKind::kPipe;
-  if (is_inotify(target)) return image::FdKind::kInotify;
-  if (S_ISSOCK(st.st_mode)) return image::FdKind::kSocket;
-  return anon_inode_kind(target);
+// The family of a descriptor (the first whose classify knows it), or null.
+const FdCaptureOps* family_of(const struct stat& st, std::string_view target, image::FdKind* kind) {
+  for (const FdCaptureOps* ops : fd_capture_families()) {
+    *kind = ops->classify(st, target);
+    if (*kind != image::FdKind::kOther) return ops;
+  }
+  return nullptr;
 }
 
 // Fds listed in /proc/self/fd, ascending.
@@ -65,48 +50,14 @@ bool unsupported(int fd, std::string_view target, MessageString& err) {
   return false;
 }
 
-// What pass 1 learns of each descriptor.
-struct FdFacts {
-  int fd;
-  struct stat st;
-  uint32_t flags;
-  int64_t pos;
-  image::FdKind kind;
-  PathString target;
-};
-
 FdFacts g_facts[kMaxFds];
+const FdCaptureOps* g_ops[kMaxFds];  // each descriptor's family (null: none)
 FdOwner g_owners[kMaxFds];
 
 int index_of(int fd, int n) {
   for (int i = 0; i < n; i++)
     if (g_facts[i].fd == fd) return i;
   return 0;
-}
-
-bool same_pipe(const FdFacts& a, const FdFacts& b) {
-  return S_ISFIFO(a.st.st_mode) && S_ISFIFO(b.st.st_mode) && a.st.st_ino == b.st.st_ino &&
-         a.st.st_dev == b.st.st_dev;
-}
-
-bool is_read_end(const FdFacts& f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
-
-// A pipe is inside the process when both of its ends are.
-bool pipe_inside(const FdFacts* facts, int n, int i) {
-  if (!facts[i].target.view().starts_with("pipe:")) return false;
-  for (int j = 0; j < n; j++)
-    if (same_pipe(facts[i], facts[j]) && is_read_end(facts[i]) != is_read_end(facts[j]))
-      return true;
-  return false;
-}
-
-// A pipe end: its inode, which end, and (read ends) the bytes in flight,
-// copied with tee(2) so that nothing is consumed: several processes may
-// hold the read end and capture at once.
-void capture_pipe(const FdFacts& f, ByteWriter& extra) {
-  extra.put_u64(f.st.st_ino);
-  extra.put_u8(is_read_end(f));
-  tee_pipe_content(f.fd, is_read_end(f), extra);
 }
 
 int gather_facts(const int* skip, int n_skip, FdFacts* facts) {
@@ -130,12 +81,11 @@ int gather_facts(const int* skip, int n_skip, FdFacts* facts) {
     fdinfo_number(text, "flags:", 8, flags);
     f.pos = static_cast<int64_t>(pos);
     f.flags = static_cast<uint32_t>(flags);
-    f.kind = classify(f.st, f.target.view());
+    g_ops[n] = family_of(f.st, f.target.view(), &f.kind);
     n++;
   }
-  for (int i = 0; i < n; i++)
-    if (facts[i].kind == image::FdKind::kPipe && pipe_inside(facts, n, i))
-      facts[i].kind = image::FdKind::kPipeInside;
+  for (const FdCaptureOps* ops : fd_capture_families())
+    if (ops->refine) ops->refine(facts, n);
   return n;
 }
 
@@ -162,11 +112,10 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
   size_t count_at = out.reserve(4);
   cap.count = 0;
   cap.n_unlinked = 0;
-  static char info[16384];
   ByteWriter extra;
   for (int i = 0; i < n; i++) {
     const FdFacts& f = g_facts[i];
-    if (f.kind == image::FdKind::kOther) return unsupported(f.fd, f.target.view(), err);
+    if (!g_ops[i]) return unsupported(f.fd, f.target.view(), err);
     image::FdRecord r;
     r.fd = f.fd;
     r.kind = f.kind;
@@ -186,20 +135,10 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     g_owners[i] = owner;
     r.owner_pid = owner.pid;
     r.owner_fd = owner.fd;
-    if ((r.kind == image::FdKind::kPipeInside || r.kind == image::FdKind::kPipe) &&
-        f.target.view().starts_with("pipe:"))
-      capture_pipe(f, extra);
-    else if ((r.kind == image::FdKind::kPtyMaster || r.kind == image::FdKind::kPtySlave) &&
-             r.shares_with < 0)
-      capture_pty(r.kind, f.fd, f.st, extra);
-    else if (r.kind == image::FdKind::kInotify && r.shares_with < 0) {
-      if (!capture_inotify(f.fd, extra, err)) return false;
-    } else if (r.kind == image::FdKind::kSocket && r.shares_with < 0) {
-      if (!capture_socket(f.fd, f.st, extra, err, cap.addresses)) return false;
-    } else if (r.kind == image::FdKind::kFifo && r.shares_with < 0) {
-      if (!capture_fifo(f.fd, f.st, f.flags, f.target.view(), extra, err)) return false;
-    } else if (r.shares_with < 0)
-      capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
+    const FdCaptureOps* ops = g_ops[i];
+    if (ops->capture && (r.shares_with < 0 || ops->every_fd) &&
+        !ops->capture(f, cap.addresses, extra, err))
+      return false;
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
     if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {
       if (cap.n_unlinked == 64) return unsupported(f.fd, f.target.view(), err);

@@ -15,8 +15,8 @@
 #include <cstring>
 #include <set>
 
+#include "fd_restore_ops.h"
 #include "plugins/event_fds/event_fd_restore.h"
-#include "plugins/inotify/inotify_restore.h"
 
 namespace ckpt {
 namespace {
@@ -101,7 +101,30 @@ std::set<int> open_fds() {
 // Old images (no owner recorded) share only inside one process.
 bool has_owner(const FdRecord& r) { return r.owner_pid != 0; }
 
+int open_file_fd(FdRestoreContext& c, const FdRecord& r, std::string* err) {
+  return open_file(r, c.opts, err);
+}
+
+int recreate_unlinked_fd(FdRestoreContext& c, const FdRecord& r, std::string* err) {
+  return recreate_unlinked(c.img, r, err);
+}
+
+int adopt_terminal_fd(FdRestoreContext& c, const FdRecord& r, std::string*) {
+  return c.adopt_terminal(r);
+}
+
+constexpr FdKind kFileKinds[] = {FdKind::kRegular, FdKind::kDirectory, FdKind::kDevice};
+constexpr FdKind kUnlinkedKinds[] = {FdKind::kUnlinked};
+constexpr FdKind kTerminalKinds[] = {FdKind::kTty};
+
 }  // namespace
+
+// The files family's restore tables (fd_restore_ops.h): files reopened by
+// path, unlinked files recreated, terminals adopted.
+extern const FdRestoreOps kFileRestoreOps{"files", kFileKinds, open_file_fd};
+extern const FdRestoreOps kUnlinkedRestoreOps{"unlinked files", kUnlinkedKinds,
+                                              recreate_unlinked_fd};
+extern const FdRestoreOps kTerminalRestoreOps{"terminals", kTerminalKinds, adopt_terminal_fd};
 
 bool check_fds(const image::LoadedImage& img, std::string* err) {
   for (const FdRecord& r : img.fds) {
@@ -127,36 +150,13 @@ FdRestorer::Key FdRestorer::key_of(size_t image, const FdRecord& r) const {
 int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
   const image::LoadedImage& img = images_[image];
   if (int fd = adopt_ ? adopt_(r) : -1; fd >= 0) return fd;
-  switch (r.kind) {
-    case FdKind::kUnlinked:
-      return recreate_unlinked(img, r, err);
-    case FdKind::kTty:
-      return adopt_terminal(r);
-    case FdKind::kPipe:
-    case FdKind::kPipeInside: {
-      PipeEnd end;
-      if (!decode_pipe_end(r, &end)) return adopt_terminal(r);  // an old image's outside pipe
-      return pipes_.open_end(r, end, err);
-    }
-    case FdKind::kEventfd:
-    case FdKind::kTimerfd:
-    case FdKind::kSignalfd:
-      return create_event_fd(r, err);
-    case FdKind::kPtyMaster:
-      return ptys_.master_for(r, err);
-    case FdKind::kPtySlave:
-      return ptys_.slave_is_outside(r) ? adopt_terminal(r) : ptys_.slave_for(r, err);
-    case FdKind::kInotify:
-      return create_inotify(r, err);
-    case FdKind::kFifo:
-      return fifos_.open_for(r, err);
-    case FdKind::kSocket:
-      return sockets_.open_for(r, img.process.host, err);
-    default:
-      if (is_file(r)) return open_file(r, opts_, err);
-      *err = "cannot restore " + describe(r) + ": unsupported kind";
-      return -1;
+  const FdRestoreOps* ops = fd_restore_ops(r.kind);
+  if (!ops) {
+    *err = "cannot restore " + describe(r) + ": unsupported kind";
+    return -1;
   }
+  FdRestoreContext c{img, opts_, tables_, adopt_terminal};
+  return ops->create(c, r, err);
 }
 
 bool FdRestorer::park(const Key& key, int fd, std::string* err) {
@@ -180,15 +180,17 @@ bool FdRestorer::create_all(std::string* err) {
       descriptions++;
       PipeEnd end;
       if ((r.kind == FdKind::kPipe || r.kind == FdKind::kPipeInside) && decode_pipe_end(r, &end))
-        pipes_.note(end);
-      ptys_.add(r);
-      if (r.kind == FdKind::kSocket) sockets_.note(r, img.process.cwd, img.process.host, false);
+        tables_.pipes.note(end);
+      tables_.ptys.add(r);
+      if (r.kind == FdKind::kSocket)
+        tables_.sockets.note(r, img.process.cwd, img.process.host, false);
     }
   if (opts_.elsewhere)
     for (const auto& img : *opts_.elsewhere)
       for (const FdRecord& r : img.fds)
-        if (r.kind == FdKind::kSocket) sockets_.note(r, img.process.cwd, img.process.host, true);
-  sockets_.set_network(opts_.network);
+        if (r.kind == FdKind::kSocket)
+          tables_.sockets.note(r, img.process.cwd, img.process.host, true);
+  tables_.sockets.set_network(opts_.network);
   std::set<int> mine = open_fds();
   if (!mine.empty()) highest = std::max(highest, *mine.rbegin());
   // Parked numbers lie above the lowest free ones, where the tables keep
@@ -202,7 +204,7 @@ bool FdRestorer::create_all(std::string* err) {
     lim.rlim_cur = std::min(lim.rlim_max, std::max(need, lim.rlim_cur));
     setrlimit(RLIMIT_NOFILE, &lim);
   }
-  if (!sockets_.connect_hosts(err)) return false;
+  if (!tables_.sockets.connect_hosts(err)) return false;
   for (size_t i = 0; i < images_.size(); i++) {
     for (const FdRecord& r : images_[i].fds) {
       Key key = key_of(i, r);
@@ -211,8 +213,8 @@ bool FdRestorer::create_all(std::string* err) {
       if (fd < 0 || !park(key, fd, err)) return false;
     }
   }
-  fifos_.release();
-  return sockets_.finish(err) && pipes_.finish(err);
+  tables_.fifos.release();
+  return tables_.sockets.finish(err) && tables_.pipes.finish(err);
 }
 
 bool FdRestorer::place(size_t i, std::string* err) {
@@ -257,7 +259,7 @@ bool FdRestorer::place(size_t i, std::string* err) {
 // controlling terminal, with its state; null if none.
 const FdRecord* FdRestorer::controlling_pty(size_t i, PtyState* st) const {
   for (const FdRecord& r : images_[i].fds)
-    if (r.kind == FdKind::kPtySlave && !ptys_.slave_is_outside(r) && decode_pty(r, st) &&
+    if (r.kind == FdKind::kPtySlave && !tables_.ptys.slave_is_outside(r) && decode_pty(r, st) &&
         st->is_ctty)
       return &r;
   return nullptr;

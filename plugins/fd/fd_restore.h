@@ -43,6 +43,15 @@ struct FdRestoreOptions {
 // Checks, before anything is changed, that every file can be reopened.
 bool check_fds(const image::LoadedImage& img, std::string* err);
 
+// The families' restart-wide state, which their FdRestoreOps share
+// (fd_restore_ops.h).
+struct FdTables {
+  PipeTable pipes;
+  PtyTable ptys;
+  FifoTable fifos;
+  SocketTable sockets;
+};
+
 class FdRestorer {
  public:
   FdRestorer(const std::vector<image::LoadedImage>& images, FdRestoreOptions opts);
@@ -84,10 +93,7 @@ class FdRestorer {
   std::function<int(const image::FdRecord&)> adopt_;
   int park_base_ = 0;
   int park_end_ = 0;
-  PipeTable pipes_;
-  PtyTable ptys_;
-  FifoTable fifos_;
-  SocketTable sockets_;
+  FdTables tables_;
 };
 
 }  // namespace ckpt

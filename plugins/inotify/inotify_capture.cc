@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 
 #include "ckpt/sys.h"
+#include "plugins/fd/fd_capture_ops.h"
 #include "plugins/fd/fdinfo.h"
 #include "runtime/core/proc_files.h"
 
@@ -161,5 +162,22 @@ bool capture_inotify(int fd, ByteWriter& out, MessageString& err) {
   out.patch_u32(count_at, n);
   return !out.overflow();
 }
+
+// The inotify family's capture table (see plugins/fd/fd_capture_ops.h).
+namespace {
+
+image::FdKind classify_inotify(const struct stat&, std::string_view target) {
+  return is_inotify(target) ? image::FdKind::kInotify : image::FdKind::kOther;
+}
+
+bool capture_inotify_fd(const FdFacts& f, const AddressMap*, ByteWriter& extra,
+                        MessageString& err) {
+  return capture_inotify(f.fd, extra, err);
+}
+
+}  // namespace
+
+extern const FdCaptureOps kInotifyCaptureOps{
+    .family = "inotify", .classify = classify_inotify, .capture = capture_inotify_fd};
 
 }  // namespace ckpt

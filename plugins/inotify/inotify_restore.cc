@@ -17,6 +17,8 @@
 #include <cstring>
 
 #include "ckpt/byte_codec.h"
+#include "plugins/fd/fd_restore.h"
+#include "plugins/fd/fd_restore_ops.h"
 
 namespace ckpt {
 namespace {
@@ -108,5 +110,18 @@ int create_inotify(const image::FdRecord& r, std::string* err) {
   if (!(r.open_flags & O_NONBLOCK)) fcntl(fd, F_SETFL, 0);
   return fd;
 }
+
+// The inotify family's restore table (plugins/fd/fd_restore_ops.h).
+namespace {
+
+int create_inotify_fd(FdRestoreContext&, const image::FdRecord& r, std::string* err) {
+  return create_inotify(r, err);
+}
+
+constexpr image::FdKind kInotifyKinds[] = {image::FdKind::kInotify};
+
+}  // namespace
+
+extern const FdRestoreOps kInotifyRestoreOps{"inotify", kInotifyKinds, create_inotify_fd};
 
 }  // namespace ckpt

@@ -5,6 +5,7 @@
 
 #include "ckpt/sys.h"
 #include "pipe_content.h"
+#include "plugins/fd/fd_capture_ops.h"
 
 namespace ckpt {
 
@@ -23,5 +24,21 @@ bool capture_fifo(int fd, const struct stat& st, uint32_t open_flags, std::strin
   err.append("): cannot copy the bytes in flight");
   return false;
 }
+
+// The FIFOs' capture table (see plugins/fd/fd_capture_ops.h).
+namespace {
+
+image::FdKind classify_fifo(const struct stat& st, std::string_view target) {
+  return is_named_fifo(st, target) ? image::FdKind::kFifo : image::FdKind::kOther;
+}
+
+bool capture_fifo_fd(const FdFacts& f, const AddressMap*, ByteWriter& extra, MessageString& err) {
+  return capture_fifo(f.fd, f.st, f.flags, f.target.view(), extra, err);
+}
+
+}  // namespace
+
+extern const FdCaptureOps kFifoCaptureOps{
+    .family = "fifos", .classify = classify_fifo, .capture = capture_fifo_fd};
 
 }  // namespace ckpt

@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "ckpt/byte_codec.h"
+#include "plugins/fd/fd_restore.h"
+#include "plugins/fd/fd_restore_ops.h"
 
 namespace ckpt {
 namespace {
@@ -109,5 +111,18 @@ void FifoTable::release() {
   for (auto& [key, f] : fifos_)
     if (f.anchor >= 0) close(f.anchor), f.anchor = -1;
 }
+
+// The FIFOs' restore table (plugins/fd/fd_restore_ops.h).
+namespace {
+
+int create_fifo_fd(FdRestoreContext& c, const image::FdRecord& r, std::string* err) {
+  return c.tables.fifos.open_for(r, err);
+}
+
+constexpr image::FdKind kFifoKinds[] = {image::FdKind::kFifo};
+
+}  // namespace
+
+extern const FdRestoreOps kFifoRestoreOps{"fifos", kFifoKinds, create_fifo_fd};
 
 }  // namespace ckpt

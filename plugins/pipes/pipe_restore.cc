@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "ckpt/byte_codec.h"
+#include "plugins/fd/fd_restore.h"
+#include "plugins/fd/fd_restore_ops.h"
 
 namespace ckpt {
 
@@ -77,5 +79,20 @@ bool PipeTable::finish(std::string* err) {
   }
   return true;
 }
+
+// The pipes family's restore table (plugins/fd/fd_restore_ops.h).
+namespace {
+
+int create_pipe_end(FdRestoreContext& c, const image::FdRecord& r, std::string* err) {
+  PipeEnd end;
+  if (!decode_pipe_end(r, &end)) return c.adopt_terminal(r);  // an old image's outside pipe
+  return c.tables.pipes.open_end(r, end, err);
+}
+
+constexpr image::FdKind kPipeKinds[] = {image::FdKind::kPipe, image::FdKind::kPipeInside};
+
+}  // namespace
+
+extern const FdRestoreOps kPipeRestoreOps{"pipes", kPipeKinds, create_pipe_end};
 
 }  // namespace ckpt

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "ckpt/sys.h"
+#include "plugins/fd/fd_capture_ops.h"
 #include "pty_state.h"
 #include "runtime/core/proc_files.h"
 
@@ -141,5 +142,20 @@ void capture_pty(FdKind kind, int fd, const struct stat& st, ByteWriter& out) {
   else
     out.put_u32(0);
 }
+
+// The pty family's capture table (see plugins/fd/fd_capture_ops.h).
+namespace {
+
+image::FdKind classify_pty(const struct stat& st, std::string_view) { return pty_kind(st); }
+
+bool capture_pty_fd(const FdFacts& f, const AddressMap*, ByteWriter& extra, MessageString&) {
+  capture_pty(f.kind, f.fd, f.st, extra);
+  return true;
+}
+
+}  // namespace
+
+extern const FdCaptureOps kPtyCaptureOps{
+    .family = "ptys", .classify = classify_pty, .capture = capture_pty_fd};
 
 }  // namespace ckpt

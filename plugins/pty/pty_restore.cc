@@ -11,6 +11,9 @@
 #include <cstring>
 #include <ctime>
 
+#include "plugins/fd/fd_restore.h"
+#include "plugins/fd/fd_restore_ops.h"
+
 namespace ckpt {
 namespace {
 
@@ -182,5 +185,19 @@ std::string PtyTable::new_slave_path(uint32_t old_index) const {
   int n = new_index(old_index);
   return n < 0 ? std::string() : "/dev/pts/" + std::to_string(n);
 }
+
+// The pty family's restore table (plugins/fd/fd_restore_ops.h).
+namespace {
+
+int create_pty_fd(FdRestoreContext& c, const image::FdRecord& r, std::string* err) {
+  if (r.kind == image::FdKind::kPtyMaster) return c.tables.ptys.master_for(r, err);
+  return c.tables.ptys.slave_is_outside(r) ? c.adopt_terminal(r) : c.tables.ptys.slave_for(r, err);
+}
+
+constexpr image::FdKind kPtyKinds[] = {image::FdKind::kPtyMaster, image::FdKind::kPtySlave};
+
+}  // namespace
+
+extern const FdRestoreOps kPtyRestoreOps{"ptys", kPtyKinds, create_pty_fd};
 
 }  // namespace ckpt

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "ckpt/sys.h"
+#include "plugins/fd/fd_capture_ops.h"
 #include "plugins/fd/raw_fd.h"
 #include "socket_state.h"
 
@@ -407,5 +408,22 @@ bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageStrin
   }
   return put_recv_queue(fd, type, peek_off, names, out, err);
 }
+
+// The sockets family's capture table (see plugins/fd/fd_capture_ops.h).
+namespace {
+
+image::FdKind classify_socket(const struct stat& st, std::string_view) {
+  return S_ISSOCK(st.st_mode) ? image::FdKind::kSocket : image::FdKind::kOther;
+}
+
+bool capture_socket_fd(const FdFacts& f, const AddressMap* addresses, ByteWriter& extra,
+                       MessageString& err) {
+  return capture_socket(f.fd, f.st, extra, err, addresses);
+}
+
+}  // namespace
+
+extern const FdCaptureOps kSocketCaptureOps{
+    .family = "sockets", .classify = classify_socket, .capture = capture_socket_fd};
 
 }  // namespace ckpt

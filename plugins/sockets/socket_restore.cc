@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "inet_address.h"
+#include "plugins/fd/fd_restore.h"
+#include "plugins/fd/fd_restore_ops.h"
 #include "tcp_leftovers.h"
 
 namespace ckpt {
@@ -761,5 +763,18 @@ bool SocketTable::finish(std::string* err) {
   }
   return true;
 }
+
+// The sockets family's restore table (plugins/fd/fd_restore_ops.h).
+namespace {
+
+int create_socket_fd(FdRestoreContext& c, const image::FdRecord& r, std::string* err) {
+  return c.tables.sockets.open_for(r, c.img.process.host, err);
+}
+
+constexpr image::FdKind kSocketKinds[] = {image::FdKind::kSocket};
+
+}  // namespace
+
+extern const FdRestoreOps kSocketRestoreOps{"sockets", kSocketKinds, create_socket_fd};
 
 }  // namespace ckpt
