@@ -56,6 +56,24 @@ HoleLayout layout(const image::LoadedImage& img, uint64_t base, uint64_t parking
   return h;
 }
 
+// Copies the (virtual, real) pairs of `ids` into one of RestoreArgs's id
+// maps; false, naming `what`, when they do not fit.
+template <uint32_t N>
+bool fill_id_map(RestoreIdMap<N>& map, const std::vector<std::pair<int32_t, int32_t>>& ids,
+                 const char* what, std::string* err) {
+  if (ids.size() > N) {
+    *err = std::to_string(ids.size()) + " " + what + " changed their ids at this restart; " +
+           "ckpt_restart can pass on " + std::to_string(N) + " at most";
+    return false;
+  }
+  map.n = 0;
+  for (const auto& [virt, real] : ids) {
+    map.virt[map.n] = virt;
+    map.real[map.n++] = real;
+  }
+  return true;
+}
+
 // Mappings of shared memory objects: from the descriptor every process
 // inherited, or the SysV segment; then the descriptors closed and the
 // temporary attachments detached.
@@ -96,25 +114,7 @@ bool fill_shm_ops(const image::LoadedImage& img, const AddressPlan& plan, const 
     if (a->n_shm_fds < kMaxRestoreShm) a->shm_fds[a->n_shm_fds++] = fd;
   for (uint64_t at : shm.temp_attachments())
     if (a->n_shm_detach < kMaxRestoreShm) a->shm_detach[a->n_shm_detach++] = at;
-  for (const auto& [virt, real] : shm.shmid_map()) {
-    if (a->n_shmid_map == kMaxRestoreShm) break;
-    a->shmid_virtual[a->n_shmid_map] = virt;
-    a->shmid_real[a->n_shmid_map++] = real;
-  }
-  return true;
-}
-
-void fill_sysv_ids(const JumpSettings& s, RestoreArgs* a) {
-  for (const auto& [virt, real] : s.semid_map) {
-    if (a->n_semid_map == kMaxRestoreShm) break;
-    a->semid_virtual[a->n_semid_map] = virt;
-    a->semid_real[a->n_semid_map++] = real;
-  }
-  for (const auto& [virt, real] : s.msgid_map) {
-    if (a->n_msgid_map == kMaxRestoreShm) break;
-    a->msgid_virtual[a->n_msgid_map] = virt;
-    a->msgid_real[a->n_msgid_map++] = real;
-  }
+  return fill_id_map(a->shmids, shm.shmid_map(), "System V shared memory segments", err);
 }
 
 void fill_memory_ops(const image::LoadedImage& img, const AddressPlan& plan, RestoreArgs* a,
@@ -238,7 +238,10 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
   a->unmap = reinterpret_cast<RestoreRange*>(h.unmap);
   fill_memory_ops(img, plan, a, h);
   if (settings.shm && !fill_shm_ops(img, plan, *settings.shm, a, err)) return false;
-  fill_sysv_ids(settings, a);
+  if (!fill_id_map(a->semids, settings.semid_map, "System V semaphore sets", err) ||
+      !fill_id_map(a->msgids, settings.msgid_map, "System V message queues", err) ||
+      !fill_id_map(a->pids, settings.pid_map, "processes", err))
+    return false;
   fill_process_ops(img, a);
   a->real_pid = getpid();
   a->real_ppid = getppid();
@@ -248,11 +251,6 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
   std::strncpy(a->ckpt_dir, settings.ckpt_dir.c_str(), sizeof(a->ckpt_dir) - 1);
   if (!settings.file_rollback) a->restart_flags |= kRestartNoRollback;
   fill_scheduler_env(a, h);
-  for (const auto& [vpid, real] : settings.pid_map) {
-    if (a->n_pid_map == kMaxRestorePidMap) break;
-    a->pid_map_vpid[a->n_pid_map] = vpid;
-    a->pid_map_real[a->n_pid_map++] = real;
-  }
   if (settings.addresses) {
     a->addresses.n = std::min(settings.addresses->n, kMaxAddressMoves);
     std::memcpy(a->addresses.moves, settings.addresses->moves,

@@ -60,6 +60,13 @@ void name_control_thread() {
   sys::prctl(PR_SET_NAME, reinterpret_cast<long>(kControlThreadName), 0, 0, 0);
 }
 
+// Fills a runtime table from one of RestoreArgs's id maps.
+template <typename Table, uint32_t N>
+void load_ids(Table& table, const RestoreIdMap<N>& ids) {
+  table.clear();
+  for (uint32_t i = 0; i < ids.n && i < N; i++) table.add(ids.virt[i], ids.real[i]);
+}
+
 // After a restart the restorer lands here, on the checkpoint thread's stack
 // and TLS, in a fresh process whose other threads do not exist yet.
 void resume_after_restart() {
@@ -86,19 +93,11 @@ void resume_after_restart() {
   __builtin_memcpy(rt.secret, args->secret, sizeof(rt.secret));
   rt.file_rollback = !(args->restart_flags & kRestartNoRollback);
   keep_scheduler_env(*args);
-  rt.pids.clear();
-  for (uint32_t i = 0; i < args->n_pid_map && i < kMaxRestorePidMap; i++)
-    rt.pids.add(args->pid_map_vpid[i], args->pid_map_real[i]);
+  load_ids(rt.pids, args->pids);
   rt.pids.set_self(rt.vpid, rt.real_pid);
-  rt.shmids.clear();
-  for (uint32_t i = 0; i < args->n_shmid_map && i < kMaxRestoreShm; i++)
-    rt.shmids.add(args->shmid_virtual[i], args->shmid_real[i]);
-  rt.semids.clear();
-  for (uint32_t i = 0; i < args->n_semid_map && i < kMaxRestoreShm; i++)
-    rt.semids.add(args->semid_virtual[i], args->semid_real[i]);
-  rt.msgids.clear();
-  for (uint32_t i = 0; i < args->n_msgid_map && i < kMaxRestoreShm; i++)
-    rt.msgids.add(args->msgid_virtual[i], args->msgid_real[i]);
+  load_ids(rt.shmids, args->shmids);
+  load_ids(rt.semids, args->semids);
+  load_ids(rt.msgids, args->msgids);
   set_address_map(args->addresses);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;

@@ -15,8 +15,23 @@
 namespace ckpt {
 
 inline constexpr uint32_t kRestoreArgsVersion = 5;
-inline constexpr uint32_t kMaxRestorePidMap = 2048;
 inline constexpr uint32_t kMaxRestoreShm = 512;  // shared memory objects
+// The bounds of the id maps, each its own; ckpt_restart refuses a restart
+// that needs more (restore_jump.cc) rather than drop entries.
+inline constexpr uint32_t kMaxRestorePidMap = 2048;
+inline constexpr uint32_t kMaxRestoreShmIds = 512;
+inline constexpr uint32_t kMaxRestoreSemIds = 512;
+inline constexpr uint32_t kMaxRestoreMsgIds = 512;
+
+// Ids that changed at this restart: virtual (as the application knows them)
+// -> real. Laid out as n, then N virtual ids, then N real ones.
+template <uint32_t N>
+struct RestoreIdMap {
+  static constexpr uint32_t kCapacity = N;
+  uint32_t n;
+  int32_t virt[N];
+  int32_t real[N];
+};
 
 struct RestoreRange {
   uint64_t start, len;
@@ -108,22 +123,12 @@ struct RestoreArgs {
   // LSB_*), "NAME=value" strings one after another, each NUL-terminated.
   uint64_t scheduler_env;
   uint32_t scheduler_env_size;
-  // System V segments whose shmid changed: virtual (as the application
-  // knows it) -> real.
-  uint32_t n_shmid_map;
-  int32_t shmid_virtual[kMaxRestoreShm];
-  int32_t shmid_real[kMaxRestoreShm];
-  // Likewise for semaphore sets and message queues.
-  uint32_t n_semid_map;
-  int32_t semid_virtual[kMaxRestoreShm];
-  int32_t semid_real[kMaxRestoreShm];
-  uint32_t n_msgid_map;
-  int32_t msgid_virtual[kMaxRestoreShm];
-  int32_t msgid_real[kMaxRestoreShm];
+  // System V segments, semaphore sets and message queues whose id changed.
+  RestoreIdMap<kMaxRestoreShmIds> shmids;
+  RestoreIdMap<kMaxRestoreSemIds> semids;
+  RestoreIdMap<kMaxRestoreMsgIds> msgids;
   // The computation's processes whose pid changed at this restart.
-  uint32_t n_pid_map;
-  int32_t pid_map_vpid[kMaxRestorePidMap];
-  int32_t pid_map_real[kMaxRestorePidMap];
+  RestoreIdMap<kMaxRestorePidMap> pids;
   // Virtual -> real network addresses (address_map.h); n = 0 when nothing
   // moved.
   AddressMap addresses;
