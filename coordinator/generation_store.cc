@@ -87,11 +87,17 @@ uint64_t GenerationStore::read_latest_link() const {
   return parse_gen_name(target.filename().string());
 }
 
-std::string GenerationStore::open() {
+bool GenerationStore::open(std::string* err) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  if (ec) return "cannot create checkpoint dir " + dir_ + ": " + ec.message();
-  if (!fs::is_directory(dir_, ec)) return "checkpoint dir " + dir_ + " is not a directory";
+  if (ec) {
+    *err = "cannot create checkpoint dir " + dir_ + ": " + ec.message();
+    return false;
+  }
+  if (!fs::is_directory(dir_, ec)) {
+    *err = "checkpoint dir " + dir_ + " is not a directory";
+    return false;
+  }
 
   committed_ = read_latest_link();
   std::vector<uint64_t> gens = scan();
@@ -111,7 +117,7 @@ std::string GenerationStore::open() {
     log_line("warning: %s/%s points at missing %s", dir_.c_str(), kLatest,
              gen_dir(committed_).c_str());
   }
-  return "";
+  return true;
 }
 
 std::string GenerationStore::create(uint64_t gen) {

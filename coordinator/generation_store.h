@@ -22,8 +22,8 @@ class GenerationStore {
   GenerationStore(std::string dir, int keep) : dir_(std::move(dir)), keep_(keep) {}
 
   // Creates dir if missing, finds the committed generation and removes
-  // leftovers of interrupted checkpoints. "" or an error line.
-  std::string open();
+  // leftovers of interrupted checkpoints; false with a one-line *err.
+  bool open(std::string* err);
 
   const std::string& dir() const { return dir_; }
   uint64_t committed() const { return committed_; }

@@ -46,18 +46,22 @@ ScopedFd listen_tcp(const std::string& addr, uint16_t port, uint16_t* bound_port
   return fd;
 }
 
-std::string write_port_file(const std::string& path, uint16_t port) {
+bool write_port_file(const std::string& path, uint16_t port, std::string* err) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) return "cannot write port file " + path + ": " + std::strerror(errno);
+  if (!f) {
+    *err = "cannot write port file " + path + ": " + std::strerror(errno);
+    return false;
+  }
   std::fprintf(f, "%u\n", port);
   bool ok = std::fclose(f) == 0;
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
+    int e = errno;
     ::unlink(tmp.c_str());
-    return "cannot write port file " + path + ": " + std::strerror(err);
+    *err = "cannot write port file " + path + ": " + std::strerror(e);
+    return false;
   }
-  return "";
+  return true;
 }
 
 void daemonize(const std::string& log_path, int keep_fd) {

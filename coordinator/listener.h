@@ -14,8 +14,9 @@ namespace ckpt {
 ScopedFd listen_tcp(const std::string& addr, uint16_t port, uint16_t* bound_port,
                     std::string* error);
 
-// Writes "PORT\n" to `path` atomically (tmp + rename). "" or an error line.
-std::string write_port_file(const std::string& path, uint16_t port);
+// Writes "PORT\n" to `path` atomically (tmp + rename); false with a
+// one-line *err.
+bool write_port_file(const std::string& path, uint16_t port, std::string* err);
 
 // fork(); the parent exits 0 at once (the socket already listens, so callers
 // can connect as soon as it exits); the child calls setsid(), moves to /,

@@ -20,14 +20,14 @@ namespace {
 int run(int argc, char** argv) {
   // 1. Options.
   CoordinatorOptions opts;
-  std::string error = parse_coordinator_options(argc, argv, &opts);
-  if (error == "help") {
-    std::fputs(kCoordinatorUsage, stdout);
-    return 0;
-  }
-  if (!error.empty()) {
+  std::string error;
+  if (!parse_coordinator_options(argc, argv, &opts, &error)) {
     std::fprintf(stderr, "ckpt_coordinator: %s (see --help)\n", error.c_str());
     return 1;
+  }
+  if (opts.help) {
+    std::fputs(kCoordinatorUsage, stdout);
+    return 0;
   }
 
   // 2. The job secret (CKPT_SECRET, the checkpoint dir's, else a new one
@@ -43,7 +43,7 @@ int run(int argc, char** argv) {
 
   // 3. The checkpoint dir: find the committed generation, drop leftovers.
   GenerationStore store(opts.dir, opts.keep);
-  if (error = store.open(); !error.empty()) {
+  if (!store.open(&error)) {
     std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
     return 1;
   }
@@ -55,7 +55,7 @@ int run(int argc, char** argv) {
     return 1;
   }
   if (!opts.port_file.empty()) {
-    if (error = write_port_file(opts.port_file, config.port); !error.empty()) {
+    if (!write_port_file(opts.port_file, config.port, &error)) {
       std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
       return 1;
     }

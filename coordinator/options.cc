@@ -37,14 +37,18 @@ bool parse_number(const std::string& text, int min, int* out) {
 }
 
 // CKPT_KEEP, CKPT_INTERVAL, CKPT_REQUEUE; the options parsed later override them.
-std::string take_env(CoordinatorOptions* out) {
-  if (const char* v = std::getenv("CKPT_KEEP"); v && *v && !parse_number(v, 1, &out->keep))
-    return std::string("CKPT_KEEP=") + v + ": not a positive number";
+bool take_env(CoordinatorOptions* out, std::string* err) {
+  if (const char* v = std::getenv("CKPT_KEEP"); v && *v && !parse_number(v, 1, &out->keep)) {
+    *err = std::string("CKPT_KEEP=") + v + ": not a positive number";
+    return false;
+  }
   if (const char* v = std::getenv("CKPT_INTERVAL");
-      v && *v && !parse_number(v, 0, &out->interval_s))
-    return std::string("CKPT_INTERVAL=") + v + ": not a number of seconds";
+      v && *v && !parse_number(v, 0, &out->interval_s)) {
+    *err = std::string("CKPT_INTERVAL=") + v + ": not a number of seconds";
+    return false;
+  }
   if (const char* v = std::getenv("CKPT_REQUEUE"); v && *v) out->requeue = std::string(v) != "0";
-  return "";
+  return true;
 }
 
 // --keep, --timeout, --interval, --port-file, --listen at argv[*i].
@@ -78,14 +82,13 @@ OptionStatus take_own_value(int argc, char** argv, int* i, CoordinatorOptions* o
 
 }  // namespace
 
-std::string parse_coordinator_options(int argc, char** argv, CoordinatorOptions* out) {
+bool parse_coordinator_options(int argc, char** argv, CoordinatorOptions* out, std::string* err) {
   Settings settings = settings_from_env();
-  if (std::string error = take_env(out); !error.empty()) return error;
+  if (!take_env(out, err)) return false;
   for (int i = 1; i < argc; i++) {
-    std::string error;
-    OptionStatus st = take_settings_option(argc, argv, &i, &settings, &error);
-    if (st == OptionStatus::kNotMine) st = take_own_value(argc, argv, &i, out, &error);
-    if (st == OptionStatus::kBad) return error;
+    OptionStatus st = take_settings_option(argc, argv, &i, &settings, err);
+    if (st == OptionStatus::kNotMine) st = take_own_value(argc, argv, &i, out, err);
+    if (st == OptionStatus::kBad) return false;
     if (st == OptionStatus::kTaken) continue;
     std::string arg = argv[i];
     if (arg == "--daemon") {
@@ -95,14 +98,16 @@ std::string parse_coordinator_options(int argc, char** argv, CoordinatorOptions*
     } else if (arg == "--requeue") {
       out->requeue = true;
     } else if (arg == "--help" || arg == "-h") {
-      return "help";
+      out->help = true;
+      return true;
     } else {
-      return "unknown option " + arg;
+      *err = "unknown option " + arg;
+      return false;
     }
   }
   out->port = settings.port;
   out->dir = settings.dir;
-  return "";
+  return true;
 }
 
 }  // namespace ckpt

@@ -18,10 +18,11 @@ struct CoordinatorOptions {
   int timeout_s = 600;   // limit for each checkpoint phase
   int interval_s = 0;    // periodic checkpoints; 0 = off
   bool requeue = false;  // ask the scheduler to requeue after a preemption checkpoint
+  bool help = false;     // --help: print the usage and exit
 };
 
-// Parses argv into *out; returns "" or a one-line error ("help" for --help).
-std::string parse_coordinator_options(int argc, char** argv, CoordinatorOptions* out);
+// Parses the environment and argv into *out; false with a one-line *err.
+bool parse_coordinator_options(int argc, char** argv, CoordinatorOptions* out, std::string* err);
 
 extern const char kCoordinatorUsage[];
 
