@@ -134,7 +134,7 @@ std::string numeric_host(const std::string& host) {
 }
 
 // MAP_SHARED file mappings get their checkpoint-time content back (rollback).
-void write_back_shared_files(const image::LoadedImage& img, const AddressPlan& plan) {
+void write_back_shared_files(const image::LoadedImage& img, const MemoryPlan& plan) {
   for (const auto& t : plan.temps) {
     if (t.kind != image::RegionKind::kFileShared) continue;
     const auto& r = img.regions[t.region];
@@ -185,8 +185,8 @@ void restore_process(const image::LoadedImage& img, const JumpSettings& js, bool
     spawner.fail(msg, &err);
     die(err);
   };
-  AddressPlan plan;
-  if (!plan_addresses(img, hole_size_for(img), &plan, &err)) fail(img.path + ": " + err);
+  MemoryPlan plan;
+  if (!plan_memory(img, hole_size_for(img), &plan, &err)) fail(img.path + ": " + err);
   if (!map_temporaries(img, plan, &err)) fail(img.path + ": " + err);
   unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   unsigned workers = std::max(1u, std::min(8u, cpus / static_cast<unsigned>(processes)));

@@ -1,4 +1,5 @@
-// Address-space planning for a restart (see address_plan.h).
+// Memory planning for a restart: where each region of the image goes (see
+// memory_plan.h).
 #include "memory_plan.h"
 
 #include <fcntl.h>
@@ -51,7 +52,7 @@ const char* special_name(RegionKind k) {
 }
 
 // Pair the image's vvar/vdso with ours: same kinds, same sizes.
-bool plan_specials(const image::LoadedImage& img, const std::string& maps, AddressPlan* plan,
+bool plan_specials(const image::LoadedImage& img, const std::string& maps, MemoryPlan* plan,
                    std::string* err) {
   for (RegionKind k : {RegionKind::kVvar, RegionKind::kVvarVclock, RegionKind::kVdso}) {
     const image::RegionRecord* theirs = nullptr;
@@ -78,7 +79,7 @@ bool plan_specials(const image::LoadedImage& img, const std::string& maps, Addre
 
 // The main stack grows on demand; a restored one is a fixed mapping, so give
 // it room below, up to its rlimit (8 MiB at most), short of any neighbour.
-void add_stack_extension(const image::LoadedImage& img, uint32_t index, AddressPlan* plan,
+void add_stack_extension(const image::LoadedImage& img, uint32_t index, MemoryPlan* plan,
                          std::vector<Interval>* busy) {
   const auto& r = img.regions[index];
   uint64_t limit = img.process.rlimits[RLIMIT_STACK].cur;
@@ -117,8 +118,8 @@ uint64_t find_free(std::vector<Interval> busy, uint64_t size) {
 
 }  // namespace
 
-bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPlan* plan,
-                    std::string* err) {
+bool plan_memory(const image::LoadedImage& img, uint64_t hole_size, MemoryPlan* plan,
+                 std::string* err) {
   std::string maps = read_own_maps();
   if (!plan_specials(img, maps, plan, err)) return false;
   std::vector<Interval> busy;
@@ -218,7 +219,7 @@ bool check_referenced_files(const image::LoadedImage& img, std::string* err) {
   return true;
 }
 
-bool map_temporaries(const image::LoadedImage& img, const AddressPlan& plan, std::string* err) {
+bool map_temporaries(const image::LoadedImage& img, const MemoryPlan& plan, std::string* err) {
   for (const auto& t : plan.temps) {
     if (t.region != UINT32_MAX && img.regions[t.region].has_content == image::kContentModified) {
       if (!map_from_file(img.regions[t.region], t, err)) return false;

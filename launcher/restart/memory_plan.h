@@ -21,7 +21,7 @@ struct TempRegion {
   image::RegionKind kind;
 };
 
-struct AddressPlan {
+struct MemoryPlan {
   uint64_t reserve_start = 0, reserve_len = 0;  // hole + temps, one reservation
   uint64_t hole_start = 0, hole_len = 0;
   uint64_t temp_start = 0, temp_len = 0;
@@ -34,14 +34,14 @@ struct AddressPlan {
 
 // Plans and reserves the address space. hole_size: bytes the caller needs
 // in the hole (args, restorer, stack). Error: one line.
-bool plan_addresses(const image::LoadedImage& img, uint64_t hole_size, AddressPlan* plan,
-                    std::string* err);
+bool plan_memory(const image::LoadedImage& img, uint64_t hole_size, MemoryPlan* plan,
+                 std::string* err);
 // Maps the temporaries (inside the reservation) so they can be filled. A
 // private file mapping stored by reference is mapped from its file, which
 // must still have the size and modification time it had at the checkpoint.
 // Checks that the files the image's memory refers to are those of the
 // checkpoint (before anything changes).
 bool check_referenced_files(const image::LoadedImage& img, std::string* err);
-bool map_temporaries(const image::LoadedImage& img, const AddressPlan& plan, std::string* err);
+bool map_temporaries(const image::LoadedImage& img, const MemoryPlan& plan, std::string* err);
 
 }  // namespace ckpt

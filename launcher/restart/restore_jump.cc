@@ -77,7 +77,7 @@ bool fill_id_map(RestoreIdMap<N>& map, const std::vector<std::pair<int32_t, int3
 // Mappings of shared memory objects: from the descriptor every process
 // inherited, or the SysV segment; then the descriptors closed and the
 // temporary attachments detached.
-bool fill_shm_ops(const image::LoadedImage& img, const AddressPlan& plan, const ShmRestorer& shm,
+bool fill_shm_ops(const image::LoadedImage& img, const MemoryPlan& plan, const ShmRestorer& shm,
                   RestoreArgs* a, std::string* err) {
   for (uint32_t index : plan.shm_regions) {
     const auto& r = img.regions[index];
@@ -117,7 +117,7 @@ bool fill_shm_ops(const image::LoadedImage& img, const AddressPlan& plan, const 
   return fill_id_map(a->shmids, shm.shmid_map(), "System V shared memory segments", err);
 }
 
-void fill_memory_ops(const image::LoadedImage& img, const AddressPlan& plan, RestoreArgs* a,
+void fill_memory_ops(const image::LoadedImage& img, const MemoryPlan& plan, RestoreArgs* a,
                      const HoleLayout& h) {
   a->moves = reinterpret_cast<RestoreMove*>(h.moves);
   for (const auto& t : plan.temps) {
@@ -217,7 +217,7 @@ uint64_t hole_size_for(const image::LoadedImage& img) {
   return h.stack_top;
 }
 
-bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan,
+bool prepare_restore_args(const image::LoadedImage& img, const MemoryPlan& plan,
                           const JumpSettings& settings, RestoreArgs** out, std::string* err) {
   HoleLayout h = layout(img, plan.hole_start, plan.parking_len);
   g_layout = h;
@@ -266,7 +266,7 @@ bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan
   return true;
 }
 
-void jump_to_restorer(RestoreArgs* a, const AddressPlan& plan) {
+void jump_to_restorer(RestoreArgs* a, const MemoryPlan& plan) {
   // Read our own maps with raw syscalls into the hole: no allocation from here on.
   char* buf = reinterpret_cast<char*>(g_layout.maps_text);
   long fd = sys::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);

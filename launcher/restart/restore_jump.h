@@ -32,11 +32,11 @@ struct JumpSettings {
 uint64_t hole_size_for(const image::LoadedImage& img);
 
 // Fills everything but the unmap list. Error: one line.
-bool prepare_restore_args(const image::LoadedImage& img, const AddressPlan& plan,
+bool prepare_restore_args(const image::LoadedImage& img, const MemoryPlan& plan,
                           const JumpSettings& settings, RestoreArgs** out, std::string* err);
 
 // Lists ckpt_restart's mappings (raw syscalls, no allocation) and jumps into
 // the restorer. Never returns.
-[[noreturn]] void jump_to_restorer(RestoreArgs* args, const AddressPlan& plan);
+[[noreturn]] void jump_to_restorer(RestoreArgs* args, const MemoryPlan& plan);
 
 }  // namespace ckpt
