@@ -12,17 +12,11 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "hex.h"
 #include "scoped_fd.h"
 
 namespace ckpt {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string secret_path(const std::string& dir) { return dir + "/" + kSecretFileName; }
 
@@ -77,11 +71,7 @@ std::optional<Secret> secret_from_hex(std::string_view text) {
   while (!text.empty() && std::strchr(" \t\r\n", text.back())) text.remove_suffix(1);
   if (text.size() != 2 * sizeof(Secret::key)) return std::nullopt;
   Secret s;
-  for (size_t i = 0; i < sizeof(s.key); i++) {
-    int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    s.key[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  if (!decode_hex(text, s.key, sizeof(s.key))) return std::nullopt;
   return s;
 }
 

@@ -1,8 +1,10 @@
 // ScopedFd: RAII owner of one file descriptor (closed on destruction; movable,
-// not copyable). Used by the CLIs and the coordinator.
+// not copyable). The one fd owner of every context but the restorer: it
+// closes with a raw system call, so the malloc-free runtime uses it too. A
+// negative value (-1, or a raw call's -errno) owns nothing.
 #pragma once
 
-#include <unistd.h>
+#include "ckpt/sys.h"
 
 namespace ckpt {
 
@@ -10,6 +12,8 @@ class ScopedFd {
  public:
   ScopedFd() = default;
   explicit ScopedFd(int fd) : fd_(fd) {}
+  // From a raw system call's result (a descriptor or -errno).
+  explicit ScopedFd(long ret) : fd_(ret < 0 ? -1 : static_cast<int>(ret)) {}
   ~ScopedFd() { reset(); }
   ScopedFd(ScopedFd&& other) noexcept : fd_(other.release()) {}
   ScopedFd& operator=(ScopedFd&& other) noexcept {
@@ -29,7 +33,7 @@ class ScopedFd {
     return fd;
   }
   void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) sys::close(fd_);
     fd_ = fd;
   }
 

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 
 #include "ckpt/sys.h"
+#include "common/hex.h"
 #include "plugins/fd/fd_capture_ops.h"
 #include "plugins/fd/fdinfo.h"
 #include "runtime/core/proc_files.h"
@@ -30,10 +31,6 @@ struct Handle {
   uint8_t data[kMaxHandle];
 };
 
-int hex_digit(char c) {
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 // One watch line of fdinfo.
 struct Watch {
   uint64_t wd = 0, ino = 0, sdev = 0, mask = 0, type = 0, bytes = 0;
@@ -48,12 +45,7 @@ struct Watch {
     size_t at = line.find("f_handle:");
     if (at == std::string_view::npos) return false;
     std::string_view hex = line.substr(at + 9);
-    if (hex.size() < 2 * bytes) return false;
-    for (size_t i = 0; i < bytes; i++) {
-      int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) return false;
-      handle.data[i] = static_cast<uint8_t>(hi * 16 + lo);
-    }
+    if (!decode_hex(hex, handle.data, bytes)) return false;
     handle.bytes = static_cast<uint32_t>(bytes);
     handle.type = static_cast<int32_t>(type);
     return true;

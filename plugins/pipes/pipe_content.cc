@@ -6,8 +6,8 @@
 #include <sys/syscall.h>
 
 #include "ckpt/sys.h"
+#include "common/scoped_fd.h"
 #include "plugins/fd/fd_capture_ops.h"
-#include "plugins/fd/raw_fd.h"
 #include "runtime/core/fixed_string.h"
 
 namespace ckpt {
@@ -15,21 +15,21 @@ namespace {}  // namespace
 
 bool tee_pipe_content(int fd, bool is_read_end, ByteWriter& out) {
   size_t len_at = out.reserve(4);
-  RawFd reader;
+  ScopedFd reader;
   int from = fd;
   if (!is_read_end) {
     FixedString<64> link;
     link.append("/proc/self/fd/").append_int(fd);
-    reader.fd = sys::open(link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (reader.fd < 0) return false;
-    from = static_cast<int>(reader.fd);
+    reader = ScopedFd(sys::open(link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!reader) return false;
+    from = reader.get();
   }
   int pending = 0;
   if (sys::call3(SYS_ioctl, from, FIONREAD, reinterpret_cast<long>(&pending)) < 0) return false;
   if (pending <= 0) return true;
   int ends[2];
   if (sys::call2(SYS_pipe2, reinterpret_cast<long>(ends), O_CLOEXEC | O_NONBLOCK) < 0) return false;
-  RawFd tmp_read{ends[0]}, tmp_write{ends[1]};
+  ScopedFd tmp_read{ends[0]}, tmp_write{ends[1]};
   // tee duplicates buffers, not bytes: the copy needs as many slots.
   long size = sys::fcntl(from, F_GETPIPE_SZ);
   if (size > 0) sys::fcntl(ends[1], F_SETPIPE_SZ, size);

@@ -9,7 +9,8 @@
 
 #include "ckpt/image_format.h"
 #include "ckpt/sys.h"
-#include "plugins/fd/raw_fd.h"
+#include "common/scoped_fd.h"
+#include "netlink_request.h"
 
 namespace ckpt {
 namespace {
@@ -55,26 +56,15 @@ bool address_of(const nlmsghdr* h, in6_addr* out) {
 
 // Every address of every interface into `list` (16 bytes each).
 void dump_addresses(ByteWriter& list) {
-  RawFd nl{sys::call3(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)};
-  if (nl.fd < 0) return;
-  struct {
-    nlmsghdr h;
-    ifaddrmsg m;
-  } req = {};
-  req.h.nlmsg_len = sizeof(req);
-  req.h.nlmsg_type = RTM_GETADDR;
-  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.h.nlmsg_seq = 1;
-  req.m.ifa_family = AF_UNSPEC;
-  sockaddr_nl kernel = {};
-  kernel.nl_family = AF_NETLINK;
-  if (sys::call6(SYS_sendto, nl.fd, reinterpret_cast<long>(&req), sizeof(req), 0,
-                 reinterpret_cast<long>(&kernel), sizeof(kernel)) < 0)
-    return;
+  ScopedFd nl{sys::call3(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)};
+  if (!nl) return;
+  ifaddrmsg m = {};
+  m.ifa_family = AF_UNSPEC;
+  if (!send_netlink_request(nl.get(), RTM_GETADDR, NLM_F_DUMP, m)) return;
   // Static: the checkpoint thread's stack is small; one checkpoint at a time.
   alignas(8) static char buf[32768];
   for (;;) {
-    long n = sys::call6(SYS_recvfrom, nl.fd, reinterpret_cast<long>(buf), sizeof(buf), 0, 0, 0);
+    long n = sys::call6(SYS_recvfrom, nl.get(), reinterpret_cast<long>(buf), sizeof(buf), 0, 0, 0);
     if (n <= 0) return;
     int left = static_cast<int>(n);
     for (const auto* h = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(h, left);

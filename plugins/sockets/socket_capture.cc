@@ -13,8 +13,9 @@
 #include <sys/un.h>
 
 #include "ckpt/sys.h"
+#include "common/scoped_fd.h"
+#include "netlink_request.h"
 #include "plugins/fd/fd_capture_ops.h"
-#include "plugins/fd/raw_fd.h"
 #include "socket_state.h"
 
 namespace ckpt {
@@ -79,28 +80,17 @@ struct UnixDiag {
 
 UnixDiag unix_diag(uint64_t ino) {
   UnixDiag d;
-  RawFd nl{sys::call3(SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)};
-  if (nl.fd < 0) return d;
-  struct {
-    nlmsghdr h;
-    unix_diag_req r;
-  } req = {};
-  req.h.nlmsg_len = sizeof(req);
-  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  req.h.nlmsg_seq = 1;
-  req.r.sdiag_family = AF_UNIX;
-  req.r.udiag_states = ~0u;
-  req.r.udiag_ino = static_cast<uint32_t>(ino);
-  req.r.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
-  req.r.udiag_cookie[0] = req.r.udiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
-  sockaddr_nl kernel = {};
-  kernel.nl_family = AF_NETLINK;
-  if (sys::call6(SYS_sendto, nl.fd, reinterpret_cast<long>(&req), sizeof(req), 0,
-                 reinterpret_cast<long>(&kernel), sizeof(kernel)) < 0)
-    return d;
+  ScopedFd nl{sys::call3(SYS_socket, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)};
+  if (!nl) return d;
+  unix_diag_req r = {};
+  r.sdiag_family = AF_UNIX;
+  r.udiag_states = ~0u;
+  r.udiag_ino = static_cast<uint32_t>(ino);
+  r.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
+  r.udiag_cookie[0] = r.udiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
+  if (!send_netlink_request(nl.get(), SOCK_DIAG_BY_FAMILY, 0, r)) return d;
   alignas(8) static char buf[8192];
-  long n = sys::call6(SYS_recvfrom, nl.fd, reinterpret_cast<long>(buf), sizeof(buf), 0, 0, 0);
+  long n = sys::call6(SYS_recvfrom, nl.get(), reinterpret_cast<long>(buf), sizeof(buf), 0, 0, 0);
   if (n < static_cast<long>(sizeof(nlmsghdr) + sizeof(unix_diag_msg))) return d;
   auto* h = reinterpret_cast<const nlmsghdr*>(buf);
   if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len > static_cast<uint32_t>(n)) return d;

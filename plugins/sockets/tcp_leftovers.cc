@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "inet_address.h"
+#include "netlink_request.h"
 
 namespace ckpt {
 namespace {
@@ -33,21 +34,6 @@ bool matches(const InetEndpoint& want, const InetEndpoint& got) {
          (want.any || std::memcmp(&want.addr, &got.addr, sizeof(in6_addr)) == 0);
 }
 
-bool send_req(int nl, uint16_t type, uint16_t flags, const inet_diag_req_v2& r) {
-  struct {
-    nlmsghdr h;
-    inet_diag_req_v2 r;
-  } req = {};
-  req.h.nlmsg_len = sizeof(req);
-  req.h.nlmsg_type = type;
-  req.h.nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
-  req.r = r;
-  sockaddr_nl kernel = {};
-  kernel.nl_family = AF_NETLINK;
-  return sendto(nl, &req, sizeof(req), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) ==
-         static_cast<ssize_t>(sizeof(req));
-}
-
 // Every ownerless TCP socket of `family` on one of `wanted`'s addresses.
 void collect(int family, const std::vector<InetEndpoint>& wanted, std::vector<inet_diag_msg>* out) {
   int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -56,7 +42,7 @@ void collect(int family, const std::vector<InetEndpoint>& wanted, std::vector<in
   r.sdiag_family = static_cast<uint8_t>(family);
   r.sdiag_protocol = IPPROTO_TCP;
   r.idiag_states = ~0u;
-  if (!send_req(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, r)) {
+  if (!send_netlink_request(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, r)) {
     close(nl);
     return;
   }
@@ -106,7 +92,7 @@ int destroy_tcp_leftovers(const std::vector<std::string_view>& locals) {
     r.sdiag_protocol = IPPROTO_TCP;
     r.idiag_states = ~0u;
     r.id = m.id;
-    if (!send_req(nl, SOCK_DESTROY, NLM_F_ACK, r)) continue;
+    if (!send_netlink_request(nl, SOCK_DESTROY, NLM_F_ACK, r)) continue;
     alignas(nlmsghdr) char ack[256];
     ssize_t n = recv(nl, ack, sizeof(ack), 0);
     auto* h = reinterpret_cast<nlmsghdr*>(ack);
