@@ -9,7 +9,8 @@ Runs LAMMPS (Debian's `lmp`, examples/lammps_melt.in: a Lennard-Jones melt
 of 4*size^3 atoms, a line every `--lines-every` steps) under ckpt_launch
 mpirun, stamps every step line as it arrives, takes `--checkpoints`
 checkpoints `--every` seconds apart, then kills the job, restarts it and
-lets it run `--after` seconds more. For each checkpoint it prints how long
+lets it run `--after` seconds more, with one more checkpoint (of the
+restored job, row "restored") halfway. For each checkpoint it prints how long
 `ckpt_command --checkpoint` took (the pause is at most that), the gap
 between the step lines around it, and the time lost: that gap minus the
 median gap between lines. A stall after the checkpoint shows as time lost
@@ -114,7 +115,9 @@ def main():
                             stderr=subprocess.DEVNULL, start_new_session=True)
     again = Stamper(proc.stdout)
     again.start()
-    time.sleep(args.after)
+    time.sleep(args.after / 2)
+    marks_restored = [ckpt("--checkpoint")]  # a checkpoint of the restored job
+    time.sleep(args.after / 2)
     ckpt("--kill")
     try:
         proc.wait(timeout=60)
@@ -127,15 +130,17 @@ def main():
           f"{len(before)} step lines before the kill, median gap {med * 1000:.0f} ms "
           f"({args.lines_every / med:.0f} steps/s)")
     print(f"{'checkpoint':>10} {'command (ms)':>13} {'line gap (ms)':>14} {'time lost (ms)':>15}  result")
-    for i, (t0, t1, out) in enumerate(marks, 1):
-        gap = gaps_around(before, t0, t1)
+    rows = [(str(i), m, before) for i, m in enumerate(marks, 1)]
+    rows += [("restored", m, again.lines) for m in marks_restored]
+    for label, (t0, t1, out), lines in rows:
+        gap = gaps_around(lines, t0, t1)
         lost = f"{(gap - med) * 1000:15.0f}" if gap is not None else f"{'-':>15}"
         gap_s = f"{gap * 1000:14.0f}" if gap is not None else f"{'-':>14}"
-        print(f"{i:>10} {(t1 - t0) * 1000:13.0f} {gap_s} {lost}  {out.splitlines()[-1] if out else ''}")
+        print(f"{label:>10} {(t1 - t0) * 1000:13.0f} {gap_s} {lost}  {out.splitlines()[-1] if out else ''}")
     lines = again.lines
     if lines:
         print(f"restart: first step line {(lines[0][0] - t_restart) * 1000:.0f} ms after ckpt_restart started; "
-              f"then {len(lines)} lines in {args.after:.0f} s, median gap {median_gap(lines) * 1000:.0f} ms "
+              f"then {len(lines)} lines in {args.after:.0f} s (one checkpoint among them), median gap {median_gap(lines) * 1000:.0f} ms "
               f"(before the kill: {med * 1000:.0f} ms), largest gap "
               f"{max((b[0] - a[0] for a, b in zip(lines, lines[1:])), default=0) * 1000:.0f} ms")
     else:
