@@ -3,7 +3,8 @@
 does the job go on right after the checkpoint's pause, or does it stall?
 
     python3 bench/mpi_progress.py --build build [--ranks 2] [--size 10]
-                                  [--checkpoints 5] [--every 1.0] [--shm]
+                                  [--checkpoints 5] [--every 1.0] [--shm] [--log]
+                                  [--no-mpi-defaults] [--mpirun-arg=ARG ...]
 
 Runs LAMMPS (Debian's `lmp`, examples/lammps_melt.in: a Lennard-Jones melt
 of 4*size^3 atoms, a line every `--lines-every` steps) under ckpt_launch
@@ -74,6 +75,9 @@ def main():
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--after", type=float, default=4.0, help="seconds to watch after the restart")
     ap.add_argument("--shm", action="store_true", help="ckpt_launch --mpi-shm (vader) instead of TCP")
+    ap.add_argument("--log", action="store_true", help="LAMMPS writes its log.lammps (default: -log none)")
+    ap.add_argument("--no-mpi-defaults", action="store_true", help="ckpt_launch --no-mpi-defaults")
+    ap.add_argument("--mpirun-arg", action="append", default=[], help="one more mpirun argument (repeat)")
     args = ap.parse_args()
     lmp, mpirun = shutil.which("lmp"), shutil.which("mpirun.openmpi") or shutil.which("mpirun")
     if not lmp or not mpirun:
@@ -88,9 +92,10 @@ def main():
     env.setdefault("CKPT_COORD_PORT", str(20000 + os.getpid() % 20000))
     os.makedirs(env["CKPT_DIR"])
     melt = os.path.join(SOURCE_ROOT, "examples", "lammps_melt.in")
-    job = [mpirun, "-np", str(args.ranks), "--oversubscribe", lmp, "-in", melt, "-var", "size",
-           str(args.size), "-var", "nsteps", "10000000", "-var", "every", str(args.lines_every), "-log", "none"]
-    opts = ["--mpi-shm"] if args.shm else []
+    job = [mpirun, "-np", str(args.ranks), "--oversubscribe", *args.mpirun_arg, lmp, "-in", melt, "-var",
+           "size", str(args.size), "-var", "nsteps", "10000000", "-var", "every", str(args.lines_every)]
+    job += [] if args.log else ["-log", "none"]
+    opts = (["--mpi-shm"] if args.shm else []) + (["--no-mpi-defaults"] if args.no_mpi_defaults else [])
 
     def ckpt(*a):
         t = time.monotonic()
