@@ -5,16 +5,16 @@
 // section of the runtime (checkpoint_deferral.h), calls the real function,
 // and leaves the section.
 //
-// It needs no mpi.h and links no MPI library: the real functions are the
-// next definitions in the lookup order (dlsym(RTLD_NEXT), the PMPI_ names
-// for C, the same names for Fortran), and the runtime's entry point
-// ckpt_defer_checkpoints() is looked up with dlsym(RTLD_DEFAULT). In a
-// process without MPI nothing here is ever called; without libckpt.so the
-// wrappers only forward.
+// It needs no mpi.h and links no MPI library: the real functions (the PMPI_
+// names for C, the same names for Fortran) are looked up at the first call,
+// wherever the MPI library was loaded from — linked, dlopen'ed, or loaded by
+// an interpreter such as Python for mpi4py (mpi_symbol_lookup.h) — and the
+// runtime's entry point ckpt_defer_checkpoints() with dlsym(RTLD_DEFAULT).
+// In a process without MPI nothing here is ever called; without libckpt.so
+// the wrappers only forward.
 #include <dlfcn.h>
-#include <unistd.h>
 
-#include <cstring>
+#include "mpi_symbol_lookup.h"
 
 #define CKPT_MPI_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -45,40 +45,30 @@ class DeferredSection {
   DeferredSection& operator=(const DeferredSection&) = delete;
 };
 
-void say_missing(const char* name) {
-  const char* a = "libckpt_mpi: cannot find ";
-  const char* b = " (is the program linked with an MPI library?)\n";
-  ssize_t ignored = write(2, a, strlen(a));
-  ignored = write(2, name, strlen(name));
-  ignored = write(2, b, strlen(b));
-  (void)ignored;
-}
-
 template <typename Fn>
-Fn next_function(const char* name) {
-  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-  if (!fn) say_missing(name);
-  return fn;
-}
+using Real = ckpt::mpi::RealFunction<Fn>;
 
 }  // namespace
 
 CKPT_MPI_EXPORT int MPI_Init(int* argc, char*** argv) {
-  static auto real = next_function<int (*)(int*, char***)>("PMPI_Init");
+  static Real<int (*)(int*, char***)> real_fn("PMPI_Init");
+  auto real = real_fn.get();
   if (!real) return kMpiErrOther;
   DeferredSection defer;
   return real(argc, argv);
 }
 
 CKPT_MPI_EXPORT int MPI_Init_thread(int* argc, char*** argv, int required, int* provided) {
-  static auto real = next_function<int (*)(int*, char***, int, int*)>("PMPI_Init_thread");
+  static Real<int (*)(int*, char***, int, int*)> real_fn("PMPI_Init_thread");
+  auto real = real_fn.get();
   if (!real) return kMpiErrOther;
   DeferredSection defer;
   return real(argc, argv, required, provided);
 }
 
 CKPT_MPI_EXPORT int MPI_Finalize(void) {
-  static auto real = next_function<int (*)()>("PMPI_Finalize");
+  static Real<int (*)()> real_fn("PMPI_Finalize");
+  auto real = real_fn.get();
   if (!real) return kMpiErrOther;
   DeferredSection defer;
   return real();
@@ -86,25 +76,27 @@ CKPT_MPI_EXPORT int MPI_Finalize(void) {
 
 // Fortran bindings (gfortran name mangling: lower case with one or two
 // trailing underscores). Each forwards to the next definition of its name.
-#define CKPT_FORTRAN_INIT(name)                              \
-  CKPT_MPI_EXPORT void name(int* ierr) {                     \
-    static auto real = next_function<void (*)(int*)>(#name); \
-    if (!real) {                                             \
-      *ierr = kMpiErrOther;                                  \
-      return;                                                \
-    }                                                        \
-    DeferredSection defer;                                   \
-    real(ierr);                                              \
+#define CKPT_FORTRAN_INIT(name)                 \
+  CKPT_MPI_EXPORT void name(int* ierr) {        \
+    static Real<void (*)(int*)> real_fn(#name); \
+    auto real = real_fn.get();                  \
+    if (!real) {                                \
+      *ierr = kMpiErrOther;                     \
+      return;                                   \
+    }                                           \
+    DeferredSection defer;                      \
+    real(ierr);                                 \
   }
-#define CKPT_FORTRAN_INIT_THREAD(name)                                   \
-  CKPT_MPI_EXPORT void name(int* required, int* provided, int* ierr) {   \
-    static auto real = next_function<void (*)(int*, int*, int*)>(#name); \
-    if (!real) {                                                         \
-      *ierr = kMpiErrOther;                                              \
-      return;                                                            \
-    }                                                                    \
-    DeferredSection defer;                                               \
-    real(required, provided, ierr);                                      \
+#define CKPT_FORTRAN_INIT_THREAD(name)                                 \
+  CKPT_MPI_EXPORT void name(int* required, int* provided, int* ierr) { \
+    static Real<void (*)(int*, int*, int*)> real_fn(#name);            \
+    auto real = real_fn.get();                                         \
+    if (!real) {                                                       \
+      *ierr = kMpiErrOther;                                            \
+      return;                                                          \
+    }                                                                  \
+    DeferredSection defer;                                             \
+    real(required, provided, ierr);                                    \
   }
 
 CKPT_FORTRAN_INIT(mpi_init_)

@@ -251,6 +251,37 @@ uint32_t queue_seq(int fd, int q) {
   return seq;
 }
 
+// The send queue in repair mode: write_seq, then every byte not yet
+// acknowledged, in one peek. The process is stopped, so write_seq holds
+// still, but the peer's ACKs keep arriving and shrink the queue from its
+// head: the kernel copies the whole queue in a single call (it has no peek
+// offset for it), so one peek into a buffer sized just before is a
+// consistent [write_seq - n, write_seq). While TCP_SEND_QUEUE is selected,
+// data the kernel would transmit (an ACK opening the window) is marked sent
+// without going out (that is how repair mode restores a queue): the
+// selection is held only around the peek, so such a loss, recovered by
+// TCP's own retransmission, is rare and short.
+bool put_send_queue(int fd, ByteWriter& out, MessageString& err) {
+  uint32_t send_seq = queue_seq(fd, TCP_SEND_QUEUE);
+  int unsent = 0;
+  if (sys::call3(SYS_ioctl, fd, SIOCOUTQ, reinterpret_cast<long>(&unsent)) < 0) unsent = 0;
+  out.put_u32(send_seq);
+  size_t len_at = out.reserve(4);
+  size_t at = out.reserve(unsent > 0 ? static_cast<size_t>(unsent) : 0);
+  long got = 0;
+  if (unsent > 0 && !out.overflow()) {
+    int flags = 0;
+    got = peek(fd, out.mutable_data() + at, static_cast<size_t>(unsent), false, nullptr, nullptr,
+               &flags);
+  }
+  set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
+  out.truncate(at + static_cast<size_t>(got > 0 ? got : 0));
+  out.patch_u32(len_at, static_cast<uint32_t>(got > 0 ? got : 0));
+  if (out.overflow()) return fail(err, fd, "out of memory copying the TCP send queue");
+  if (got < 0) return fail(err, fd, "cannot copy the TCP send queue");
+  return true;
+}
+
 // A connected TCP socket: recv_seq, send_seq, the send queue, then the
 // receive queue. The sequence numbers and the send queue are read in
 // TCP_REPAIR mode (CAP_NET_ADMIN), which nothing else notices: the process
@@ -259,10 +290,10 @@ uint32_t queue_seq(int fd, int q) {
 // of rcv_nxt that must agree, so that recv_seq is the end of the bytes saved.
 bool put_tcp_queues(int fd, int peek_off, const VirtualNames& names, ByteWriter& out,
                     MessageString& err) {
-  int unsent = 0;
-  if (sys::call3(SYS_ioctl, fd, SIOCOUTQ, reinterpret_cast<long>(&unsent)) < 0) unsent = 0;
   int reuse = get_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
   if (set_opt(fd, IPPROTO_TCP, TCP_REPAIR, 1) != 0) {
+    int unsent = 0;
+    if (sys::call3(SYS_ioctl, fd, SIOCOUTQ, reinterpret_cast<long>(&unsent)) < 0) unsent = 0;
     out.put_u32(0);
     out.put_u32(0);
     out.put_str({});
@@ -280,24 +311,11 @@ bool put_tcp_queues(int fd, int peek_off, const VirtualNames& names, ByteWriter&
     if (!ok || queue_seq(fd, TCP_RECV_QUEUE) == recv_seq) break;
   }
   out.put_u32(recv_seq);
-  out.put_u32(queue_seq(fd, TCP_SEND_QUEUE));
-  size_t len_at = out.reserve(4);
-  size_t at = out.reserve(unsent > 0 ? static_cast<size_t>(unsent) : 0);
-  long got = 0;
-  while (ok && unsent > 0 && !out.overflow() && got < unsent) {  // the send queue
-    int flags = 0;
-    long r = peek(fd, out.mutable_data() + at + got, static_cast<size_t>(unsent - got), false,
-                  nullptr, nullptr, &flags);
-    if (r <= 0) break;
-    got += r;
-  }
-  out.truncate(at + static_cast<size_t>(got));
-  out.patch_u32(len_at, static_cast<uint32_t>(got));
+  if (ok) ok = put_send_queue(fd, out, err);
   out.put_bytes(recv.data(), recv.size());
   set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
   set_opt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
   set_opt(fd, SOL_SOCKET, SO_REUSEADDR, reuse);
-  if (ok && got != unsent) return fail(err, fd, "cannot copy the TCP send queue");
   return ok && !out.overflow();
 }
 

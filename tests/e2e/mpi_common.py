@@ -97,9 +97,10 @@ def check_image_names(job, program, nranks, label, images):
                                   f"for ranks 0..{nranks - 1}; the checkpoint holds {names}")
 
 
-def run_mpi_scenario(job, name, argv, program, nranks, first_steps=None, timeout=400):
+def run_mpi_scenario(job, name, argv, program, nranks, first_steps=None, timeout=400, outputs=()):
     """run_cycles for an MPI job, with the rank checks and the SKIP rule above.
-    argv: the launcher command line (mpirun ... program args)."""
+    argv: the launcher command line (mpirun ... program args); outputs: files
+    the job writes in its working directory, compared too."""
     prepare_env(job)
     seed = int(os.environ.get("CKPT_E2E_SEED", random.randrange(1 << 30)))
     rnd = random.Random(seed)
@@ -126,5 +127,6 @@ def run_mpi_scenario(job, name, argv, program, nranks, first_steps=None, timeout
         return images
 
     job.checkpoint = checkpoint
-    sc = harness.Scenario(name, lambda work: argv, first_steps=first_steps, tree=True, timeout=timeout)
+    sc = harness.Scenario(name, lambda work: argv, outputs=outputs, first_steps=first_steps, tree=True,
+                          timeout=timeout)
     harness.run_cycles(job, sc)
