@@ -17,6 +17,7 @@
 
 #include "fd_kinds_restore.h"
 #include "inotify_restore.h"
+#include "job_files_restore.h"
 
 namespace ckpt {
 namespace {
@@ -105,7 +106,7 @@ bool has_owner(const FdRecord& r) { return r.owner_pid != 0; }
 
 bool check_fds(const image::LoadedImage& img, std::string* err) {
   for (const FdRecord& r : img.fds) {
-    if (!is_file(r)) continue;
+    if (!is_file(r) || made_at_restart(img, r)) continue;
     std::string path(r.path);
     if (access(path.c_str(), F_OK) != 0) {
       *err = "cannot reopen " + describe(r) + ": " + std::strerror(errno);
