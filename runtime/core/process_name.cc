@@ -6,6 +6,7 @@
 
 #include "children.h"
 #include "ckpt/sys.h"
+#include "proc_files.h"
 #include "raw_thread.h"
 #include "thread_suspend.h"
 
@@ -35,7 +36,19 @@ void note_process_name(const Runtime& rt, int32_t stopped_threads) {
       return;
     }
   // The leader is the checkpoint thread (restarted before): it carries the name.
-  if (rt.ckpt_tid == pid) sys::prctl(PR_GET_NAME, reinterpret_cast<long>(g_name), 0, 0, 0);
+  if (rt.ckpt_tid == pid) {
+    sys::prctl(PR_GET_NAME, reinterpret_cast<long>(g_name), 0, 0, 0);
+    return;
+  }
+  // The main thread ended (pthread_exit): the leader's name is still there.
+  char buf[32];
+  ByteWriter text(buf, sizeof(buf));
+  if (!read_whole_file("/proc/self/comm", text)) return;
+  size_t n = text.size();
+  while (n > 0 && buf[n - 1] == '\n') n--;
+  if (n >= sizeof(g_name)) n = sizeof(g_name) - 1;
+  __builtin_memcpy(g_name, buf, n);
+  g_name[n] = 0;
 }
 
 const char* process_name() { return g_name; }

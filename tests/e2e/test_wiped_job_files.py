@@ -16,10 +16,11 @@ job's $TMPDIR and the /dev/shm names the job's processes held are deleted
 (only those: other jobs run on this machine). Checkpoint, kill, wipe,
 restart, repeated (3 cycles for the program, 2 for MPI); the final output
 must equal an uninterrupted run's. After each restart the restored
-processes' names (/proc/PID/comm) are the originals', and their threads'
-names are too (the runtime's checkpoint thread, ckpt-ctl before a restart,
-becomes the thread-group leader and carries the program's name; a small
-runtime thread is then named ckpt-ctl)."""
+processes' names (/proc/PID/comm) and, as root, command lines
+(/proc/PID/cmdline) are the originals', and their threads' names are
+too (the runtime's checkpoint thread, ckpt-ctl before a restart, becomes
+the thread-group leader and carries the program's name; a small runtime
+thread is then named ckpt-ctl)."""
 
 import collections
 import os
@@ -44,6 +45,18 @@ def process_names(pids):
             continue
         out[pid] = (comm, threads)
     return out
+
+
+def command_lines(pids):
+    """Sorted /proc/PID/cmdline of the live processes."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                out.append(f.read().decode("utf-8", "replace"))
+        except OSError:
+            continue
+    return sorted(out)
 
 
 def app_view(names, restored):
@@ -93,6 +106,7 @@ class Wiper:
         names = process_names(pids)
         if cycle == 1:
             self.original = app_view(names, restored=False)
+            self.cmdlines = command_lines(pids)
             harness.log(f"names before any restart: {self.original}")
             return
         got = app_view(names, restored=True)
@@ -100,6 +114,13 @@ class Wiper:
             raise harness.TestFailure(f"after restart {cycle - 1}: process and thread names {got}, "
                                       f"expected the originals {self.original}")
         harness.log(f"after restart {cycle - 1}: /proc/PID/comm and thread names are the originals'")
+        # The command line comes back where the kernel lets the restorer set
+        # it (CAP_CHECKPOINT_RESTORE: root here; docs/usage.md).
+        if os.geteuid() == 0:
+            if command_lines(pids) != self.cmdlines:
+                raise harness.TestFailure(f"after restart {cycle - 1}: /proc/PID/cmdline {command_lines(pids)}, "
+                                          f"expected the originals {self.cmdlines}")
+            harness.log(f"after restart {cycle - 1}: /proc/PID/cmdline is the originals'")
 
     def before_restart(self, job, images):
         wiped = []
