@@ -38,6 +38,8 @@ std::string tag_name(uint32_t tag) {
       return "HostAddresses";
     case Tag::kSysvObjects:
       return "SysvObjects";
+    case Tag::kJobDirs:
+      return "JobDirs";
     case Tag::kEnd:
       return "End";
   }
@@ -166,7 +168,7 @@ bool Parser::next_section(bool* at_end) {
   } else if (tag == Tag::kFileData) {
     if (!file_data_section(s)) return false;
   } else if ((s.tag >= 1 && s.tag <= 6) || tag == Tag::kShmObjects || tag == Tag::kSysvObjects ||
-             tag == Tag::kCpuAffinity || tag == Tag::kHostAddresses) {
+             tag == Tag::kCpuAffinity || tag == Tag::kHostAddresses || tag == Tag::kJobDirs) {
     if (s.size > kMaxMetadataSection)
       return fail(name + " section" + where() + " is implausibly large");
     const uint8_t* p;
@@ -235,6 +237,9 @@ bool Parser::known_section(Tag tag, const uint8_t* p, uint64_t size) {
       break;
     case Tag::kSysvObjects:
       ok = decode_list(r, &img_->sysv_objects);
+      break;
+    case Tag::kJobDirs:
+      ok = decode_list(r, &img_->job_dirs);
       break;
     default:
       break;

@@ -45,6 +45,7 @@ struct LoadedImage {
   std::vector<FdRecord> fds;
   std::vector<ShmRecord> shm_objects;
   std::vector<SysvRecord> sysv_objects;
+  std::vector<JobDirRecord> job_dirs;  // empty in images without the section
   std::vector<RegionRecord> regions;
   std::vector<ChunkRef> chunks;
   std::vector<FileDataRef> file_data;

@@ -318,4 +318,19 @@ bool EndRecord::decode(ByteReader& r) {
   return r.ok();
 }
 
+void JobDirRecord::encode(ByteWriter& w) const {
+  w.put_u32(mode);
+  w.put_u32(uid);
+  w.put_u32(gid);
+  w.put_str(path);
+}
+
+bool JobDirRecord::decode(ByteReader& r) {
+  mode = r.u32();
+  uid = r.u32();
+  gid = r.u32();
+  path = r.str();
+  return r.ok() && path.starts_with('/') && mode <= 07777;
+}
+
 }  // namespace ckpt::image

@@ -241,6 +241,14 @@ void print_fds(const std::vector<FdRecord>& fds) {
   }
 }
 
+// Directories the job made for its private files (job_files.h).
+void print_job_dirs(const std::vector<JobDirRecord>& dirs) {
+  if (dirs.empty()) return;
+  std::printf("job dirs   %zu\n", dirs.size());
+  for (auto& d : dirs)
+    std::printf("  %04o uid %u gid %u  %s\n", d.mode, d.uid, d.gid, printable(d.path).c_str());
+}
+
 const char* region_kind_name(RegionKind k) {
   switch (k) {
     case RegionKind::kAnon:
@@ -361,6 +369,7 @@ int info_one(const std::string& path, bool verify) {
   print_host_addresses(img.host_addresses);
   print_signals(img.signals);
   print_fds(img.fds);
+  print_job_dirs(img.job_dirs);
   print_shm(img.shm_objects);
   print_sysv(img.sysv_objects);
   print_memory(img);

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,12 @@ void export_job_environment(const LaunchOptions& o, const Secret& secret,
   if (o.embed_files) setenv("CKPT_EMBED_FILES", "1", 1);
   if (!o.compress.empty()) setenv("CKPT_COMPRESS_LEVEL", o.compress.c_str(), 1);
   if (o.verbose) setenv("CKPT_VERBOSE", "1", 1);
+  // Files and directories born after this are the job's own (job_files.h).
+  // The coarse clock is the one file systems stamp birth times with.
+  timespec now = {};
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  uint64_t start_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
+  setenv("CKPT_JOB_START_NS", std::to_string(start_ns).c_str(), 1);
   if (o.mpi_defaults) export_mpi_defaults(o, program);
 }
 

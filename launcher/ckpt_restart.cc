@@ -39,6 +39,7 @@
 #include "launcher/restart/restore_jump.h"
 #include "launcher/restart/tree_spawn.h"
 #include "plugins/fd/fd_restore.h"
+#include "plugins/fd/job_files_restore.h"
 #include "plugins/shm/shm_restore.h"
 #include "plugins/sockets/multi_host.h"
 #include "plugins/sockets/network_plan.h"
@@ -330,8 +331,10 @@ int run(int argc, char** argv) {
     if (!check_referenced_files(img, &err)) die(img.path + ": " + err);
   }
 
-  // From here on the old files change: every open file description once,
+  // From here on the old files change: the job's private files and
+  // directories where they are gone, every open file description once,
   // then the process tree, each process with its descriptors.
+  if (!restore_job_files(images, o.file_rollback, &err)) die(err);
   FdRestoreOptions fo;
   fo.file_rollback = o.file_rollback;
   fo.elsewhere = &elsewhere;

@@ -14,6 +14,7 @@
 #include "fd_capture_ops.h"
 #include "fd_owner.h"
 #include "fdinfo.h"
+#include "job_files.h"
 #include "runtime/core/proc_files.h"
 
 namespace ckpt {
@@ -89,6 +90,22 @@ int gather_facts(const int* skip, int n_skip, FdFacts* facts) {
   return n;
 }
 
+// The directories the job made on the way to what `fd` names (job_files.h).
+void note_dirs_of(const image::FdRecord& r, int fd) {
+  if (r.kind == image::FdKind::kDirectory) note_job_dirs(r.path, true);
+  if (r.kind == image::FdKind::kFifo) note_job_dirs(r.path, false);
+  if (r.kind == image::FdKind::kSocket && r.shares_with < 0) note_socket_dirs(fd);
+}
+
+// A descriptor to read the content of `fd` from: itself, or (opened
+// write-only) the same file opened again for reading; -1 if neither.
+int readable_fd(int fd) {
+  if ((sys::fcntl(fd, F_GETFL) & O_ACCMODE) != O_WRONLY) return fd;
+  FixedString<64> link;
+  link.append("/proc/self/fd/").append_int(fd);
+  return static_cast<int>(sys::open(link.c_str(), O_RDONLY | O_CLOEXEC));
+}
+
 int32_t shared_with(const FdFacts* facts, int i) {
   long pid = sys::getpid();
   for (int j = 0; j < i; j++) {
@@ -109,6 +126,7 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     return false;
   }
   find_ancestors();
+  job_files_begin();
   size_t count_at = out.reserve(4);
   cap.count = 0;
   cap.n_unlinked = 0;
@@ -141,10 +159,15 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
       return false;
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
     if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {
-      if (cap.n_unlinked == 64) return unsupported(f.fd, f.target.view(), err);
+      if (cap.n_unlinked == kMaxSavedFiles) return unsupported(f.fd, f.target.view(), err);
       r.file_data = cap.n_unlinked;
       cap.unlinked_fds[cap.n_unlinked++] = f.fd;
+    } else if (r.kind == image::FdKind::kRegular && r.shares_with < 0 &&
+               cap.n_unlinked < kMaxSavedFiles && take_job_file(f.fd, path, f.st)) {
+      r.file_data = cap.n_unlinked;  // job-private: saved by content (job_files.h)
+      cap.unlinked_fds[cap.n_unlinked++] = f.fd;
     }
+    note_dirs_of(r, f.fd);
     r.encode(out);
     cap.count++;
   }
@@ -169,12 +192,14 @@ bool save_unlinked_files(FdCapture& cap, MessageString& err) {
       err.append("out of memory saving the unlinked file on fd ").append_int(fd);
       return false;
     }
-    for (uint64_t done = 0; done < h.size;) {
-      long got = sys::pread(fd, cap.file_data.mutable_data() + at + done, h.size - done,
+    int from = readable_fd(fd);
+    for (uint64_t done = 0; from >= 0 && done < h.size;) {
+      long got = sys::pread(from, cap.file_data.mutable_data() + at + done, h.size - done,
                             static_cast<long>(done));
       if (got <= 0) break;
       done += static_cast<uint64_t>(got);
     }
+    if (from != fd && from >= 0) sys::close(from);
     cap.file_data.patch_u64(size_at, cap.file_data.size() - start);
   }
   return true;
@@ -189,6 +214,11 @@ bool write_unlinked_files(const FdCapture& cap, image::ImageWriter& writer, Mess
       err.append("cannot write image: ").append(errno_name(-writer.error()));
       return false;
     }
+  }
+  std::string_view dirs = job_dirs_payload();
+  if (!dirs.empty() && !writer.add_section(image::Tag::kJobDirs, dirs.data(), dirs.size())) {
+    err.append("cannot write image: ").append(errno_name(-writer.error()));
+    return false;
   }
   return true;
 }

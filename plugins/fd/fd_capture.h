@@ -1,7 +1,8 @@
 // The fd plugin, checkpoint side: describes every open file descriptor as an
 // FdRecord (Fds section) and saves the content of files that were unlinked
-// while open (FileData sections). Descriptors it cannot restore make the
-// checkpoint fail with a message that names them.
+// while open and of small job-private files (FileData sections; job_files.h),
+// with the directories the job made for them (JobDirs section). Descriptors
+// it cannot restore make the checkpoint fail with a message that names them.
 #pragma once
 
 #include "ckpt/address_map.h"
@@ -15,10 +16,11 @@ class ImageWriter;
 namespace ckpt {
 
 inline constexpr int kMaxFds = 4096;
+inline constexpr int kMaxSavedFiles = 256;  // FileData sections per image
 
 struct FdCapture {
   int count = 0;
-  int unlinked_fds[64];  // fds whose content goes into FileData
+  int unlinked_fds[kMaxSavedFiles];  // fds whose content goes into FileData
   int n_unlinked = 0;
   // The FileData payloads, each preceded by its u64 size: read while the
   // application is stopped, written to the image later (maybe by a child).
@@ -30,8 +32,9 @@ struct FdCapture {
 
 // `skip`: the runtime's own descriptors. Appends the Fds payload to `out`.
 bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err);
-// Reads the content of unlinked files into cap.file_data.
+// Reads the content of unlinked and job-private files into cap.file_data.
 bool save_unlinked_files(FdCapture& cap, MessageString& err);
+// The FileData sections, then the JobDirs section if the job made any.
 bool write_unlinked_files(const FdCapture& cap, image::ImageWriter& writer, MessageString& err);
 
 }  // namespace ckpt

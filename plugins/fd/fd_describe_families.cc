@@ -14,9 +14,14 @@ namespace {
 
 using image::FdKind;
 
-std::string unlinked_text(const image::FdRecord& r) {
-  if (r.kind != FdKind::kUnlinked) return "";
-  return "  (content in file data " + std::to_string(r.file_data) + ")";
+// Where a file's saved content is: unlinked files, and job-private files
+// (job_files.h) saved by content.
+std::string file_data_text(const image::FdRecord& r) {
+  if (r.kind == FdKind::kUnlinked)
+    return "  (content in file data " + std::to_string(r.file_data) + ")";
+  if (r.kind == FdKind::kRegular && r.file_data >= 0)
+    return "  (job-private: content in file data " + std::to_string(r.file_data) + ")";
+  return "";
 }
 
 constexpr FdKindName kFileKinds[] = {{FdKind::kRegular, "file"},
@@ -24,7 +29,7 @@ constexpr FdKindName kFileKinds[] = {{FdKind::kRegular, "file"},
                                      {FdKind::kDirectory, "dir"},
                                      {FdKind::kDevice, "device"},
                                      {FdKind::kTty, "tty"}};
-const FdDescribeOps kFileDescribeOps{"files", kFileKinds, unlinked_text};
+const FdDescribeOps kFileDescribeOps{"files", kFileKinds, file_data_text};
 
 const FdDescribeOps* const kFamilies[] = {
     &kFileDescribeOps,   &kPipeDescribeOps,    &kPtyDescribeOps,

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "fd_restore_ops.h"
+#include "job_files_restore.h"
 #include "plugins/event_fds/event_fd_restore.h"
 
 namespace ckpt {
@@ -128,7 +129,7 @@ extern const FdRestoreOps kTerminalRestoreOps{"terminals", kTerminalKinds, adopt
 
 bool check_fds(const image::LoadedImage& img, std::string* err) {
   for (const FdRecord& r : img.fds) {
-    if (!is_file(r)) continue;
+    if (!is_file(r) || made_at_restart(img, r)) continue;
     std::string path(r.path);
     if (access(path.c_str(), F_OK) != 0) {
       *err = "cannot reopen " + describe(r) + ": " + std::strerror(errno);

@@ -7,7 +7,8 @@
 // parked descriptions to its own numbers, so descriptions shared between
 // processes (an inherited file with one offset, a pipe's end, a terminal)
 // are shared again. Files are reopened by path at their offset and flags
-// (and rolled back to their size at the checkpoint when written), unlinked
+// (and rolled back to their size at the checkpoint when written; job-private
+// files that were gone are made again first, job_files_restore.h), unlinked
 // files are recreated from their saved content, pipes are recreated with
 // their bytes in flight (pipe_restore.h), pseudo-terminals with their
 // settings (pty_restore.h), named FIFOs (fifo_restore.h), sockets with

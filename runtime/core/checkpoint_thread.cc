@@ -23,6 +23,7 @@
 #include "plugins/sockets/net_addresses.h"
 #include "plugins/timers/time_state.h"
 #include "preempt.h"
+#include "process_name.h"
 #include "runtime_events.h"
 #include "scheduler_env.h"
 #include "thread_pointer.h"
@@ -56,8 +57,13 @@ void end_checkpoint(Runtime& rt) {
   futex_wake_all(rt.checkpoint_active);
 }
 
+// After a restart the checkpoint thread is the thread-group leader and keeps
+// the program's name: a small thread carries kControlThreadName instead.
 void name_control_thread() {
-  sys::prctl(PR_SET_NAME, reinterpret_cast<long>(kControlThreadName), 0, 0, 0);
+  if (sys::gettid() == sys::getpid())
+    start_control_marker(runtime().restart_count);
+  else
+    sys::prctl(PR_SET_NAME, reinterpret_cast<long>(kControlThreadName), 0, 0, 0);
 }
 
 // Fills a runtime table from one of RestoreArgs's id maps.
@@ -107,6 +113,9 @@ void resume_after_restart() {
   MessageString err;
   if (!recreate_threads(rt, err)) fatal(__FILE__, __LINE__, err.view(), 0);
   if (!restore_time_state(rt, stopped_thread_count(), err)) log_line(LogLevel::kWarn, err.view());
+  // The checkpoint thread is now the thread-group leader: it carries the
+  // program's name (/proc/PID/comm, ps, pgrep), not the runtime's.
+  take_process_name();
   if (coordinator_connect(rt, err)) {
     name_control_thread();
   } else {
@@ -158,6 +167,7 @@ void handle_snapshot(Runtime& rt) {
     capture_time_state(rt);
     snapshot_children(rt);
     g_job.stopped_threads = stopped_thread_count();
+    note_process_name(rt, g_job.stopped_threads);
     ok = prepare_image(rt, g_job, g_dir.view(), err);
   }
   if (ok && !snapshot_or_restart(rt)) return;

@@ -9,6 +9,7 @@
 #include "ckpt/restore_args.h"
 #include "ckpt/sys.h"
 #include "proc_files.h"
+#include "process_name.h"
 
 namespace ckpt {
 namespace {
@@ -91,7 +92,7 @@ bool capture_process(const Runtime& rt, ByteWriter& out, MessageString& err) {
   p.cwd = cwd.view();
   char comm[17] = {};
   sys::prctl(PR_GET_NAME, reinterpret_cast<long>(comm), 0, 0, 0);
-  p.comm = comm;
+  p.comm = process_name()[0] ? process_name() : comm;
   for (int i = 0; i < image::kNumRlimits; i++) {
     uint64_t lim[2] = {~0ull, ~0ull};
     sys::call4(SYS_prlimit64, 0, i, 0, reinterpret_cast<long>(lim));

@@ -32,6 +32,7 @@ struct ThreadSlot {
   int32_t vtid = 0;
   uint64_t fs_base = 0;
   image::JumpContext ctx = {};  // resume point inside the suspend handler
+  char name[16] = {};           // the thread's comm (PR_GET_NAME), set again at restart
 };
 
 inline constexpr int kMaxTimers = 128;

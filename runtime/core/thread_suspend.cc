@@ -4,6 +4,7 @@
 #include <asm/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -61,6 +62,7 @@ void suspend_handler(int, siginfo_t* info, void*) {
   slot->real_tid = static_cast<int32_t>(sys::gettid());
   slot->vtid = current_vtid(rt);
   slot->fs_base = thread_pointer();
+  sys::prctl(PR_GET_NAME, reinterpret_cast<long>(slot->name), 0, 0, 0);
   t_state.ckpt_interrupts++;
   save_pending_signals(index);
   // A blocking call in progress keeps its remaining time across a restart.
@@ -74,6 +76,7 @@ void suspend_handler(int, siginfo_t* info, void*) {
     slot->prev_real_tid = slot->real_tid;
     slot->real_tid = static_cast<int32_t>(sys::gettid());
     register_task_state(rt, slot->fs_base);
+    sys::prctl(PR_SET_NAME, reinterpret_cast<long>(slot->name), 0, 0, 0);  // its own name again
     if (t_state.deadline_ns) t_state.deadline_ns = monotonic_ns() + remaining;
     rt.restarted_count.fetch_add(1);
     futex_wake_all(rt.restarted_count);

@@ -51,6 +51,7 @@ enum class Tag : uint32_t {
   kSysvObjects = 9,     // System V semaphore sets and message queues (SysvRecords)
   kCpuAffinity = 12,    // each thread's CPU binding (sched_getaffinity)
   kHostAddresses = 13,  // the host's own network addresses (virtual form)
+  kJobDirs = 14,        // directories the job made for its private files (JobDirRecords)
   kEnd = 0x454e4421,    // "!DNE"
 };
 
@@ -203,7 +204,7 @@ struct FdRecord {
   uint32_t mode = 0;         // st_mode
   uint64_t dev = 0, ino = 0;
   int64_t size = 0;        // st_size at checkpoint (for rollback)
-  int32_t file_data = -1;  // index of the FileData section, kUnlinked only
+  int32_t file_data = -1;  // FileData index: kUnlinked, or a job-private kRegular file
   std::string_view path;   // readlink of /proc/self/fd/N, " (deleted)" removed
   // Kind-specific state (see docs/image_format.md): a pipe's ino, end and
   // in-flight bytes; an eventfd's count; a timerfd's clock and times; a
@@ -300,6 +301,18 @@ struct ShmRecord {
 enum class SysvKind : uint32_t {
   kSemaphores = 1,
   kMessages = 2,
+};
+
+// A directory the job made (under $TMPDIR, /tmp, /var/tmp or /dev/shm, born
+// after the job started) on the way to a file, socket or FIFO it holds:
+// made again at restart, parents first, when it is gone.
+struct JobDirRecord {
+  uint32_t mode = 0;  // st_mode & 07777
+  uint32_t uid = 0, gid = 0;
+  std::string_view path;  // absolute
+
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
 };
 
 struct SysvRecord {
