@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
+#include "../../plugins/fd/tcp_send_queues.h"
 #include "checkpoint_deferral.h"
 #include "children.h"
 #include "ckpt/protocol.h"
@@ -134,7 +135,8 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
 
 // Phase 1: once no thread is inside a deferred section (MPI_Init), stop
 // every application thread; wait for children still starting so that they
-// join this checkpoint.
+// join this checkpoint. Then take the TCP send queues, before the barrier
+// that precedes every receive queue's capture (tcp_send_queues.h).
 void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
@@ -146,7 +148,9 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   MessageString err;
   g_suspended = wait_deferred_sections(rt, err) && suspend_all_threads(rt, err);
   if (g_suspended) settle_children(rt);
-  reply_suspended(rt, proto::Msg::kSuspended, g_suspended, err.view());
+  int skip[2] = {rt.coord_fd, rt.event_fd};
+  bool ok = g_suspended && take_tcp_send_queues(skip, 2, err);
+  reply_suspended(rt, proto::Msg::kSuspended, ok, err.view());
 }
 
 // Phase 2: every process of the computation is stopped, so what processes
@@ -161,6 +165,7 @@ void handle_snapshot(Runtime& rt) {
     g_job.stopped_threads = stopped_thread_count();
     ok = prepare_image(rt, g_job, g_dir.view(), err);
   }
+  drop_tcp_send_queues();  // in the image now, or given up; not in the memory snapshot
   if (ok && !snapshot_or_restart(rt)) return;
   if (!ok && g_suspended) {
     resume_all_threads(rt);
@@ -200,6 +205,7 @@ void handle_resume(Runtime& rt, ByteReader& in) {
     cancel_forked_writer(g_job);
   else if (g_job.fd >= 0)
     abandon_image(g_job);
+  drop_tcp_send_queues();
   if (g_suspended) resume_all_threads(rt);
   g_suspended = false;
   end_checkpoint(rt);
@@ -248,6 +254,7 @@ void serve(Runtime& rt) {
     }
   }
   // The coordinator is gone: never leave the application stopped.
+  drop_tcp_send_queues();
   if (g_suspended) resume_all_threads(rt);
   g_suspended = false;
   end_checkpoint(rt);
