@@ -573,7 +573,10 @@ bool SocketTable::stream_bytes_for(const Sock& to, const Sock* from, std::string
   const SocketState& st = to.st;
   bytes->clear();
   for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) { *bytes += data; });
-  if (!from || !is_tcp(st) || from->st.send.empty()) return true;
+  // Sequence numbers are known when both ends were read in repair mode
+  // (zero both otherwise); an empty send queue still says where it began.
+  auto has_seqs = [](const SocketState& x) { return x.recv_seq != 0 || x.send_seq != 0; };
+  if (!from || !is_tcp(st) || !has_seqs(st) || !has_seqs(from->st)) return true;
   // from's send queue is [send_seq - size, send_seq); `to` has up to recv_seq.
   uint32_t first = from->st.send_seq - static_cast<uint32_t>(from->st.send.size());
   int32_t skip = static_cast<int32_t>(st.recv_seq - first);

@@ -4,7 +4,11 @@ child to its parent over TCP, as fast as the network takes it; the parent
 checks every byte. Everything runs in a network namespace of its own, ckto1,
 whose loopback is rate-limited (tbf qdisc, 16 Mbit/s, up to 100 ms queued),
 so at every checkpoint the sender's send queue holds bytes not yet ACKed and
-ACKs keep arriving while the processes are stopped.
+ACKs keep arriving while the processes are stopped. The sender holds 1000
+descriptors on /dev/null before its socket, so its descriptors take longer
+to capture than the receiver's: with both ends captured in the same phase
+(as before), every checkpoint lost a few hundred KB (the restart now refuses
+such images, naming the gap).
 
 The two ends are captured by different processes at different moments. If
 the receiver's queue were captured before the sender's, bytes ACKed in
@@ -21,6 +25,7 @@ Needs root (a network namespace): SKIPs (77) with the reason otherwise."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -38,6 +43,9 @@ def outside():
     if os.geteuid() != 0:
         print(f"SKIP tcp_inflight: a network namespace needs root (uid {os.geteuid()})", flush=True)
         sys.exit(77)
+    if not shutil.which("ip"):
+        print("SKIP tcp_inflight: no `ip` command (iproute2) to make a network namespace", flush=True)
+        sys.exit(77)
     ip("netns", "delete", NS)  # an earlier crashed run's
     r = ip("netns", "add", NS)
     if r.returncode != 0:
@@ -47,10 +55,12 @@ def outside():
         r = ip("-n", NS, "link", "set", "lo", "mtu", "1500", "up")
         if r.returncode != 0:
             sys.exit(f"FAIL tcp_inflight: cannot bring up lo in {NS}: {r.stderr.decode().strip()}")
-        r = subprocess.run(["tc", "-n", NS, "qdisc", "add", "dev", "lo", "root", *SHAPE], capture_output=True)
-        shaped = "1" if r.returncode == 0 else "0"
-        if r.returncode != 0:
-            print(f"tcp_inflight: no tbf qdisc ({r.stderr.decode().strip()}): loopback at full speed", flush=True)
+        r = subprocess.run(["tc", "-n", NS, "qdisc", "add", "dev", "lo", "root", *SHAPE], capture_output=True) \
+            if shutil.which("tc") else None
+        shaped = "1" if r and r.returncode == 0 else "0"
+        if shaped == "0":
+            why = r.stderr.decode().strip() if r else "no `tc` command"
+            print(f"tcp_inflight: no tbf qdisc ({why}): loopback at full speed", flush=True)
         env = dict(os.environ, CKPT_E2E_TCP_SHAPED=shaped)
         rc = subprocess.run(["ip", "netns", "exec", NS, sys.executable, os.path.abspath(__file__), "--inside"],
                             stdin=subprocess.DEVNULL, env=env).returncode
@@ -80,14 +90,14 @@ def inside():
         streams = 0
         for (local, peer), (_, send_seq, to_send, _) in ends.items():
             other = ends.get((peer, local))
-            if not other or to_send == 0:
+            if not other:
                 continue
             recv_seq, queued = other[0], other[3]
             first = (send_seq - to_send) & 0xFFFFFFFF
             moved = ((recv_seq - first + 2**31) & 0xFFFFFFFF) - 2**31
             harness.log(f"checkpoint {cycle}: {local} -> {peer}: {to_send} bytes in flight in the sender's "
-                        f"send queue (Suspend phase), {queued} in the receiver's queue; {moved} bytes reached "
-                        f"the receiver between the two captures")
+                        f"send queue, {queued} in the receiver's queue; {moved} bytes reached the receiver "
+                        f"between the two captures")
             if moved < 0:
                 job.problem(f"checkpoint {cycle}: {-moved} bytes of {local} -> {peer} are in neither image")
             flights.append(to_send)
@@ -95,11 +105,11 @@ def inside():
         if not ends:
             job.problem(f"checkpoint {cycle}: ckpt_info shows no connected TCP socket with sequence numbers:\n{out}")
         elif streams == 0:
-            harness.log(f"checkpoint {cycle}: the sender's send queue was empty")
+            job.problem(f"checkpoint {cycle}: ckpt_info shows no TCP connection with both ends:\n{out}")
 
     def body(job, bins):
         prog = harness.e2e_program(bins, "tcp_inflight")
-        sc = harness.Scenario("tcp_inflight", lambda work: [prog, "12", "256"], first_steps=3, tree=True,
+        sc = harness.Scenario("tcp_inflight", lambda work: [prog, "12", "256", "1000"], first_steps=3, tree=True,
                               after_checkpoint=report_in_flight)
         harness.run_cycles(job, sc)
         if not any(flights) and os.environ.get("CKPT_E2E_TCP_SHAPED") == "1":

@@ -18,6 +18,7 @@
 #include "socket_capture.h"
 #include "socket_restore.h"
 #include "socket_state.h"
+#include "tcp_send_queues.h"
 
 namespace ckpt {
 namespace {
@@ -215,6 +216,52 @@ TEST(SocketRestore, SocketpairAndTcpComeBackWithTheirBytes) {
   usleep(10000);
   EXPECT_EQ(read_some(fds[3]), "x");
   for (int fd : fds) close(fd);
+}
+
+// The Suspend phase takes the send queue; the snapshot's capture stores
+// that one (write_seq as it was then), not the socket's current state.
+TEST(SocketCapture, StoresTheSendQueueTakenInTheSuspendPhase) {
+  int c, s;
+  tcp_pair(&c, &s);
+  ASSERT_EQ(write(c, "early", 5), 5);
+  MessageString err;
+  ASSERT_TRUE(take_tcp_send_queues(nullptr, 0, err)) << err.c_str();
+  EXPECT_GE(taken_tcp_send_queue_count(), 2);  // both ends
+  SocketState taken = decode(*capture(c));
+  ASSERT_EQ(write(c, "late", 4), 4);  // cannot happen in a real checkpoint
+  SocketState again = decode(*capture(c));
+  drop_tcp_send_queues();
+  SocketState now = decode(*capture(c));
+  EXPECT_NE(taken.send_seq, 0u);
+  EXPECT_EQ(again.send_seq, taken.send_seq);
+  EXPECT_EQ(now.send_seq, taken.send_seq + 4);
+  close(c);
+  close(s);
+}
+
+// The race the Suspend-phase capture closes, made by hand: the receiver
+// captured, then bytes ACKed, then the sender captured. The restart must
+// refuse, naming the gap, rather than lose the bytes silently.
+TEST(SocketRestore, AStreamGapBetweenTheImagesIsAnError) {
+  int c, s;
+  tcp_pair(&c, &s);
+  drop_tcp_send_queues();
+  std::vector<std::unique_ptr<LiveRecord>> recs;
+  recs.push_back(capture(s));
+  ASSERT_EQ(write(c, "lost", 4), 4);
+  usleep(10000);  // received and ACKed: gone from c's send queue
+  recs.push_back(capture(c));
+  close(c);
+  close(s);
+  SocketTable table;
+  for (auto& r : recs) table.note(r->r, "/", "host", false);
+  std::string err;
+  std::vector<int> fds;
+  for (auto& r : recs) fds.push_back(table.open_for(r->r, "host", &err));
+  EXPECT_FALSE(table.finish(&err));
+  EXPECT_NE(err.find("4 bytes of its stream are in neither image"), std::string::npos) << err;
+  for (int fd : fds)
+    if (fd >= 0) close(fd);
 }
 
 TEST(SocketRestore, OutsidePeerComesBackBroken) {

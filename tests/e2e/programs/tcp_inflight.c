@@ -4,7 +4,7 @@
  * the e2e scenario on the order of TCP captures (test_tcp_inflight.py runs
  * it where loopback is rate-limited, so the flight lasts).
  *
- *   tcp_inflight [MIB=12] [STEP_KIB=256]
+ *   tcp_inflight [MIB=12] [STEP_KIB=256] [HOLD=0]
  *
  * The parent listens on 127.0.0.1 (ephemeral port), forks the sender S,
  * accepts and closes its listener. S writes MIB MiB of a deterministic
@@ -14,11 +14,16 @@
  * same stream (a lost, repeated or reordered byte fails at once, naming its
  * offset), prints "step N: <offset> <hash>" every STEP_KIB KiB, and at the
  * end of file answers S, reaps it and prints "done". Any mismatch prints
- * "FAIL: reason" and exits 1. */
+ * "FAIL: reason" and exits 1.
+ * S first opens HOLD descriptors on /dev/null (each its own open file), so
+ * that its socket comes last in its descriptor table and its capture later
+ * than the parent's: a checkpoint that captured both ends in one phase lost
+ * the bytes ACKed in between. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -40,7 +45,9 @@ static uint64_t hash_bytes(uint64_t h, const unsigned char* p, size_t n) {
   return h;
 }
 
-static void sender(uint16_t port, size_t total) {
+static void sender(uint16_t port, size_t total, int hold) {
+  for (int i = 0; i < hold; i++)
+    if (open("/dev/null", O_RDONLY) < 0) fail("sender: open /dev/null: %s", strerror(errno));
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -93,6 +100,7 @@ static void receiver(int fd, size_t total, size_t step) {
 int main(int argc, char** argv) {
   size_t total = (size_t)(argc > 1 ? atoi(argv[1]) : 12) << 20;
   size_t step = (size_t)(argc > 2 ? atoi(argv[2]) : 256) << 10;
+  int hold = argc > 3 ? atoi(argv[3]) : 0;
   setvbuf(stdout, NULL, _IOLBF, 0);
   int l = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET};
@@ -105,7 +113,7 @@ int main(int argc, char** argv) {
   if (pid < 0) fail("fork: %s", strerror(errno));
   if (pid == 0) {
     close(l);
-    sender(ntohs(a.sin_port), total);
+    sender(ntohs(a.sin_port), total, hold);
   }
   int fd = accept(l, NULL, NULL);
   if (fd < 0) fail("accept: %s", strerror(errno));
