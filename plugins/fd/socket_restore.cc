@@ -577,13 +577,19 @@ bool SocketTable::stream_bytes_for(const Sock& to, const Sock* from, std::string
   // (zero both otherwise); an empty send queue still says where it began.
   auto has_seqs = [](const SocketState& x) { return x.recv_seq != 0 || x.send_seq != 0; };
   if (!from || !is_tcp(st) || !has_seqs(st) || !has_seqs(from->st)) return true;
-  // from's send queue is [send_seq - size, send_seq); `to` has up to recv_seq.
-  uint32_t first = from->st.send_seq - static_cast<uint32_t>(from->st.send.size());
-  int32_t skip = static_cast<int32_t>(st.recv_seq - first);
+  // from's send queue is [data_end - size, data_end); `to` has up to
+  // recv_end. A FIN takes a sequence number: write_seq counts it once the
+  // sender shut down (state FIN_WAIT1 and after, shutdown bit 2), rcv_nxt
+  // once it arrived; neither is a byte.
+  uint32_t data_end = from->st.send_seq - ((from->st.shutdown & 2) ? 1 : 0);
+  uint32_t first = data_end - static_cast<uint32_t>(from->st.send.size());
+  uint32_t recv_end = st.recv_seq;
+  if ((from->st.shutdown & 2) && static_cast<int32_t>(recv_end - data_end) > 0) recv_end = data_end;
+  int32_t skip = static_cast<int32_t>(recv_end - first);
   if (skip < 0) {
     *err = "cannot restore " + describe(st) + ": " + std::to_string(-skip) +
            " bytes of its stream are in neither image (the receiver saved up to sequence " +
-           std::to_string(st.recv_seq) + ", the sender's saved send queue starts at " +
+           std::to_string(recv_end) + ", the sender's saved send queue starts at " +
            std::to_string(first) + "): the checkpoint is inconsistent";
     return false;
   }

@@ -264,6 +264,60 @@ TEST(SocketRestore, AStreamGapBetweenTheImagesIsAnError) {
     if (fd >= 0) close(fd);
 }
 
+// A sender that shut down with bytes still queued: its write_seq counts the
+// FIN, which is no byte. The receiver gets every byte back, then EOF.
+TEST(SocketRestore, AFinQueuedBehindUnsentBytesIsNoByte) {
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));  // a small window
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(l, 1), 0);
+  getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  int s = accept(l, nullptr, nullptr);
+  close(l);
+  ASSERT_GE(s, 0);
+  usleep(10000);
+  std::string sent;
+  for (char ch = 'a'; sent.size() < (1u << 20); ch = ch == 'z' ? 'a' : ch + 1) {
+    std::string chunk(1000, ch);
+    ssize_t w = write(c, chunk.data(), chunk.size());
+    if (w <= 0) break;
+    sent.append(chunk.data(), static_cast<size_t>(w));
+  }
+  ASSERT_EQ(shutdown(c, SHUT_WR), 0);
+  usleep(10000);
+  MessageString err;
+  ASSERT_TRUE(take_tcp_send_queues(nullptr, 0, err)) << err.c_str();
+  std::vector<std::unique_ptr<LiveRecord>> recs;
+  recs.push_back(capture(s));
+  recs.push_back(capture(c));
+  drop_tcp_send_queues();
+  SocketState cs = decode(*recs[1]);
+  EXPECT_EQ(cs.shutdown & 2, 2);
+  EXPECT_FALSE(cs.send.empty());  // the FIN waits behind these
+  close(c);
+  close(s);
+  std::vector<int> fds;
+  ASSERT_NO_FATAL_FAILURE(restore_all(recs, &fds));
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
+  for (int fd : fds) close(fd);
+}
+
 TEST(SocketRestore, OutsidePeerComesBackBroken) {
   int c, s;
   tcp_pair(&c, &s);
