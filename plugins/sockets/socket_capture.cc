@@ -17,6 +17,7 @@
 #include "netlink_request.h"
 #include "plugins/fd/fd_capture_ops.h"
 #include "socket_state.h"
+#include "tcp_send_queues.h"
 
 namespace ckpt {
 namespace {
@@ -251,49 +252,68 @@ uint32_t queue_seq(int fd, int q) {
   return seq;
 }
 
-// The send queue in repair mode: write_seq, then every byte not yet
-// acknowledged, in one peek. The process is stopped, so write_seq holds
-// still, but the peer's ACKs keep arriving and shrink the queue from its
-// head: the kernel copies the whole queue in a single call (it has no peek
-// offset for it), so one peek into a buffer sized just before is a
-// consistent [write_seq - n, write_seq). While TCP_SEND_QUEUE is selected,
-// data the kernel would transmit (an ACK opening the window) is marked sent
-// without going out (that is how repair mode restores a queue): the
-// selection is held only around the peek, so such a loss, recovered by
-// TCP's own retransmission, is rare and short.
-bool put_send_queue(int fd, ByteWriter& out, MessageString& err) {
-  uint32_t send_seq = queue_seq(fd, TCP_SEND_QUEUE);
+// TCP_REPAIR mode for the life of the object (CAP_NET_ADMIN), which nothing
+// else notices: the process is stopped, and leaving repair mode only clears
+// SO_REUSEADDR, which is put back. on: whether the socket took it.
+struct RepairMode {
+  int fd;
+  int reuse;
+  bool on;
+  explicit RepairMode(int f)
+      : fd(f),
+        reuse(get_int(f, SOL_SOCKET, SO_REUSEADDR, 0)),
+        on(set_opt(f, IPPROTO_TCP, TCP_REPAIR, 1) == 0) {}
+  ~RepairMode() {
+    if (!on) return;
+    set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
+    set_opt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
+    set_opt(fd, SOL_SOCKET, SO_REUSEADDR, reuse);
+  }
+};
+
+int unsent_bytes(int fd) {
   int unsent = 0;
   if (sys::call3(SYS_ioctl, fd, SIOCOUTQ, reinterpret_cast<long>(&unsent)) < 0) unsent = 0;
-  out.put_u32(send_seq);
+  return unsent;
+}
+
+// In repair mode: send_seq (write_seq), then the send queue [send_seq -
+// size, send_seq) as a str. The queue only shrinks meanwhile (the process
+// is stopped, ACKs go on): one peek, atomic under the socket's lock, copies
+// it from its head, so it ends at write_seq whatever was ACKed since SIOCOUTQ.
+bool put_send_queue(int fd, ByteWriter& out, MessageString& err) {
+  out.put_u32(queue_seq(fd, TCP_SEND_QUEUE));
+  int unsent = unsent_bytes(fd);
   size_t len_at = out.reserve(4);
   size_t at = out.reserve(unsent > 0 ? static_cast<size_t>(unsent) : 0);
+  if (out.overflow()) return fail(err, fd, "out of memory copying the TCP send queue");
   long got = 0;
-  if (unsent > 0 && !out.overflow()) {
+  if (unsent > 0) {
     int flags = 0;
     got = peek(fd, out.mutable_data() + at, static_cast<size_t>(unsent), false, nullptr, nullptr,
                &flags);
   }
+  // While TCP_SEND_QUEUE is selected, data the kernel would transmit is
+  // marked sent without going out: select it only around the peek.
   set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
-  out.truncate(at + static_cast<size_t>(got > 0 ? got : 0));
-  out.patch_u32(len_at, static_cast<uint32_t>(got > 0 ? got : 0));
-  if (out.overflow()) return fail(err, fd, "out of memory copying the TCP send queue");
-  if (got < 0) return fail(err, fd, "cannot copy the TCP send queue");
+  if (got < 0 || got > unsent) return fail(err, fd, "cannot copy the TCP send queue");
+  out.truncate(at + static_cast<size_t>(got));
+  out.patch_u32(len_at, static_cast<uint32_t>(got));
   return true;
 }
 
 // A connected TCP socket: recv_seq, send_seq, the send queue, then the
-// receive queue. The sequence numbers and the send queue are read in
-// TCP_REPAIR mode (CAP_NET_ADMIN), which nothing else notices: the process
-// is stopped, and leaving repair mode only clears SO_REUSEADDR, which is put
-// back. The receive queue is peeked in repair mode too, between two reads
-// of rcv_nxt that must agree, so that recv_seq is the end of the bytes saved.
-bool put_tcp_queues(int fd, int peek_off, const VirtualNames& names, ByteWriter& out,
-                    MessageString& err) {
-  int reuse = get_int(fd, SOL_SOCKET, SO_REUSEADDR, 0);
-  if (set_opt(fd, IPPROTO_TCP, TCP_REPAIR, 1) != 0) {
-    int unsent = 0;
-    if (sys::call3(SYS_ioctl, fd, SIOCOUTQ, reinterpret_cast<long>(&unsent)) < 0) unsent = 0;
+// receive queue. The send queue was normally taken in the Suspend phase
+// (tcp_send_queues.h); else it is read now. The receive queue is peeked in
+// repair mode, between two reads of rcv_nxt that must agree, so that
+// recv_seq is the end of the bytes saved.
+bool put_tcp_queues(int fd, const struct stat& st, int peek_off, const VirtualNames& names,
+                    ByteWriter& out, MessageString& err) {
+  int unsent = unsent_bytes(fd);
+  std::string_view taken;
+  bool pre_taken = taken_tcp_send_queue(st.st_dev, st.st_ino, &taken);
+  RepairMode repair(fd);
+  if (!repair.on) {
     out.put_u32(0);
     out.put_u32(0);
     out.put_str({});
@@ -310,13 +330,14 @@ bool put_tcp_queues(int fd, int peek_off, const VirtualNames& names, ByteWriter&
     ok = put_recv_queue(fd, SOCK_STREAM, peek_off, names, recv, err);
     if (!ok || queue_seq(fd, TCP_RECV_QUEUE) == recv_seq) break;
   }
+  if (!ok) return false;
   out.put_u32(recv_seq);
-  if (ok) ok = put_send_queue(fd, out, err);
+  if (pre_taken)
+    out.put_bytes(taken.data(), taken.size());
+  else if (!put_send_queue(fd, out, err))
+    return false;
   out.put_bytes(recv.data(), recv.size());
-  set_opt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
-  set_opt(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF);
-  set_opt(fd, SOL_SOCKET, SO_REUSEADDR, reuse);
-  return ok && !out.overflow();
+  return !out.overflow();
 }
 
 bool tcp_connected(uint8_t state) {
@@ -344,6 +365,23 @@ uint8_t tcp_shutdown(uint8_t state) {
 }
 
 }  // namespace
+
+bool take_tcp_send_queue(int fd, ByteWriter& out, bool* taken, MessageString& err) {
+  *taken = false;
+  int family = get_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
+  if ((family != AF_INET && family != AF_INET6) ||
+      get_int(fd, SOL_SOCKET, SO_TYPE, -1) != SOCK_STREAM ||
+      get_int(fd, SOL_SOCKET, SO_PROTOCOL, -1) != IPPROTO_TCP)
+    return true;
+  tcp_info info = {};
+  uint32_t len = sizeof(info);
+  if (get_opt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || !tcp_connected(info.tcpi_state))
+    return true;
+  RepairMode repair(fd);
+  if (!repair.on) return true;  // the snapshot says why, if it matters
+  *taken = put_send_queue(fd, out, err);
+  return *taken;
+}
 
 bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageString& err,
                     const AddressMap* addresses) {
@@ -406,7 +444,8 @@ bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageStrin
   int peek_off = get_int(fd, SOL_SOCKET, SO_PEEK_OFF, -1);
   out.put_u32(static_cast<uint32_t>(peek_off));
   put_options(fd, family, tcp, out);
-  if (tcp && conn == SocketConn::kConnected) return put_tcp_queues(fd, peek_off, names, out, err);
+  if (tcp && conn == SocketConn::kConnected)
+    return put_tcp_queues(fd, st, peek_off, names, out, err);
   out.put_u32(0);
   out.put_u32(0);
   out.put_str({});

@@ -4,7 +4,8 @@
 // to FdRecord::extra: addresses, state, options, the UNIX peer's inode (from
 // NETLINK_SOCK_DIAG) and the bytes in flight, copied without consuming them
 // (MSG_PEEK; datagrams one by one with SO_PEEK_OFF; a TCP send queue in
-// TCP_REPAIR mode, which needs CAP_NET_ADMIN).
+// TCP_REPAIR mode, which needs CAP_NET_ADMIN, taken in the Suspend phase:
+// see tcp_send_queues.h).
 #pragma once
 
 #include <sys/stat.h>
@@ -22,5 +23,9 @@ namespace ckpt {
 // when given.
 bool capture_socket(int fd, const struct stat& st, ByteWriter& out, MessageString& err,
                     const AddressMap* addresses = nullptr);
+// Suspend phase (tcp_send_queues.h): when fd is a connected TCP socket that
+// takes TCP_REPAIR mode, appends its u32 send_seq and send queue (a str) to
+// `out` and sets *taken. False with err when the queue cannot be copied.
+bool take_tcp_send_queue(int fd, ByteWriter& out, bool* taken, MessageString& err);
 
 }  // namespace ckpt

@@ -61,6 +61,8 @@ std::string socket_text(const FdRecord& f) {
   if (msgs) out += ", " + std::to_string(bytes) + " bytes queued";
   if (msgs && st.type != SOCK_STREAM) out += " in " + std::to_string(msgs) + " messages";
   if (!st.send.empty()) out += ", " + std::to_string(st.send.size()) + " bytes to send";
+  if (st.recv_seq || st.send_seq)  // TCP, read in repair mode
+    out += ", seq recv " + std::to_string(st.recv_seq) + " send " + std::to_string(st.send_seq);
   if (st.shutdown) out += ", shutdown " + std::to_string(st.shutdown);
   return out;
 }

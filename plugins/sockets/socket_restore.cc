@@ -566,22 +566,37 @@ int SocketTable::open_for(const image::FdRecord& r, std::string_view host, std::
 }
 
 // What a stream socket `to` had still to read: its receive queue, then the
-// part of its peer `from`'s send queue it had not received.
-std::string SocketTable::stream_bytes_for(const Sock& to, const Sock* from) const {
+// part of its peer `from`'s send queue it had not received. False with err
+// when the two images leave a gap in the stream: the sender's send queue
+// begins past the receiver's recv_seq (its capture came after the
+// receiver's, which the Suspend-phase capture of send queues rules out).
+bool SocketTable::stream_bytes_for(const Sock& to, const Sock* from, std::string* bytes,
+                                   std::string* err) const {
   const SocketState& st = to.st;
-  std::string bytes;
-  for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) { bytes += data; });
-  if (from && is_tcp(st) && !from->st.send.empty()) {
-    // from's send queue is [send_seq - size, send_seq); `to` has up to recv_seq.
-    uint32_t first = from->st.send_seq - static_cast<uint32_t>(from->st.send.size());
-    int32_t skip = static_cast<int32_t>(st.recv_seq - first);
-    if (skip < 0)  // bytes moved between the two ends' captures
-      std::fprintf(stderr, "ckpt_restart: warning: %d bytes of the stream of %s are lost\n", -skip,
-                   describe(st).c_str());
-    if (skip < 0) skip = 0;
-    if (static_cast<size_t>(skip) < from->st.send.size()) bytes += from->st.send.substr(skip);
+  bytes->clear();
+  for_each_message(st.recv_queue, [&](std::string_view data, std::string_view) { *bytes += data; });
+  // Sequence numbers are known when both ends were read in repair mode
+  // (zero both otherwise); an empty send queue still says where it began.
+  auto has_seqs = [](const SocketState& x) { return x.recv_seq != 0 || x.send_seq != 0; };
+  if (!from || !is_tcp(st) || !has_seqs(st) || !has_seqs(from->st)) return true;
+  // from's send queue is [data_end - size, data_end); `to` has up to
+  // recv_end. A FIN takes a sequence number: write_seq counts it once the
+  // sender shut down (state FIN_WAIT1 and after, shutdown bit 2), rcv_nxt
+  // once it arrived; neither is a byte.
+  uint32_t data_end = from->st.send_seq - ((from->st.shutdown & 2) ? 1 : 0);
+  uint32_t first = data_end - static_cast<uint32_t>(from->st.send.size());
+  uint32_t recv_end = st.recv_seq;
+  if ((from->st.shutdown & 2) && static_cast<int32_t>(recv_end - data_end) > 0) recv_end = data_end;
+  int32_t skip = static_cast<int32_t>(recv_end - first);
+  if (skip < 0) {
+    *err = "cannot restore " + describe(st) + ": " + std::to_string(-skip) +
+           " bytes of its stream are in neither image (the receiver saved up to sequence " +
+           std::to_string(recv_end) + ", the sender's saved send queue starts at " +
+           std::to_string(first) + "): the checkpoint is inconsistent";
+    return false;
   }
-  return bytes;
+  if (static_cast<size_t>(skip) < from->st.send.size()) *bytes += from->st.send.substr(skip);
+  return true;
 }
 
 // The bytes in flight towards `s`, written from the other end; for a peer
@@ -601,7 +616,8 @@ bool SocketTable::refill(Sock& s, std::string* err) {
       });
       return ok;
     }
-    std::string bytes = stream_bytes_for(to, &to == &s ? p : &s);
+    std::string bytes;
+    if (!stream_bytes_for(to, &to == &s ? p : &s, &bytes, err)) return false;
     if (!bytes.empty() && !write_all(from, bytes))
       return fail(err, to.st, "putting back " + std::to_string(bytes.size()) + " bytes in flight");
     return true;

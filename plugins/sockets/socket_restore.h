@@ -103,7 +103,8 @@ class SocketTable {
   bool bind_moved(Sock& s, std::string* err);
   bool accept_from_hosts(std::vector<Sock*>& servers, std::string* err);
   std::string real(const Sock& s, std::string_view vaddr) const;
-  std::string stream_bytes_for(const Sock& to, const Sock* from) const;
+  bool stream_bytes_for(const Sock& to, const Sock* from, std::string* bytes,
+                        std::string* err) const;
   Sock* partner(const Sock& s);
   Sock* listener_for(const Sock& s, std::string_view addr);
   Sock* by_local(const Sock& like, std::string_view addr);

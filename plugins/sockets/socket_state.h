@@ -12,9 +12,11 @@
 //                             (peer empty when not connected)
 //   peek_off i32              SO_PEEK_OFF (-1 = off)
 //   n_opts u32, n x {level i32, name i32, len u32 + bytes}
-//   recv_seq u32, send_seq u32   TCP: rcv_nxt and write_seq (TCP_QUEUE_SEQ),
-//                             0 elsewhere
-//   send str                  TCP: the send queue (snd_una .. write_seq)
+//   recv_seq u32, send_seq u32   TCP: rcv_nxt and write_seq (TCP_QUEUE_SEQ;
+//                             each counts a FIN received/sent), 0 elsewhere
+//   send str                  TCP: the send queue (snd_una .. write_seq);
+//                             send_seq and send as taken in the Suspend
+//                             phase (tcp_send_queues.h)
 //   n_msgs u32, n x {data str, from str}   the receive queue: stream
 //                             sockets one message with everything, datagram
 //                             and seqpacket sockets one per message, with its

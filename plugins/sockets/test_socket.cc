@@ -17,6 +17,7 @@
 #include "socket_capture.h"
 #include "socket_restore.h"
 #include "socket_state.h"
+#include "tcp_send_queues.h"
 #include "tests/unit/fd_record_helper.h"
 
 namespace ckpt {
@@ -214,6 +215,106 @@ TEST(SocketRestore, SocketpairAndTcpComeBackWithTheirBytes) {
   ASSERT_EQ(write(fds[2], "x", 1), 1);
   usleep(10000);
   EXPECT_EQ(read_some(fds[3]), "x");
+  for (int fd : fds) close(fd);
+}
+
+// The Suspend phase takes the send queue; the snapshot's capture stores
+// that one (write_seq as it was then), not the socket's current state.
+TEST(SocketCapture, StoresTheSendQueueTakenInTheSuspendPhase) {
+  int c, s;
+  tcp_pair(&c, &s);
+  ASSERT_EQ(write(c, "early", 5), 5);
+  MessageString err;
+  ASSERT_TRUE(take_tcp_send_queues(nullptr, 0, err)) << err.c_str();
+  EXPECT_GE(taken_tcp_send_queue_count(), 2);  // both ends
+  SocketState taken = decode(*capture(c));
+  ASSERT_EQ(write(c, "late", 4), 4);  // cannot happen in a real checkpoint
+  SocketState again = decode(*capture(c));
+  drop_tcp_send_queues();
+  SocketState now = decode(*capture(c));
+  EXPECT_NE(taken.send_seq, 0u);
+  EXPECT_EQ(again.send_seq, taken.send_seq);
+  EXPECT_EQ(now.send_seq, taken.send_seq + 4);
+  close(c);
+  close(s);
+}
+
+// The race the Suspend-phase capture closes, made by hand: the receiver
+// captured, then bytes ACKed, then the sender captured. The restart must
+// refuse, naming the gap, rather than lose the bytes silently.
+TEST(SocketRestore, AStreamGapBetweenTheImagesIsAnError) {
+  int c, s;
+  tcp_pair(&c, &s);
+  drop_tcp_send_queues();
+  std::vector<std::unique_ptr<LiveRecord>> recs;
+  recs.push_back(capture(s));
+  ASSERT_EQ(write(c, "lost", 4), 4);
+  usleep(10000);  // received and ACKed: gone from c's send queue
+  recs.push_back(capture(c));
+  close(c);
+  close(s);
+  SocketTable table;
+  for (auto& r : recs) table.note(r->r, "/", "host", false);
+  std::string err;
+  std::vector<int> fds;
+  for (auto& r : recs) fds.push_back(table.open_for(r->r, "host", &err));
+  EXPECT_FALSE(table.finish(&err));
+  EXPECT_NE(err.find("4 bytes of its stream are in neither image"), std::string::npos) << err;
+  for (int fd : fds)
+    if (fd >= 0) close(fd);
+}
+
+// A sender that shut down with bytes still queued: its write_seq counts the
+// FIN, which is no byte. The receiver gets every byte back, then EOF.
+TEST(SocketRestore, AFinQueuedBehindUnsentBytesIsNoByte) {
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));  // a small window
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(l, 1), 0);
+  getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  int s = accept(l, nullptr, nullptr);
+  close(l);
+  ASSERT_GE(s, 0);
+  usleep(10000);
+  std::string sent;
+  for (char ch = 'a'; sent.size() < (1u << 20); ch = ch == 'z' ? 'a' : ch + 1) {
+    std::string chunk(1000, ch);
+    ssize_t w = write(c, chunk.data(), chunk.size());
+    if (w <= 0) break;
+    sent.append(chunk.data(), static_cast<size_t>(w));
+  }
+  ASSERT_EQ(shutdown(c, SHUT_WR), 0);
+  usleep(10000);
+  MessageString err;
+  ASSERT_TRUE(take_tcp_send_queues(nullptr, 0, err)) << err.c_str();
+  std::vector<std::unique_ptr<LiveRecord>> recs;
+  recs.push_back(capture(s));
+  recs.push_back(capture(c));
+  drop_tcp_send_queues();
+  SocketState cs = decode(*recs[1]);
+  EXPECT_EQ(cs.shutdown & 2, 2);
+  EXPECT_FALSE(cs.send.empty());  // the FIN waits behind these
+  close(c);
+  close(s);
+  std::vector<int> fds;
+  ASSERT_NO_FATAL_FAILURE(restore_all(recs, &fds));
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
   for (int fd : fds) close(fd);
 }
 

@@ -21,6 +21,7 @@
 #include "image_file.h"
 #include "log.h"
 #include "plugins/sockets/net_addresses.h"
+#include "plugins/sockets/tcp_send_queues.h"
 #include "plugins/timers/time_state.h"
 #include "preempt.h"
 #include "process_name.h"
@@ -142,7 +143,8 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
 
 // Phase 1: once no thread is inside a deferred section (MPI_Init), stop
 // every application thread; wait for children still starting so that they
-// join this checkpoint.
+// join this checkpoint. Then take the TCP send queues, before the barrier
+// that precedes every receive queue's capture (tcp_send_queues.h).
 void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
@@ -154,7 +156,9 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   MessageString err;
   g_suspended = wait_deferred_sections(rt, err) && suspend_all_threads(rt, err);
   if (g_suspended) settle_children(rt);
-  reply_suspended(rt, proto::Msg::kSuspended, g_suspended, err.view());
+  int skip[2] = {rt.coord_fd, rt.event_fd};
+  bool ok = g_suspended && take_tcp_send_queues(skip, 2, err);
+  reply_suspended(rt, proto::Msg::kSuspended, ok, err.view());
 }
 
 // Phase 2: every process of the computation is stopped, so what processes
@@ -170,6 +174,7 @@ void handle_snapshot(Runtime& rt) {
     note_process_name(rt, g_job.stopped_threads);
     ok = prepare_image(rt, g_job, g_dir.view(), err);
   }
+  drop_tcp_send_queues();  // in the image now, or given up; not in the memory snapshot
   if (ok && !snapshot_or_restart(rt)) return;
   if (!ok && g_suspended) {
     resume_all_threads(rt);
@@ -209,6 +214,7 @@ void handle_resume(Runtime& rt, ByteReader& in) {
     cancel_forked_writer(g_job);
   else if (g_job.fd >= 0)
     abandon_image(g_job);
+  drop_tcp_send_queues();
   if (g_suspended) resume_all_threads(rt);
   g_suspended = false;
   end_checkpoint(rt);
@@ -257,6 +263,7 @@ void serve(Runtime& rt) {
     }
   }
   // The coordinator is gone: never leave the application stopped.
+  drop_tcp_send_queues();
   if (g_suspended) resume_all_threads(rt);
   g_suspended = false;
   end_checkpoint(rt);

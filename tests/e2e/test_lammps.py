@@ -21,7 +21,7 @@ def body(job, bins):
         mpi_common.skip("lammps", "no lmp on PATH (apt-get install lammps)")
     mpirun = mpi_common.launcher("lammps", ["mpirun.openmpi", "mpirun"])
     melt = os.path.join(bins.examples_src, "lammps_melt.in")
-    lammps = [mpirun, "-np", "2", lmp, "-in", melt, "-var", "nsteps", "800", "-var", "every", "10",
+    lammps = [mpirun, "-np", "2", lmp, "-in", melt, "-var", "nsteps", "8000", "-var", "every", "10",
               "-log", "none"]
     pipeline = f"{shlex.join(lammps)} | grep --line-buffered '^step '"
     argv = ["/bin/sh", "-c", pipeline]
