@@ -24,6 +24,8 @@ void Hello::encode(ByteWriter& w) const {
   w.put_u32(process.restart_count);
   w.put_str(process.host);
   w.put_str(process.program);
+  w.put_u64(process.committed_generation);
+  w.put_u8(process.rejoining);
 }
 
 bool Hello::decode(ByteReader& r) {
@@ -39,6 +41,10 @@ bool Hello::decode(ByteReader& r) {
   process.restart_count = r.u32();
   process.host = r.str();
   process.program = r.str();
+  if (r.ok() && r.remaining() > 0) {  // absent from older runtimes
+    process.committed_generation = r.u64();
+    process.rejoining = r.u8();
+  }
   return r.ok();
 }
 

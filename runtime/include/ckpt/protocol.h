@@ -21,8 +21,16 @@
 // the reply until every old host of the checkpoint has been published.
 //
 // Version 2 added Snapshot/Snapshotted, Execing and Outside; CmdRendezvous
-// came later without a version change (a coordinator that predates it closes
-// the connection on receiving it, as on any unknown command).
+// and CmdHold came later without a version change (a coordinator that
+// predates them closes the connection on receiving them, as on any unknown
+// command), and so did the trailing fields of a process's Hello
+// (committed_generation, rejoining: absent means 0).
+//
+// A process whose coordinator is gone (killed, its node lost) runs on and
+// connects again, with backoff, to the same address: its Hello then says
+// rejoining=1 and carries the last generation it saw committed, so the next
+// coordinator started there (same checkpoint dir, hence same secret) takes
+// it back with its identity (see coordinator/job_roster.h).
 // Payload encoders are malloc-free (ByteWriter), so the runtime can use them
 // on the checkpoint path.
 #pragma once
@@ -71,6 +79,7 @@ enum class Msg : uint16_t {
   kCmdQuit = 33,
   kCmdInterval = 34,    // set the periodic checkpoint interval
   kCmdRendezvous = 35,  // publish a blob, wait for the other hosts (see CmdRendezvous)
+  kCmdHold = 36,        // processes are about to register: do not exit (see CmdHold)
 
   kCmdReply = 40,  // coordinator -> command
 };
@@ -91,7 +100,9 @@ struct ProcessInfo {
   int32_t rank = -1;  // MPI rank, -1 if none
   uint32_t restart_count = 0;
   std::string_view host;
-  std::string_view program;  // short name, used in image names
+  std::string_view program;           // short name, used in image names
+  uint64_t committed_generation = 0;  // the last commit this process took part in
+  uint8_t rejoining = 0;              // 1: it lost its coordinator and registers again
 };
 
 struct Hello {
@@ -210,6 +221,20 @@ struct CmdCheckpoint {
 
 struct CmdInterval {
   uint32_t seconds = 0;  // 0 = no periodic checkpoints
+  void encode(ByteWriter& w) const { w.put_u32(seconds); }
+  bool decode(ByteReader& r) {
+    seconds = r.u32();
+    return r.ok();
+  }
+};
+
+// CmdHold: ckpt_launch and ckpt_restart, before they start processes that
+// will register: the coordinator must not exit (--exit-on-last) for `seconds`
+// or until a process registers, whichever comes first. Reply CmdReply{ok=1}.
+// A coordinator already on its way out closes the connection without a
+// reply: the launcher then starts a new one.
+struct CmdHold {
+  uint32_t seconds = 0;
   void encode(ByteWriter& w) const { w.put_u32(seconds); }
   bool decode(ByteReader& r) {
     seconds = r.u32();
