@@ -79,19 +79,19 @@ int Coordinator::run() {
 // while a connection is still in its handshake (it may be a process).
 bool Coordinator::should_exit() {
   if (commands_.quit_requested()) return true;
+  if (!config_.exit_on_last || !had_process_ || peers_.process_count() != 0 || machine_.active()) {
+    empty_since_.reset();
+    return false;
+  }
   Clock::time_point now = Clock::now();
+  if (!empty_since_) empty_since_ = now;
+  if (now - *empty_since_ < kExitGrace) return false;
   auto hold = commands_.hold_deadline();
   bool handshaking = false;
   peers_.for_each([&](Peer& p) {
     if (!p.dead && p.kind == PeerKind::kUnauthenticated) handshaking = true;
   });
-  if (!config_.exit_on_last || !had_process_ || peers_.process_count() != 0 || machine_.active() ||
-      (hold && now < *hold) || handshaking) {
-    empty_since_.reset();
-    return false;
-  }
-  if (!empty_since_) empty_since_ = now;
-  return now - *empty_since_ >= kExitGrace;
+  return !(hold && now < *hold) && !handshaking;
 }
 
 void Coordinator::accept_all() {

@@ -70,8 +70,9 @@ std::string JobRoster::missing_text(Clock::time_point now) {
   std::string names;
   for (size_t i = 0; i < gone.size() && i < 4; i++) names += (i ? ", " : "") + gone[i].label();
   if (gone.size() > 4) names += ", ...";
-  return std::to_string(gone.size()) + (gone.size() == 1 ? " process" : " processes") +
-         " of the job run without a coordinator (not registered here yet; they retry every few "
+  return std::to_string(gone.size()) +
+         (gone.size() == 1 ? " process of the job runs" : " processes of the job run") +
+         " without a coordinator (not registered here yet; they retry every few "
          "seconds): " +
          names;
 }

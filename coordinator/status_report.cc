@@ -98,8 +98,9 @@ std::string status_text(const StatusInputs& in) {
     out += table(rows);
   }
   if (!in.missing.empty()) {
-    out += "warning: " + plural(in.missing.size(), "process", "processes") +
-           " of the job run without a coordinator (not registered here yet; they retry every few "
+    out += "warning: " + plural(in.missing.size(), "process", "processes") + " of the job " +
+           (in.missing.size() == 1 ? "runs" : "run") +
+           " without a coordinator (not registered here yet; they retry every few "
            "seconds; a checkpoint now is refused)\n";
     std::vector<Row> rows{{"VPID", "PID", "PROGRAM", "HOST"}};
     for (const RosterEntry& e : in.missing)

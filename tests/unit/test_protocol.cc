@@ -55,10 +55,12 @@ TEST(Protocol, HelloProcess) {
   proto::Hello in;
   in.proof = 0x0123456789abcdefULL;
   in.role = proto::Role::kProcess;
-  in.process = {4242, 1, 777, 3, 2, "node7", "heat"};
+  in.process = {4242, 1, 777, 3, 2, "node7", "heat", 12, 1};
   auto bytes = encode(in);
   proto::Hello out;
   ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.process.committed_generation, 12u);
+  EXPECT_EQ(out.process.rejoining, 1);
   EXPECT_EQ(out.proof, in.proof);
   EXPECT_EQ(out.role, proto::Role::kProcess);
   EXPECT_EQ(out.process.vpid, 4242);
@@ -68,7 +70,29 @@ TEST(Protocol, HelloProcess) {
   EXPECT_EQ(out.process.restart_count, 2u);
   EXPECT_EQ(out.process.host, "node7");
   EXPECT_EQ(out.process.program, "heat");
-  expect_truncations_fail<proto::Hello>(bytes);
+  // A Hello of an older runtime ends after the program: the trailing fields
+  // (committed generation, rejoining) read as 0. Any other prefix fails.
+  size_t old_size = bytes.size() - 9;
+  std::vector<uint8_t> old(bytes.begin(), bytes.begin() + static_cast<long>(old_size));
+  proto::Hello older;
+  ASSERT_TRUE(decode(old, &older));
+  EXPECT_EQ(older.process.program, "heat");
+  EXPECT_EQ(older.process.committed_generation, 0u);
+  EXPECT_EQ(older.process.rejoining, 0);
+  expect_truncations_fail<proto::Hello>(old);
+  for (size_t n = old_size + 1; n < bytes.size(); n++) {
+    std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<long>(n));
+    EXPECT_FALSE(decode(prefix, &older)) << "prefix of " << n << " bytes decoded";
+  }
+}
+
+TEST(Protocol, CmdHold) {
+  proto::CmdHold in{600};
+  auto bytes = encode(in);
+  proto::CmdHold out;
+  ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.seconds, 600u);
+  expect_truncations_fail<proto::CmdHold>(bytes);
 }
 
 TEST(Protocol, HelloCommandAndNegativeRank) {
