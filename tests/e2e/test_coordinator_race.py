@@ -34,7 +34,8 @@ def body(job, bins):
                           lambda work: [bins.example("mixed_memory"), "48", "400", "30", "5"],
                           cycles=len(DELAYS), before_restart=before_restart)
     harness.run_cycles(job, sc)
-    for err in sorted(glob.glob(job.path("restart*.err"))):
+    # The restored program says so on the program's stderr (app.err).
+    for err in sorted(glob.glob(job.path("restart*.err")) + [job.path("app.err")]):
         with open(err, errors="replace") as f:
             text = f.read()
         if "no coordinator" in text or "without a coordinator" in text:
