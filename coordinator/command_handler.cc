@@ -52,6 +52,8 @@ bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_poin
       if (!decode_payload(frame, &cmd)) return false;
       auto seconds = std::chrono::seconds(std::min<uint32_t>(cmd.seconds, kMaxHoldSeconds));
       hold_until_ = now + seconds;
+      log_line("held for %lld s: a launcher starts processes",
+               static_cast<long long>(seconds.count()));
       reply(peer.id, true, "holding for " + std::to_string(seconds.count()) + " s");
       return true;
     }
