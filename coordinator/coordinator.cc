@@ -162,7 +162,11 @@ void Coordinator::authenticate(Peer& peer, const Frame& frame) {
   uint64_t expected = proto::prove(config_.secret.key, peer.nonce, hello.role);
   if (!proofs_equal(hello.proof, expected)) return reject(peer, "wrong job secret");
 
-  peer.conn.queue_message(proto::Msg::kWelcome, proto::Welcome{store_.committed(), store_.dir()});
+  proto::Welcome welcome{store_.committed(), store_.dir()};
+  if (hello.role == proto::Role::kProcess && hello.process.has_nonce)
+    welcome.proof =
+        proto::prove(config_.secret.key, hello.process.nonce, proto::Role::kCoordinator);
+  peer.conn.queue_message(proto::Msg::kWelcome, welcome);
   if (hello.role != proto::Role::kProcess) {
     peer.kind = PeerKind::kCommand;
     return;

@@ -109,6 +109,10 @@ bool coordinator_connect(Runtime& rt, MessageString& err, bool rejoining) {
                    rt.program,
                    rt.committed_generation,
                    static_cast<uint8_t>(rejoining ? 1 : 0)};
+  // Our own challenge: the Welcome must prove the secret too.
+  hello.process.has_nonce =
+      sys::call3(SYS_getrandom, reinterpret_cast<long>(hello.process.nonce), proto::kNonceSize,
+                 0) == static_cast<long>(proto::kNonceSize);
   uint8_t buf[1024];
   ByteWriter out(buf, sizeof(buf));
   hello.encode(out);
@@ -125,8 +129,14 @@ bool coordinator_connect(Runtime& rt, MessageString& err, bool rejoining) {
     return false;
   }
   proto::Welcome welcome;
-  if (welcome.decode(in) && welcome.generation > rt.committed_generation)
-    rt.committed_generation = welcome.generation;
+  if (!welcome.decode(in) ||
+      (hello.process.has_nonce &&
+       welcome.proof != proto::prove(rt.secret, hello.process.nonce, proto::Role::kCoordinator))) {
+    err.append("what answers there does not prove the job secret");
+    coordinator_close(rt);
+    return false;
+  }
+  if (welcome.generation > rt.committed_generation) rt.committed_generation = welcome.generation;
   set_io_timeout(rt.coord_fd, 0);
   return true;
 }

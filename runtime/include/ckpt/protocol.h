@@ -24,7 +24,8 @@
 // and CmdHold came later without a version change (a coordinator that
 // predates them closes the connection on receiving them, as on any unknown
 // command), and so did the trailing fields of a process's Hello
-// (committed_generation, rejoining: absent means 0).
+// (committed_generation, rejoining, nonce: absent means 0) and of Welcome
+// (proof: the coordinator's answer to the process's nonce).
 //
 // A process whose coordinator is gone (killed, its node lost) runs on and
 // connects again, with backoff, to the same address: its Hello then says
@@ -84,7 +85,8 @@ enum class Msg : uint16_t {
   kCmdReply = 40,  // coordinator -> command
 };
 
-enum class Role : uint8_t { kProcess = 1, kCommand = 2 };
+// kCoordinator only in proofs: the coordinator's, over a process's nonce.
+enum class Role : uint8_t { kProcess = 1, kCommand = 2, kCoordinator = 3 };
 
 struct Challenge {
   uint8_t nonce[kNonceSize] = {};
@@ -103,6 +105,11 @@ struct ProcessInfo {
   std::string_view program;           // short name, used in image names
   uint64_t committed_generation = 0;  // the last commit this process took part in
   uint8_t rejoining = 0;              // 1: it lost its coordinator and registers again
+  // The process's own challenge: Welcome proves the coordinator knows the
+  // secret too, so that a process never serves whatever listens on a port
+  // its dead coordinator left. has_nonce = 0: none asked (older runtimes).
+  uint8_t has_nonce = 0;
+  uint8_t nonce[kNonceSize] = {};
 };
 
 struct Hello {
@@ -116,6 +123,9 @@ struct Hello {
 struct Welcome {
   uint64_t generation = 0;  // last committed generation
   std::string_view ckpt_dir;
+  // prove(secret, the process's Hello nonce, Role::kCoordinator); 0 for
+  // commands and processes that sent no nonce (trailing, absent = 0).
+  uint64_t proof = 0;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
