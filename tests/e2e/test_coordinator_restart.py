@@ -61,7 +61,10 @@ def expect_no_coordinator(job, label, count):
 def wait_registered(job, label, want):
     deadline = time.monotonic() + 30
     while True:
-        procs, missing, gen = identities(job)
+        try:
+            procs, missing, gen = identities(job)
+        except harness.TestFailure as e:  # the new coordinator is not listening yet
+            procs, missing, gen = [], [str(e)], None
         if procs == want and not missing:
             return gen
         if time.monotonic() > deadline:

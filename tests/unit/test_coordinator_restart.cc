@@ -3,12 +3,14 @@
 // coordinator for the processes a launcher is about to start; the roster
 // file names the registered processes, and a coordinator started after one
 // that died expects them back, lists the missing ones in --status and
-// refuses to checkpoint without them; a process that comes back with a
-// newer committed generation than the dir's pushes the numbering past it.
+// refuses to checkpoint without them; ensure_coordinator holds one that is
+// about to leave; a process that comes back with a newer committed
+// generation than the dir's pushes the numbering past it.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "coordinator_fixture.h"
+#include "ensure_coordinator.h"
 #include "roster_file.h"
 
 namespace ckpt::test {
@@ -47,6 +49,23 @@ TEST_F(ExitOnLastTest, HoldKeepsItUntilAProcessRegisters) {
     ASSERT_EQ(restored.connect(settings_, secret_), LinkStatus::kOk);
   }
   EXPECT_TRUE(eventually([&] { return !answers(); }, 5000)) << "still there after the hold ended";
+}
+
+// ensure_coordinator (what ckpt_launch and ckpt_restart call) in the exit
+// grace: the coordinator it finds stays for the processes to come.
+TEST_F(ExitOnLastTest, EnsureCoordinatorInTheExitGraceHoldsIt) {
+  {
+    FakeProcess first(811, "first");
+    ASSERT_EQ(first.connect(settings_, secret_), LinkStatus::kOk);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // most of the 1.5 s grace
+  bool started = true;
+  ASSERT_EQ(ensure_coordinator(settings_, secret_, &started, coordinator_bin()), "");
+  EXPECT_FALSE(started);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  EXPECT_TRUE(answers()) << "the coordinator left although a launcher had found it";
+  FakeProcess restored(811, "first");
+  EXPECT_EQ(restored.connect(settings_, secret_), LinkStatus::kOk) << restored.link_.error();
 }
 
 TEST_F(CoordinatorTest, RosterFileNamesRegisteredProcesses) {
