@@ -136,6 +136,34 @@ TEST_F(CoordinatorTest, NewCoordinatorWaitsForTheProcessesOfTheOldOne) {
   EXPECT_EQ(latest_target(), ".ckpt_gen_1");
 }
 
+// A process of the coordinator's host whose connection drops while it still
+// runs is missing (after a moment: an exiting process hangs up first) until
+// it registers again.
+TEST_F(CoordinatorTest, ProcessThatLostItsConnectionIsMissingUntilItComesBack) {
+  std::string host = this_host_name();
+  int32_t self = static_cast<int32_t>(::getpid());
+  FakeProcess p(560, "app", host);
+  p.real_pid = self;
+  ASSERT_EQ(p.connect(settings_, secret_), LinkStatus::kOk);
+  p.link_.close();
+  ASSERT_TRUE(eventually([&] {
+    return command(proto::Msg::kCmdStatus).text.find("warning: 1 process") != std::string::npos;
+  }));
+  Reply refused = command(proto::Msg::kCmdCheckpoint);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.text.find("560 (app@" + host + ")"), std::string::npos) << refused.text;
+
+  FakeProcess back(560, "app", host);
+  back.real_pid = self;
+  back.rejoining = true;
+  ASSERT_EQ(back.connect(settings_, secret_), LinkStatus::kOk);
+  EXPECT_EQ(command(proto::Msg::kCmdStatus).text.find("warning"), std::string::npos);
+  back.serve_one();
+  Reply done = command(proto::Msg::kCmdCheckpoint);
+  back.wait();
+  EXPECT_TRUE(done.ok) << done.text;
+}
+
 TEST_F(CoordinatorTest, RejoiningProcessWithANewerGenerationMovesTheNumberingPast) {
   FakeProcess p(701, "app");
   p.rejoining = true;
