@@ -135,8 +135,9 @@ std::string ensure_coordinator(const Settings& settings, const Secret& secret, b
 std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started,
                                const std::string& coordinator_path) {
   if (started) *started = false;
-  bool ours = false;  // a coordinator we started answered
-  int rc = -2;        // exit status of our last start attempt
+  bool ours = false;     // a coordinator we started answered
+  bool leaving = false;  // we met one on its way out: ours may find its port still taken
+  int rc = -2;           // exit status of our last start attempt
   auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   for (;;) {
     std::string error;
@@ -149,6 +150,7 @@ std::string ensure_coordinator(const Settings& settings, const Secret& secret, b
     if (st == Probe::kBroken) return error;
     bool late = std::chrono::steady_clock::now() >= deadline;
     if (st == Probe::kExiting) {
+      leaving = true;
       if (late) return error + " and did not make room for a new one within 10 s";
     } else if (!is_local_host(settings.host)) {
       return error + " (" + settings.host + " is not this machine, so none was started)";
@@ -160,7 +162,7 @@ std::string ensure_coordinator(const Settings& settings, const Secret& secret, b
     } else if (rc == 0 && late) {
       return coordinator_path + " started but did not answer on " + endpoint(settings) +
              " within 10 s: " + error;
-    } else if (rc != 0 && rc != -2 && late) {
+    } else if (rc != 0 && rc != -2 && (late || !leaving)) {
       return coordinator_path + " failed to start (exit " + std::to_string(rc) +
              ", see the message above)";
     } else if (rc != 0) {
