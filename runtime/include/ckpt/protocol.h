@@ -25,7 +25,9 @@
 // predates them closes the connection on receiving them, as on any unknown
 // command), and so did the trailing fields of a process's Hello
 // (committed_generation, rejoining, nonce: absent means 0) and of Welcome
-// (proof: the coordinator's answer to the process's nonce).
+// (proof: the coordinator's answer to the process's nonce). A runtime
+// refuses a Welcome that does not answer its nonce, so this runtime needs a
+// coordinator of this version.
 //
 // A process whose coordinator is gone (killed, its node lost) runs on and
 // connects again, with backoff, to the same address: its Hello then says
