@@ -58,6 +58,8 @@ std::string msg_name(proto::Msg type) {
       return "CmdKill";
     case Msg::kCmdQuit:
       return "CmdQuit";
+    case Msg::kCmdHold:
+      return "CmdHold";
     case Msg::kCmdInterval:
       return "CmdInterval";
     case Msg::kCmdRendezvous:

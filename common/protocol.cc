@@ -24,6 +24,9 @@ void Hello::encode(ByteWriter& w) const {
   w.put_u32(process.restart_count);
   w.put_str(process.host);
   w.put_str(process.program);
+  w.put_u64(process.committed_generation);
+  w.put_u8(process.rejoining);
+  if (process.has_nonce) w.put_bytes(process.nonce, kNonceSize);
 }
 
 bool Hello::decode(ByteReader& r) {
@@ -39,17 +42,28 @@ bool Hello::decode(ByteReader& r) {
   process.restart_count = r.u32();
   process.host = r.str();
   process.program = r.str();
+  if (r.ok() && r.remaining() > 0) {  // absent from older runtimes
+    process.committed_generation = r.u64();
+    process.rejoining = r.u8();
+  }
+  if (r.ok() && r.remaining() > 0) {
+    const uint8_t* p = r.bytes(kNonceSize);
+    if (p) std::memcpy(process.nonce, p, kNonceSize);
+    process.has_nonce = p ? 1 : 0;
+  }
   return r.ok();
 }
 
 void Welcome::encode(ByteWriter& w) const {
   w.put_u64(generation);
   w.put_str(ckpt_dir);
+  if (proof) w.put_u64(proof);
 }
 
 bool Welcome::decode(ByteReader& r) {
   generation = r.u64();
   ckpt_dir = r.str();
+  if (r.ok() && r.remaining() > 0) proof = r.u64();  // absent from older coordinators
   return r.ok();
 }
 

@@ -33,6 +33,10 @@ PhaseTraits traits(CheckpointMachine::Phase phase) {
 std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now) {
   if (active()) return CheckpointResult{false, "a checkpoint is already running"};
   std::vector<Peer*> procs = peers_.processes();
+  if (std::string why = gate_ ? gate_() : ""; !why.empty()) {
+    log_line("checkpoint not started: %s", why.c_str());
+    return CheckpointResult{false, "checkpoint refused: " + why};
+  }
   if (procs.empty()) return CheckpointResult{false, "no processes to checkpoint"};
   uint64_t gen = store_.next();
   if (std::string error = store_.create(gen); !error.empty()) {

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ class CheckpointMachine {
       : peers_(peers), store_(store), phase_timeout_(phase_timeout), job_(std::move(job)) {}
 
   bool active() const { return phase_ != Phase::kIdle; }
+  // Asked before each checkpoint starts: "" to go on, else why not (e.g.
+  // processes of the job that are not registered: job_roster.h).
+  void set_gate(std::function<std::string()> gate) { gate_ = std::move(gate); }
   // Starts a checkpoint. Fails at once (result returned) when there is no
   // process or the generation dir cannot be created; nullopt once started.
   std::optional<CheckpointResult> start(Clock::time_point now);
@@ -99,10 +103,11 @@ class CheckpointMachine {
   GenerationStore& store_;
   std::chrono::seconds phase_timeout_;
   JobMetadata job_;
+  std::function<std::string()> gate_;
 
   Phase phase_ = Phase::kIdle;
   uint64_t gen_ = 0;
-  std::string dir_;  // the generation dir, for late joiners' Suspend
+  std::string dir_;          // the generation dir, for late joiners' Suspend
   bool many_hosts_ = false;  // image names carry the host
   std::vector<Participant> parts_;
   Clock::time_point started_;

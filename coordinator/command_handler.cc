@@ -1,10 +1,17 @@
 // ckpt_command requests and their replies (see command_handler.h).
 #include "command_handler.h"
 
+#include <algorithm>
+
 #include "log.h"
 #include "status_report.h"
 
 namespace ckpt {
+namespace {
+
+constexpr uint32_t kMaxHoldSeconds = 3600;
+
+}  // namespace
 
 bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_point now) {
   using proto::Msg;
@@ -38,6 +45,16 @@ bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_poin
       reply(peer.id, true,
             cmd.seconds ? "checkpoint interval " + std::to_string(cmd.seconds) + " s"
                         : "periodic checkpoints off");
+      return true;
+    }
+    case Msg::kCmdHold: {
+      proto::CmdHold cmd;
+      if (!decode_payload(frame, &cmd)) return false;
+      auto seconds = std::chrono::seconds(std::min<uint32_t>(cmd.seconds, kMaxHoldSeconds));
+      hold_until_ = now + seconds;
+      log_line("held for %lld s: a launcher starts processes",
+               static_cast<long long>(seconds.count()));
+      reply(peer.id, true, "holding for " + std::to_string(seconds.count()) + " s");
       return true;
     }
     case Msg::kCmdRendezvous: {
@@ -108,6 +125,7 @@ std::string CommandHandler::status_text(bool json) {
   in.interval = ctx_.periodic.interval();
   for (const Peer* p : ctx_.peers.processes()) in.processes.push_back(p);
   in.outside = ctx_.outside.list();
+  in.missing = ctx_.roster.missing(Clock::now());
   return json ? status_json(in) : ckpt::status_text(in);
 }
 

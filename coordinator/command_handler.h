@@ -1,15 +1,17 @@
 // Command handling: the requests of ckpt_command (checkpoint, checkpoint
-// then kill, status, kill, quit, interval) and of ckpt_restart (rendezvous),
-// and their replies. Checkpoints go through the CheckpointQueue, kills
+// then kill, status, kill, quit, interval), of ckpt_restart (rendezvous) and
+// of both launchers (hold), and their replies. Checkpoints go through the CheckpointQueue, kills
 // through the KillTracker, rendezvous requests wait in the Rendezvous.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "checkpoint_queue.h"
 #include "common/frame.h"
 #include "generation_store.h"
+#include "job_roster.h"
 #include "kill_tracker.h"
 #include "outside_processes.h"
 #include "peer_table.h"
@@ -29,6 +31,7 @@ struct CommandContext {
   const GenerationStore& store;
   OutsideProcesses& outside;
   uint16_t port;
+  JobRoster& roster;
 };
 
 class CommandHandler {
@@ -44,6 +47,10 @@ class CommandHandler {
 
   // A quit was answered: the coordinator should exit.
   bool quit_requested() const { return quit_; }
+  // Until when a launcher asked the coordinator to stay (CmdHold), if it did.
+  std::optional<Clock::time_point> hold_deadline() const { return hold_until_; }
+  // A process registered: what the hold waited for has come.
+  void release_hold() { hold_until_.reset(); }
   // Text (or JSON) for CmdStatus.
   std::string status_text(bool json);
 
@@ -56,6 +63,7 @@ class CommandHandler {
   CommandContext ctx_;
   Rendezvous rendezvous_;
   bool quit_ = false;
+  std::optional<Clock::time_point> hold_until_;
 };
 
 }  // namespace ckpt

@@ -43,6 +43,7 @@ int Coordinator::run() {
   }
   epoll_set(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), kListenerId, false);
   if (config_.interval_s) periodic_.set_interval(config_.interval_s, Clock::now());
+  roster_.load(Clock::now());
   epoll_event events[64];
   for (;;) {
     int n = ::epoll_wait(epoll_.get(), events, 64, wait_timeout_ms(Clock::now()));
@@ -60,8 +61,12 @@ int Coordinator::run() {
     }
     settle(Clock::now());
     peers_.remove_dead();
+    roster_.save(peers_, Clock::now());
     if (should_exit()) break;
   }
+  // Refuse new connections at once: a launcher that comes now starts a new
+  // coordinator instead of talking to one on its way out.
+  listener_.reset();
   peers_.for_each([](Peer& p) { p.conn.flush_blocking(1000); });
   log_line("exiting");
   return 0;
@@ -69,7 +74,9 @@ int Coordinator::run() {
 
 // With --exit-on-last, the coordinator waits kExitGrace after the last
 // process left: a program that execs another one reconnects from its new
-// image (the runtime follows exec), and must find its coordinator there.
+// image (the runtime follows exec), and must find its coordinator there. It
+// stays while a launcher holds it (CmdHold: a restart is on its way) and
+// while a connection is still in its handshake (it may be a process).
 bool Coordinator::should_exit() {
   if (commands_.quit_requested()) return true;
   if (!config_.exit_on_last || !had_process_ || peers_.process_count() != 0 || machine_.active()) {
@@ -78,7 +85,13 @@ bool Coordinator::should_exit() {
   }
   Clock::time_point now = Clock::now();
   if (!empty_since_) empty_since_ = now;
-  return now - *empty_since_ >= kExitGrace;
+  if (now - *empty_since_ < kExitGrace) return false;
+  auto hold = commands_.hold_deadline();
+  bool handshaking = false;
+  peers_.for_each([&](Peer& p) {
+    if (!p.dead && p.kind == PeerKind::kUnauthenticated) handshaking = true;
+  });
+  return !(hold && now < *hold) && !handshaking;
 }
 
 void Coordinator::accept_all() {
@@ -149,7 +162,11 @@ void Coordinator::authenticate(Peer& peer, const Frame& frame) {
   uint64_t expected = proto::prove(config_.secret.key, peer.nonce, hello.role);
   if (!proofs_equal(hello.proof, expected)) return reject(peer, "wrong job secret");
 
-  peer.conn.queue_message(proto::Msg::kWelcome, proto::Welcome{store_.committed(), store_.dir()});
+  proto::Welcome welcome{store_.committed(), store_.dir()};
+  if (hello.role == proto::Role::kProcess && hello.process.has_nonce)
+    welcome.proof =
+        proto::prove(config_.secret.key, hello.process.nonce, proto::Role::kCoordinator);
+  peer.conn.queue_message(proto::Msg::kWelcome, welcome);
   if (hello.role != proto::Role::kProcess) {
     peer.kind = PeerKind::kCommand;
     return;
@@ -157,9 +174,33 @@ void Coordinator::authenticate(Peer& peer, const Frame& frame) {
   peer.kind = PeerKind::kProcess;
   peer.process = ProcessRecord::from(hello.process);
   had_process_ = true;
-  log_line("process %s registered (rank %d, restart %u)", peer.process.label().c_str(),
-           peer.process.rank, peer.process.restart_count);
+  commands_.release_hold();
+  roster_.on_registered(peer);
+  if (peer.process.rejoining)
+    log_line(
+        "process %s registered again after losing its coordinator (rank %d, last committed "
+        "generation %llu)",
+        peer.process.label().c_str(), peer.process.rank,
+        static_cast<unsigned long long>(peer.process.committed_generation));
+  else
+    log_line("process %s registered (rank %d, restart %u)", peer.process.label().c_str(),
+             peer.process.rank, peer.process.restart_count);
+  note_generation(peer.process);
   machine_.on_registered(peer);  // after Welcome: a Suspend may follow
+}
+
+// A process that took part in a commit this dir does not show (another
+// coordinator's dir, or a commit lost): new generations go past it, so
+// that no image of it is ever taken for another generation's.
+void Coordinator::note_generation(const ProcessRecord& process) {
+  if (process.committed_generation <= store_.committed()) return;
+  log_line(
+      "warning: process %s last took part in generation %llu, but %s holds committed "
+      "generation %llu; new generations are numbered past %llu",
+      process.label().c_str(), static_cast<unsigned long long>(process.committed_generation),
+      store_.dir().c_str(), static_cast<unsigned long long>(store_.committed()),
+      static_cast<unsigned long long>(process.committed_generation));
+  store_.number_past(process.committed_generation);
 }
 
 void Coordinator::reject(Peer& peer, const std::string& reason) {
@@ -223,6 +264,7 @@ void Coordinator::disconnect(Peer& peer, const char* why) {
   peer.dead = true;
   if (peer.kind == PeerKind::kProcess) {
     log_line("process %s disconnected: %s", peer.process.label().c_str(), why);
+    roster_.on_disconnect(peer, Clock::now());
     machine_.on_disconnect(peer);
     killer_.on_disconnect(peer);
     if (!peer.execing) outside_.prune(peers_);  // an exec'd parent comes back
@@ -278,6 +320,7 @@ int Coordinator::wait_timeout_ms(Clock::time_point now) {
   if (auto d = killer_.deadline()) next = std::min(next, *d);
   if (auto d = periodic_.deadline()) next = std::min(next, *d);
   if (empty_since_) next = std::min(next, *empty_since_ + kExitGrace);
+  if (auto hold = commands_.hold_deadline(); hold && *hold > now) next = std::min(next, *hold);
   peers_.for_each([&](Peer& p) {
     if (p.kind == PeerKind::kUnauthenticated)
       next = std::min(next, p.connected_at + kHandshakeTimeout + std::chrono::milliseconds(1));

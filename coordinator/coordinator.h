@@ -3,7 +3,8 @@
 // frames to the checkpoint machine (Suspended, Snapshotted, Written,
 // Execing), the preemption handler (Preempt) and the list of outside
 // processes (Outside), command frames to the command handler, wakes for
-// timeouts and periodic checkpoints, and decides when to exit.
+// timeouts and periodic checkpoints, keeps the job's roster file
+// (job_roster.h), and decides when to exit.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "common/scoped_fd.h"
 #include "generation_store.h"
 #include "job_metadata.h"
+#include "job_roster.h"
 #include "kill_tracker.h"
 #include "outside_processes.h"
 #include "peer_table.h"
@@ -48,8 +50,11 @@ class Coordinator {
         periodic_(peers_, queue_),
         preemption_(queue_, killer_, config.preemption),
         outside_(local_host_name()),
+        roster_(store.dir(), local_host_name()),
         commands_(CommandContext{peers_, machine_, queue_, killer_, periodic_, preemption_, store_,
-                                 outside_, config.port}) {}
+                                 outside_, config.port, roster_}) {
+    machine_.set_gate([this] { return roster_.missing_text(Clock::now()); });
+  }
 
   // Serves until a quit command, or (with exit_on_last) until the last
   // process has gone. Returns the exit status.
@@ -65,6 +70,7 @@ class Coordinator {
   void reject(Peer& peer, const std::string& reason);
   void disconnect(Peer& peer, const char* why);
   void settle(Clock::time_point now);
+  void note_generation(const ProcessRecord& process);
   bool flush_all();
   int wait_timeout_ms(Clock::time_point now);
   bool should_exit();
@@ -80,6 +86,7 @@ class Coordinator {
   PeriodicCheckpoints periodic_;
   Preemption preemption_;
   OutsideProcesses outside_;
+  JobRoster roster_;
   CommandHandler commands_;
   bool had_process_ = false;
   std::optional<Clock::time_point> empty_since_;  // no process left since then

@@ -226,7 +226,7 @@ void GenerationStore::discard(uint64_t gen) {
   fs::remove_all(gen_dir(gen), ec);
   if (ec) log_line("warning: cannot remove %s: %s", gen_dir(gen).c_str(), ec.message().c_str());
   std::vector<uint64_t> gens = scan();
-  highest_ = gens.empty() ? 0 : gens.back();
+  highest_ = std::max(floor_, gens.empty() ? 0 : gens.back());
 }
 
 }  // namespace ckpt

@@ -11,6 +11,7 @@
 // before that the previous generation stays complete and untouched.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,8 +28,13 @@ class GenerationStore {
 
   const std::string& dir() const { return dir_; }
   uint64_t committed() const { return committed_; }
-  // 1 + the highest generation dir present.
+  // 1 + the highest generation dir present (or named to number_past).
   uint64_t next() const { return highest_ + 1; }
+  // Generations from now on are numbered above `gen`.
+  void number_past(uint64_t gen) {
+    floor_ = std::max(floor_, gen);
+    highest_ = std::max(highest_, gen);
+  }
   std::string gen_dir(uint64_t gen) const;
 
   // mkdir <dir>/.ckpt_gen_<gen> (0700). "" or an error naming the dir.
@@ -58,6 +64,7 @@ class GenerationStore {
   int keep_;
   uint64_t committed_ = 0;
   uint64_t highest_ = 0;
+  uint64_t floor_ = 0;  // from number_past
 };
 
 // "ckpt_foo_1.img" is acceptable; "", ".", "..", "a/b" and names starting

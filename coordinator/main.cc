@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "common/job_secret.h"
+#include "common/roster_file.h"
 #include "coordinator.h"
 #include "generation_store.h"
 #include "job_metadata.h"
@@ -16,6 +17,21 @@
 
 namespace ckpt {
 namespace {
+
+// A new secret, but processes that registered with a coordinator of this dir
+// still run (it died): they prove the old secret and will be refused.
+void warn_if_orphans_cannot_join(const std::string& dir) {
+  std::string host = this_host_name();
+  size_t running = 0;
+  for (const RosterEntry& e : read_roster(dir))
+    if (liveness(e, host) != Liveness::kGone) running++;
+  if (running == 0) return;
+  std::fprintf(stderr,
+               "ckpt_coordinator: warning: %zu processes registered with an earlier coordinator "
+               "of %s still run, but it holds no job secret (%s): they will be refused; start "
+               "the coordinator with their job's CKPT_SECRET\n",
+               running, dir.c_str(), kSecretFileName);
+}
 
 int run(int argc, char** argv) {
   // 1. Options.
@@ -34,12 +50,14 @@ int run(int argc, char** argv) {
   // written there for every process of the job to read): no secret, no
   // coordinator.
   CoordinatorConfig config;
+  bool had_secret = load_secret(opts.dir).has_value();
   auto secret = load_or_create_secret(opts.dir, &error);
   if (!secret) {
     std::fprintf(stderr, "ckpt_coordinator: %s\n", error.c_str());
     return 1;
   }
   config.secret = *secret;
+  if (!had_secret) warn_if_orphans_cannot_join(opts.dir);
 
   // 3. The checkpoint dir: find the committed generation, drop leftovers.
   GenerationStore store(opts.dir, opts.keep);

@@ -26,6 +26,8 @@ ProcessRecord ProcessRecord::from(const proto::ProcessInfo& info) {
   r.restart_count = info.restart_count;
   r.host = std::string(info.host);
   r.program = std::string(info.program);
+  r.committed_generation = info.committed_generation;
+  r.rejoining = info.rejoining != 0;
   return r;
 }
 

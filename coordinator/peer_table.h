@@ -31,6 +31,9 @@ struct ProcessRecord {
   uint32_t restart_count = 0;
   std::string host;
   std::string program;
+  uint64_t committed_generation = 0;  // the last commit it says it took part in
+  bool rejoining = false;             // it lost its previous coordinator
+  uint64_t start_time = 0;            // on the coordinator's host: /proc start time (job_roster.h)
 
   static ProcessRecord from(const proto::ProcessInfo& info);
   // "1234 (prog@host)", how messages name a process.

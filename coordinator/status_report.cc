@@ -65,6 +65,11 @@ std::string outside_json(const OutsideProcess& o) {
          ", \"reason\": " + json_string(o.reason) + "}";
 }
 
+std::string missing_json(const RosterEntry& e) {
+  return "{\"vpid\": " + std::to_string(e.vpid) + ", \"real_pid\": " + std::to_string(e.real_pid) +
+         ", \"program\": " + json_string(e.program) + ", \"host\": " + json_string(e.host) + "}";
+}
+
 }  // namespace
 
 std::string status_text(const StatusInputs& in) {
@@ -92,6 +97,16 @@ std::string status_text(const StatusInputs& in) {
           {std::to_string(o.real_pid), std::to_string(o.parent_vpid), o.program, o.host, o.reason});
     out += table(rows);
   }
+  if (!in.missing.empty()) {
+    out += "warning: " + plural(in.missing.size(), "process", "processes") + " of the job " +
+           (in.missing.size() == 1 ? "runs" : "run") +
+           " without a coordinator (not registered here yet; they retry every few "
+           "seconds; a checkpoint now is refused)\n";
+    std::vector<Row> rows{{"VPID", "PID", "PROGRAM", "HOST"}};
+    for (const RosterEntry& e : in.missing)
+      rows.push_back({std::to_string(e.vpid), std::to_string(e.real_pid), e.program, e.host});
+    out += table(rows);
+  }
   return out;
 }
 
@@ -106,6 +121,9 @@ std::string status_json(const StatusInputs& in) {
   out += "], \"outside\": [";
   for (size_t i = 0; i < in.outside.size(); i++)
     out += (i ? ", " : "") + outside_json(in.outside[i]);
+  out += "], \"missing\": [";
+  for (size_t i = 0; i < in.missing.size(); i++)
+    out += (i ? ", " : "") + missing_json(in.missing[i]);
   return out + "]}\n";
 }
 

@@ -1,5 +1,6 @@
 // The answer to ckpt_command --status: the coordinator's state, one line per
-// process of the computation, then the processes outside it; as a readable
+// process of the computation, then the processes outside it, then those of
+// the job that run without a coordinator (not registered here); as a readable
 // table or as JSON (same information).
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/roster_file.h"
 #include "outside_processes.h"
 #include "peer_table.h"
 
@@ -20,6 +22,7 @@ struct StatusInputs {
   uint32_t interval = 0;    // periodic checkpoints, seconds; 0 = off
   std::vector<const Peer*> processes;
   std::vector<OutsideProcess> outside;
+  std::vector<RosterEntry> missing;  // of the job, running, not registered (job_roster.h)
 };
 
 std::string status_text(const StatusInputs& in);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/job_secret.h"
+#include "common/roster_file.h"
 #include "common/settings.h"
 #include "launcher/common/coordinator_link.h"
 
@@ -98,6 +99,28 @@ std::string parse_args(int argc, char** argv, Request* req) {
   return "";
 }
 
+// No coordinator answers: do processes of the job still run without one?
+// (The roster file a coordinator that died left behind; roster_file.h.)
+std::string orphans_note(const Settings& settings) {
+  std::string host = this_host_name(), names;
+  size_t running = 0, unknown = 0;
+  for (const RosterEntry& e : read_roster(settings.dir)) {
+    Liveness l = liveness(e, host);
+    if (l == Liveness::kGone) continue;
+    (l == Liveness::kRunning ? running : unknown)++;
+    if (running + unknown <= 3) names += (names.empty() ? "" : ", ") + e.label();
+  }
+  size_t total = running + unknown;
+  if (total == 0) return "";
+  std::string text = "; " + std::to_string(total) + (total == 1 ? " process" : " processes") +
+                     " of the job in " + settings.dir + " " + (total == 1 ? "runs" : "run") +
+                     " without a coordinator: " + names + (total > 3 ? ", ..." : "");
+  if (unknown) text += " (" + std::to_string(unknown) + " on other hosts, not checked)";
+  return text + "; start one with ckpt_coordinator --daemon --port " +
+         std::to_string(settings.port) + " --ckpt-dir " + settings.dir +
+         " and they register with it again";
+}
+
 bool send_request(CoordinatorLink& link, const Request& req) {
   switch (req.command) {
     case proto::Msg::kCmdStatus:
@@ -137,8 +160,10 @@ int run(int argc, char** argv) {
   }
 
   CoordinatorLink link;
-  if (link.open(req.settings, *secret, proto::Role::kCommand) != LinkStatus::kOk) {
-    std::fprintf(stderr, "ckpt_command: %s\n", link.error().c_str());
+  if (LinkStatus st = link.open(req.settings, *secret, proto::Role::kCommand);
+      st != LinkStatus::kOk) {
+    std::string note = st == LinkStatus::kUnreachable ? orphans_note(req.settings) : "";
+    std::fprintf(stderr, "ckpt_command: %s%s\n", link.error().c_str(), note.c_str());
     return kExitNoCoordinator;
   }
   bool sent = send_request(link, req);

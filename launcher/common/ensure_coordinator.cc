@@ -21,14 +21,37 @@ extern char** environ;
 namespace ckpt {
 namespace {
 
-constexpr auto kStartTimeout = std::chrono::seconds(5);
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+// How long a coordinator we found stays for the processes we are about to
+// start (a restart reads its images first): until one registers, at most this.
+constexpr uint32_t kHoldSeconds = 600;
 
-// Connects as a command and hangs up: is a coordinator of our job there?
-LinkStatus probe(const Settings& settings, const Secret& secret, std::string* error) {
+enum class Probe {
+  kHeld,      // a coordinator of our job answered and will stay for our processes
+  kNone,      // nothing listens there
+  kOtherJob,  // wrong job secret
+  kExiting,   // a coordinator of our job, on its way out (no answer to CmdHold)
+  kBroken,    // something there does not speak the protocol
+};
+
+// Connects as a command and asks the coordinator to stay (CmdHold): is a
+// coordinator of our job there, and will it still be there when our
+// processes register?
+Probe probe(const Settings& settings, const Secret& secret, std::string* error) {
   CoordinatorLink link;
   LinkStatus st = link.open(settings, secret, proto::Role::kCommand);
   *error = link.error();
-  return st;
+  if (st == LinkStatus::kUnreachable) return Probe::kNone;
+  if (st == LinkStatus::kRejected) return Probe::kOtherJob;
+  if (st == LinkStatus::kBroken) return Probe::kBroken;
+  link.set_timeout_ms(10000);
+  std::optional<Frame> reply;
+  if (link.send_message(proto::Msg::kCmdHold, proto::CmdHold{kHoldSeconds})) reply = link.recv();
+  proto::CmdReply r;
+  if (reply && reply->type == proto::Msg::kCmdReply && decode_payload(*reply, &r) && r.ok)
+    return Probe::kHeld;
+  *error = "the coordinator at " + endpoint(settings) + " is exiting";
+  return Probe::kExiting;
 }
 
 // A coordinator that already ran before us gets CKPT_INTERVAL, if set (one
@@ -103,51 +126,52 @@ bool is_local_host(const std::string& host) {
 }
 
 std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started) {
-  std::string path = find_tool("ckpt_coordinator");
-  if (path.empty()) {
-    // Only needed if we must start one; probe first anyway.
-    std::string error;
-    LinkStatus st = probe(settings, secret, &error);
-    if (started) *started = false;
-    if (st == LinkStatus::kOk) return pass_interval(settings, secret);
-    if (st == LinkStatus::kRejected) return other_job(settings);
-    return "no coordinator at " + endpoint(settings) +
-           ", and ckpt_coordinator was not found next to " + self_dir();
-  }
-  return ensure_coordinator(settings, secret, started, path);
+  return ensure_coordinator(settings, secret, started, find_tool("ckpt_coordinator"));
 }
 
+// Until a coordinator of our job holds for us: one that is exiting is waited
+// out (it closes its port first), and then, or when none answers, one is
+// started on this machine. `coordinator_path` "" means none can be started.
 std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started,
                                const std::string& coordinator_path) {
   if (started) *started = false;
-  std::string error;
-  LinkStatus st = probe(settings, secret, &error);
-  if (st == LinkStatus::kOk) return pass_interval(settings, secret);
-  if (st == LinkStatus::kRejected) return other_job(settings);
-  if (st == LinkStatus::kBroken) return error;
-  if (!is_local_host(settings.host)) {
-    return error + " (" + settings.host + " is not this machine, so none was started)";
-  }
-  if (settings.port == 0) return "cannot start a coordinator on port 0: choose a port";
-
-  int rc = run_daemon(coordinator_path, settings, secret, &error);
-  if (rc < 0) return error;
-  // Even if ours failed (e.g. port taken by a concurrent start), someone may answer.
+  bool ours = false;     // a coordinator we started answered
+  bool leaving = false;  // we met one on its way out: ours may find its port still taken
+  int rc = -2;           // exit status of our last start attempt
   auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   for (;;) {
-    st = probe(settings, secret, &error);
-    if (st == LinkStatus::kOk) {
-      if (started) *started = (rc == 0);
-      return "";
+    std::string error;
+    Probe st = probe(settings, secret, &error);
+    if (st == Probe::kHeld) {
+      if (started) *started = ours;
+      return ours ? "" : pass_interval(settings, secret);
     }
-    if (st == LinkStatus::kRejected) return other_job(settings);
-    if (rc != 0) {
+    if (st == Probe::kOtherJob) return other_job(settings);
+    if (st == Probe::kBroken) return error;
+    bool late = std::chrono::steady_clock::now() >= deadline;
+    if (st == Probe::kExiting) {
+      leaving = true;
+      if (late) return error + " and did not make room for a new one within 10 s";
+    } else if (!is_local_host(settings.host)) {
+      return error + " (" + settings.host + " is not this machine, so none was started)";
+    } else if (coordinator_path.empty()) {
+      return "no coordinator at " + endpoint(settings) +
+             ", and ckpt_coordinator was not found next to " + self_dir();
+    } else if (settings.port == 0) {
+      return "cannot start a coordinator on port 0: choose a port";
+    } else if (rc == 0 && late) {
+      return coordinator_path + " started but did not answer on " + endpoint(settings) +
+             " within 10 s: " + error;
+    } else if (rc != 0 && rc != -2 && (late || !leaving)) {
       return coordinator_path + " failed to start (exit " + std::to_string(rc) +
              ", see the message above)";
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return coordinator_path + " started but did not answer on " + endpoint(settings) +
-             " within 5 s: " + error;
+    } else if (rc != 0) {
+      // None answers (or ours lost the port to one on its way out): start one.
+      rc = run_daemon(coordinator_path, settings, secret, &error);
+      if (rc == -1) return error;
+      ours = rc == 0;
+      if (!ours) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

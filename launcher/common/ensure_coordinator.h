@@ -1,6 +1,9 @@
 // ensure_coordinator: make sure a coordinator of *this* job answers on
-// settings.host:port, starting one (daemonized, --exit-on-last) when none
-// answers and the host is this machine. A coordinator we start inherits our
+// settings.host:port and stays for the processes about to be started
+// (CmdHold: until one registers, at most 10 minutes), starting one
+// (daemonized, --exit-on-last) when none answers and the host is this
+// machine. A coordinator that is exiting (its last process just left) does
+// not answer the hold: it is waited out and a new one started. A coordinator we start inherits our
 // environment (CKPT_INTERVAL, CKPT_KEEP, CKPT_REQUEUE, the scheduler's job
 // variables); one that already runs is sent CmdInterval when CKPT_INTERVAL is set.
 #pragma once
@@ -15,7 +18,7 @@ namespace ckpt {
 // "" on success (*started tells whether we started it), else a one-line error:
 // "a coordinator of another job is listening on port P", "no coordinator at
 // H:P and H is not this machine", "cannot find ckpt_coordinator next to ...",
-// "ckpt_coordinator ... did not answer within 5 s", ...
+// "ckpt_coordinator ... did not answer within 10 s", ...
 std::string ensure_coordinator(const Settings& settings, const Secret& secret, bool* started);
 
 // Same, with an explicit coordinator program (tests; find_tool otherwise).

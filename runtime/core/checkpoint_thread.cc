@@ -34,6 +34,10 @@ namespace ckpt {
 namespace {
 
 std::atomic<int32_t> g_registered{0};  // 0 pending, 1 connected, 2 failed
+// Registering again after losing the coordinator: first pause, and the
+// longest (the pause doubles after each failed attempt).
+constexpr long kRetryFirstMs = 200;
+constexpr long kRetryMaxMs = 3000;
 ImageJob g_job;
 PathString g_dir;  // where this checkpoint's image goes
 bool g_suspended = false;
@@ -117,13 +121,8 @@ void resume_after_restart() {
   // The checkpoint thread is now the thread-group leader: it carries the
   // program's name (/proc/PID/comm, ps, pgrep), not the runtime's.
   take_process_name();
-  if (coordinator_connect(rt, err)) {
-    name_control_thread();
-  } else {
-    MessageString msg;
-    msg.append("restarted without a coordinator: ").append(err.view());
-    log_line(LogLevel::kWarn, msg.view());
-  }
+  // Without a coordinator now, the checkpoint thread keeps trying (serve()).
+  if (coordinator_connect(rt, err)) name_control_thread();
   g_suspended = false;
   resume_all_threads(rt);
   refresh_scheduler_env();
@@ -206,10 +205,9 @@ void handle_write(Runtime& rt) {
   coordinator_send(rt, proto::Msg::kWritten, out);
 }
 
-void handle_resume(Runtime& rt, ByteReader& in) {
-  proto::Resume msg;
-  if (msg.decode(in) && msg.committed) rt.committed_generation = msg.generation;
-  // A checkpoint given up before its image was written.
+// A checkpoint given up (Resume{committed=0}, or its coordinator gone):
+// drop the image in progress and let the application run.
+void abandon_checkpoint(Runtime& rt) {
   if (forked_writer_running())
     cancel_forked_writer(g_job);
   else if (g_job.fd >= 0)
@@ -220,9 +218,16 @@ void handle_resume(Runtime& rt, ByteReader& in) {
   end_checkpoint(rt);
 }
 
+void handle_resume(Runtime& rt, ByteReader& in) {
+  proto::Resume msg;
+  if (msg.decode(in) && msg.committed) rt.committed_generation = msg.generation;
+  abandon_checkpoint(rt);  // after a commit: nothing left to drop
+}
+
 // Waits until the coordinator speaks, handling runtime events meanwhile.
+// False when there is no connection.
 bool wait_for_coordinator(Runtime& rt) {
-  for (;;) {
+  while (rt.coord_fd >= 0) {
     pollfd fds[2] = {{rt.coord_fd, POLLIN, 0}, {rt.event_fd, POLLIN, 0}};
     long n = sys::call3(SYS_poll, reinterpret_cast<long>(fds), rt.event_fd >= 0 ? 2 : 1, -1);
     if (n < 0) continue;
@@ -232,13 +237,16 @@ bool wait_for_coordinator(Runtime& rt) {
     }
     if (fds[0].revents) return true;
   }
+  return false;
 }
 
-void serve(Runtime& rt) {
+// Serves one coordinator connection until it is gone. A restored process
+// comes back in here (through handle_snapshot), connected or not.
+void serve_connection(Runtime& rt) {
   for (;;) {
     proto::Msg type;
     ByteReader in(nullptr, 0);
-    if (!wait_for_coordinator(rt) || !coordinator_recv(rt, type, in)) break;
+    if (!wait_for_coordinator(rt) || !coordinator_recv(rt, type, in)) return;
     switch (type) {
       case proto::Msg::kSuspend:
         handle_suspend(rt, in);
@@ -262,13 +270,55 @@ void serve(Runtime& rt) {
         break;
     }
   }
-  // The coordinator is gone: never leave the application stopped.
-  drop_tcp_send_queues();
-  if (g_suspended) resume_all_threads(rt);
-  g_suspended = false;
-  end_checkpoint(rt);
-  coordinator_close(rt);
-  log_line(LogLevel::kInfo, "lost the coordinator; running on without checkpoints");
+}
+
+// Sleeps `ms` while handling runtime events (a preemption signal has no
+// coordinator to go to: it is logged).
+void pause_handling_events(Runtime& rt, long ms) {
+  pollfd fd = {rt.event_fd, POLLIN, 0};
+  if (sys::call3(SYS_poll, reinterpret_cast<long>(&fd), rt.event_fd >= 0 ? 1 : 0, ms) > 0 &&
+      (take_events(rt) & kEventPreempt))
+    log_line(LogLevel::kWarn, "preemption signal while no coordinator answers: not checkpointed");
+}
+
+// Connects again to the coordinator's address, with backoff, until one of
+// this job answers (the next coordinator started there: see
+// docs/usage.md). Malloc-free: it runs in a restored process too.
+void reconnect(Runtime& rt) {
+  long delay_ms = kRetryFirstMs;
+  bool said = false;
+  for (;;) {
+    MessageString err;
+    if (coordinator_connect(rt, err, true)) break;
+    if (!said) {
+      MessageString msg;
+      msg.append("no coordinator (")
+          .append(err.view())
+          .append("); running on without checkpoints and registering again once one answers");
+      log_line(LogLevel::kWarn, msg.view());
+      said = true;
+    }
+    // A little spread per process, so that the ranks of a big job do not
+    // all knock at once.
+    pause_handling_events(rt, delay_ms + rt.real_pid % 97);
+    delay_ms = delay_ms * 2 > kRetryMaxMs ? kRetryMaxMs : delay_ms * 2;
+  }
+  name_control_thread();
+  if (said) log_line(LogLevel::kWarn, "registered again with a coordinator");
+}
+
+// The checkpoint thread's life: serve the coordinator; when it goes (or
+// never answered), never leave the application stopped, and register again
+// with the next one.
+void serve(Runtime& rt) {
+  for (;;) {
+    serve_connection(rt);
+    bool had_connection = rt.coord_fd >= 0;
+    abandon_checkpoint(rt);
+    coordinator_close(rt);
+    if (had_connection) log_line(LogLevel::kInfo, "lost the coordinator; running on");
+    reconnect(rt);
+  }
 }
 
 void* checkpoint_thread_main(void* arg) {
@@ -278,14 +328,9 @@ void* checkpoint_thread_main(void* arg) {
   MessageString err;
   bool ok = coordinator_connect(rt, err);
   if (ok) name_control_thread();
-  if (!ok) {
-    MessageString msg;
-    msg.append("running without checkpoints: ").append(err.view());
-    log_line(LogLevel::kWarn, msg.view());
-  }
   g_registered.store(ok ? 1 : 2);
   futex_wake_all(g_registered);
-  if (ok) serve(rt);
+  serve(rt);  // without a connection: keeps trying to register
   return nullptr;
 }
 

@@ -55,14 +55,26 @@ int move_high(int fd) {
   return static_cast<int>(high);
 }
 
+// A coordinator host that is down must not hold the checkpoint thread for
+// the kernel's whole SYN retry time, nor a listener that never greets it:
+// connect and handshake get kHandshakeTimeout; later reads block (poll first).
+constexpr long kHandshakeTimeoutS = 5;
+
+void set_io_timeout(long fd, long seconds) {
+  long tv[2] = {seconds, 0};  // struct timeval
+  for (int opt : {SO_SNDTIMEO, SO_RCVTIMEO})
+    sys::call5(SYS_setsockopt, fd, SOL_SOCKET, opt, reinterpret_cast<long>(tv), sizeof(tv));
+}
+
 }  // namespace
 
-bool coordinator_connect(Runtime& rt, MessageString& err) {
+bool coordinator_connect(Runtime& rt, MessageString& err, bool rejoining) {
   long fd = sys::call3(sys::kSocket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     err.append("socket: ").append(errno_name(-fd));
     return false;
   }
+  set_io_timeout(fd, kHandshakeTimeoutS);
   long r;
   do {
     r = sys::call3(sys::kConnect, fd, reinterpret_cast<long>(&rt.coord_addr),
@@ -88,7 +100,19 @@ bool coordinator_connect(Runtime& rt, MessageString& err) {
   proto::Hello hello;
   hello.role = proto::Role::kProcess;
   hello.proof = proto::prove(rt.secret, challenge.nonce, hello.role);
-  hello.process = {rt.vpid, rt.vppid, rt.real_pid, rt.rank, rt.restart_count, rt.host, rt.program};
+  hello.process = {rt.vpid,
+                   rt.vppid,
+                   rt.real_pid,
+                   rt.rank,
+                   rt.restart_count,
+                   rt.host,
+                   rt.program,
+                   rt.committed_generation,
+                   static_cast<uint8_t>(rejoining ? 1 : 0)};
+  // Our own challenge: the Welcome must prove the secret too.
+  hello.process.has_nonce =
+      sys::call3(SYS_getrandom, reinterpret_cast<long>(hello.process.nonce), proto::kNonceSize,
+                 0) == static_cast<long>(proto::kNonceSize);
   uint8_t buf[1024];
   ByteWriter out(buf, sizeof(buf));
   hello.encode(out);
@@ -105,7 +129,15 @@ bool coordinator_connect(Runtime& rt, MessageString& err) {
     return false;
   }
   proto::Welcome welcome;
-  if (welcome.decode(in)) rt.committed_generation = welcome.generation;
+  if (!welcome.decode(in) ||
+      (hello.process.has_nonce &&
+       welcome.proof != proto::prove(rt.secret, hello.process.nonce, proto::Role::kCoordinator))) {
+    err.append("what answers there does not prove the job secret");
+    coordinator_close(rt);
+    return false;
+  }
+  if (welcome.generation > rt.committed_generation) rt.committed_generation = welcome.generation;
+  set_io_timeout(rt.coord_fd, 0);
   return true;
 }
 

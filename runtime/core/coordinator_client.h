@@ -10,8 +10,10 @@
 
 namespace ckpt {
 
-// Connect, prove the secret and register as a process. Sets rt.coord_fd.
-bool coordinator_connect(Runtime& rt, MessageString& err);
+// Connect, prove the secret and register as a process (rejoining: after
+// losing the previous coordinator). Sets rt.coord_fd. Connect and handshake
+// give up after a few seconds.
+bool coordinator_connect(Runtime& rt, MessageString& err, bool rejoining = false);
 void coordinator_close(Runtime& rt);
 bool coordinator_send(Runtime& rt, proto::Msg type, const ByteWriter& payload);
 // Blocks for the next frame. The reader views a static buffer that stays

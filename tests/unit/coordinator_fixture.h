@@ -94,7 +94,15 @@ class FakeProcess {
   }
 
   LinkStatus connect(const Settings& settings, const Secret& secret, uint32_t restart_count = 0) {
-    proto::ProcessInfo info{vpid_, 1, vpid_ + 100000, -1, restart_count, host_, program_};
+    proto::ProcessInfo info{vpid_,
+                            1,
+                            real_pid ? real_pid : vpid_ + 100000,
+                            -1,
+                            restart_count,
+                            host_,
+                            program_,
+                            committed_generation,
+                            static_cast<uint8_t>(rejoining)};
     link_.set_timeout_ms(20000);
     return link_.open(settings, secret, proto::Role::kProcess, &info);
   }
@@ -129,6 +137,10 @@ class FakeProcess {
   // Runs when a request (Suspend, Snapshot, Write) arrives, before the
   // answer; false: stop serving without answering (it closed the link).
   std::function<bool(proto::Msg)> before_reply;
+  // What connect() says in its Hello besides vpid, program and host.
+  int32_t real_pid = 0;  // 0: vpid + 100000
+  uint64_t committed_generation = 0;
+  bool rejoining = false;
   std::string snapshot_error;   // Snapshotted{ok=0} with this error
   bool answer_snapshot = true;  // false: never answer Snapshot
   EventLog* events = nullptr;

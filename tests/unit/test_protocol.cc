@@ -55,10 +55,15 @@ TEST(Protocol, HelloProcess) {
   proto::Hello in;
   in.proof = 0x0123456789abcdefULL;
   in.role = proto::Role::kProcess;
-  in.process = {4242, 1, 777, 3, 2, "node7", "heat"};
+  in.process = {4242, 1, 777, 3, 2, "node7", "heat", 12, 1, 1};
+  for (size_t i = 0; i < proto::kNonceSize; i++) in.process.nonce[i] = static_cast<uint8_t>(i + 40);
   auto bytes = encode(in);
   proto::Hello out;
   ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.process.committed_generation, 12u);
+  EXPECT_EQ(out.process.rejoining, 1);
+  EXPECT_EQ(out.process.has_nonce, 1);
+  EXPECT_EQ(0, std::memcmp(out.process.nonce, in.process.nonce, proto::kNonceSize));
   EXPECT_EQ(out.proof, in.proof);
   EXPECT_EQ(out.role, proto::Role::kProcess);
   EXPECT_EQ(out.process.vpid, 4242);
@@ -68,7 +73,31 @@ TEST(Protocol, HelloProcess) {
   EXPECT_EQ(out.process.restart_count, 2u);
   EXPECT_EQ(out.process.host, "node7");
   EXPECT_EQ(out.process.program, "heat");
-  expect_truncations_fail<proto::Hello>(bytes);
+  // A Hello of an older runtime ends after the program: the trailing fields
+  // (committed generation, rejoining) read as 0. Any other prefix fails.
+  size_t old_size = bytes.size() - 9 - proto::kNonceSize;
+  std::vector<uint8_t> old(bytes.begin(), bytes.begin() + static_cast<long>(old_size));
+  proto::Hello older;
+  ASSERT_TRUE(decode(old, &older));
+  EXPECT_EQ(older.process.program, "heat");
+  EXPECT_EQ(older.process.committed_generation, 0u);
+  EXPECT_EQ(older.process.rejoining, 0);
+  EXPECT_EQ(older.process.has_nonce, 0);
+  expect_truncations_fail<proto::Hello>(old);
+  for (size_t n = old_size + 1; n < bytes.size(); n++) {
+    if (n == old_size + 9) continue;  // generation and rejoining, without a nonce: fine
+    std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<long>(n));
+    EXPECT_FALSE(decode(prefix, &older)) << "prefix of " << n << " bytes decoded";
+  }
+}
+
+TEST(Protocol, CmdHold) {
+  proto::CmdHold in{600};
+  auto bytes = encode(in);
+  proto::CmdHold out;
+  ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.seconds, 600u);
+  expect_truncations_fail<proto::CmdHold>(bytes);
 }
 
 TEST(Protocol, HelloCommandAndNegativeRank) {
@@ -103,7 +132,24 @@ TEST(Protocol, Welcome) {
   ASSERT_TRUE(decode(bytes, &out));
   EXPECT_EQ(out.generation, 17u);
   EXPECT_EQ(out.ckpt_dir, "/tmp/ckpt");
+  EXPECT_EQ(out.proof, 0u);
   expect_truncations_fail<proto::Welcome>(bytes);
+  // With the coordinator's proof (an answer to a process's nonce).
+  in.proof = 0x1122334455667788ULL;
+  auto proved = encode(in);
+  ASSERT_EQ(proved.size(), bytes.size() + 8);
+  ASSERT_TRUE(decode(proved, &out));
+  EXPECT_EQ(out.proof, in.proof);
+  for (size_t n = bytes.size() + 1; n < proved.size(); n++) {
+    std::vector<uint8_t> prefix(proved.begin(), proved.begin() + static_cast<long>(n));
+    EXPECT_FALSE(decode(prefix, &out)) << "prefix of " << n << " bytes decoded";
+  }
+}
+
+TEST(Protocol, CoordinatorProofDiffersFromTheProcessProof) {
+  uint8_t key[16] = {1, 2, 3}, nonce[proto::kNonceSize] = {9, 8, 7};
+  EXPECT_NE(proto::prove(key, nonce, proto::Role::kCoordinator),
+            proto::prove(key, nonce, proto::Role::kProcess));
 }
 
 TEST(Protocol, TextMsg) {

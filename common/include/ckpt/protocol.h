@@ -21,8 +21,19 @@
 // the reply until every old host of the checkpoint has been published.
 //
 // Version 2 added Snapshot/Snapshotted, Execing and Outside; CmdRendezvous
-// came later without a version change (a coordinator that predates it closes
-// the connection on receiving it, as on any unknown command).
+// and CmdHold came later without a version change (a coordinator that
+// predates them closes the connection on receiving them, as on any unknown
+// command), and so did the trailing fields of a process's Hello
+// (committed_generation, rejoining, nonce: absent means 0) and of Welcome
+// (proof: the coordinator's answer to the process's nonce). A runtime
+// refuses a Welcome that does not answer its nonce, so this runtime needs a
+// coordinator of this version.
+//
+// A process whose coordinator is gone (killed, its node lost) runs on and
+// connects again, with backoff, to the same address: its Hello then says
+// rejoining=1 and carries the last generation it saw committed, so the next
+// coordinator started there (same checkpoint dir, hence same secret) takes
+// it back with its identity (see coordinator/job_roster.h).
 // Payload encoders are malloc-free (ByteWriter), so the runtime can use them
 // on the checkpoint path.
 #pragma once
@@ -71,11 +82,13 @@ enum class Msg : uint16_t {
   kCmdQuit = 33,
   kCmdInterval = 34,    // set the periodic checkpoint interval
   kCmdRendezvous = 35,  // publish a blob, wait for the other hosts (see CmdRendezvous)
+  kCmdHold = 36,        // processes are about to register: do not exit (see CmdHold)
 
   kCmdReply = 40,  // coordinator -> command
 };
 
-enum class Role : uint8_t { kProcess = 1, kCommand = 2 };
+// kCoordinator only in proofs: the coordinator's, over a process's nonce.
+enum class Role : uint8_t { kProcess = 1, kCommand = 2, kCoordinator = 3 };
 
 struct Challenge {
   uint8_t nonce[kNonceSize] = {};
@@ -91,7 +104,14 @@ struct ProcessInfo {
   int32_t rank = -1;  // MPI rank, -1 if none
   uint32_t restart_count = 0;
   std::string_view host;
-  std::string_view program;  // short name, used in image names
+  std::string_view program;           // short name, used in image names
+  uint64_t committed_generation = 0;  // the last commit this process took part in
+  uint8_t rejoining = 0;              // 1: it lost its coordinator and registers again
+  // The process's own challenge: Welcome proves the coordinator knows the
+  // secret too, so that a process never serves whatever listens on a port
+  // its dead coordinator left. has_nonce = 0: none asked (older runtimes).
+  uint8_t has_nonce = 0;
+  uint8_t nonce[kNonceSize] = {};
 };
 
 struct Hello {
@@ -105,6 +125,9 @@ struct Hello {
 struct Welcome {
   uint64_t generation = 0;  // last committed generation
   std::string_view ckpt_dir;
+  // prove(secret, the process's Hello nonce, Role::kCoordinator); 0 for
+  // commands and processes that sent no nonce (trailing, absent = 0).
+  uint64_t proof = 0;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
@@ -210,6 +233,20 @@ struct CmdCheckpoint {
 
 struct CmdInterval {
   uint32_t seconds = 0;  // 0 = no periodic checkpoints
+  void encode(ByteWriter& w) const { w.put_u32(seconds); }
+  bool decode(ByteReader& r) {
+    seconds = r.u32();
+    return r.ok();
+  }
+};
+
+// CmdHold: ckpt_launch and ckpt_restart, before they start processes that
+// will register: the coordinator must not exit (--exit-on-last) for `seconds`
+// or until a process registers, whichever comes first. Reply CmdReply{ok=1}.
+// A coordinator already on its way out closes the connection without a
+// reply: the launcher then starts a new one.
+struct CmdHold {
+  uint32_t seconds = 0;
   void encode(ByteWriter& w) const { w.put_u32(seconds); }
   bool decode(ByteReader& r) {
     seconds = r.u32();
