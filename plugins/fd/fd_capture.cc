@@ -150,6 +150,17 @@ int32_t shared_with(const FdFacts* facts, int i) {
   return -1;
 }
 
+// A regular file open read-write (not append-only) may be changed in place,
+// as databases do (SQLite's database and -wal files): its content is saved
+// so that the restart puts it back as it was (rollback). Size rollback is
+// enough for append-only and write-only files. /dev/shm files are shared
+// memory (shm_capture). Files past kMaxContentBytes get size rollback only.
+bool saved_by_content(const FdFacts& f, const image::FdRecord& r) {
+  return r.kind == image::FdKind::kRegular && r.shares_with < 0 &&
+         (f.flags & O_ACCMODE) == O_RDWR && !(f.flags & O_APPEND) &&
+         f.st.st_size <= FdCapture::kMaxContentBytes && !f.target.view().starts_with("/dev/shm/");
+}
+
 }  // namespace
 
 bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err) {
@@ -202,7 +213,11 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
       capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
     if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {
-      if (cap.n_unlinked == 64) return unsupported(f.fd, f.target.view(), err);
+      if (cap.n_unlinked == FdCapture::kMaxContentFds)
+        return unsupported(f.fd, f.target.view(), err);
+      r.file_data = cap.n_unlinked;
+      cap.unlinked_fds[cap.n_unlinked++] = f.fd;
+    } else if (saved_by_content(f, r) && cap.n_unlinked < FdCapture::kMaxContentFds) {
       r.file_data = cap.n_unlinked;
       cap.unlinked_fds[cap.n_unlinked++] = f.fd;
     }

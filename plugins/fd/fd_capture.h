@@ -1,7 +1,7 @@
 // The fd plugin, checkpoint side: describes every open file descriptor as an
 // FdRecord (Fds section) and saves the content of files that were unlinked
-// while open (FileData sections). Descriptors it cannot restore make the
-// checkpoint fail with a message that names them.
+// while open and of small files open read-write (FileData sections). Descriptors it cannot restore
+// make the checkpoint fail with a message that names them.
 #pragma once
 
 #include "../../runtime/core/fixed_string.h"
@@ -17,8 +17,12 @@ namespace ckpt {
 inline constexpr int kMaxFds = 4096;
 
 struct FdCapture {
+  static constexpr int kMaxContentFds = 64;
+  // A read-write file up to this size is saved by content (fd_capture.cc).
+  static constexpr int64_t kMaxContentBytes = 64 << 20;
   int count = 0;
-  int unlinked_fds[64];  // fds whose content goes into FileData
+  // fds whose content goes into FileData: unlinked files, read-write files
+  int unlinked_fds[kMaxContentFds];
   int n_unlinked = 0;
   // The FileData payloads, each preceded by its u64 size: read while the
   // application is stopped, written to the image later (maybe by a child).

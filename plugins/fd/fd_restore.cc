@@ -34,14 +34,32 @@ bool is_file(const FdRecord& r) {
 
 bool writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
-int open_file(const FdRecord& r, const FdRestoreOptions& opts, std::string* err) {
+// A read-write file saved by content (fd_capture.cc) gets its checkpoint-time
+// size and bytes back.
+bool put_back_content(const image::LoadedImage& img, const FdRecord& r, int fd, std::string* err) {
+  if (ftruncate(fd, r.size) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+      !image::copy_file_data(img, static_cast<uint32_t>(r.file_data), fd, err)) {
+    *err = "cannot put back the content of " + describe(r) + ": " +
+           (err->empty() ? std::strerror(errno) : *err);
+    return false;
+  }
+  return true;
+}
+
+int open_file(const image::LoadedImage& img, const FdRecord& r, const FdRestoreOptions& opts,
+              std::string* err) {
   std::string path(r.path);
   int fd = open(path.c_str(), static_cast<int>(r.open_flags) | O_CLOEXEC);
   if (fd < 0) {
     *err = "cannot reopen " + describe(r) + ": " + std::strerror(errno);
     return -1;
   }
-  if (r.kind == FdKind::kRegular && opts.file_rollback && writable(r.open_flags)) {
+  if (r.kind == FdKind::kRegular && opts.file_rollback && r.file_data >= 0) {
+    if (!put_back_content(img, r, fd, err)) {
+      close(fd);
+      return -1;
+    }
+  } else if (r.kind == FdKind::kRegular && opts.file_rollback && writable(r.open_flags)) {
     struct stat st;
     if (fstat(fd, &st) == 0 && st.st_size > r.size && ftruncate(fd, r.size) != 0) {
       *err = "cannot roll back " + describe(r) + " to " + std::to_string(r.size) +
@@ -153,7 +171,7 @@ int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
     case FdKind::kSocket:
       return sockets_.open_for(r, img.process.host, err);
     default:
-      if (is_file(r)) return open_file(r, opts_, err);
+      if (is_file(r)) return open_file(img, r, opts_, err);
       *err = "cannot restore " + describe(r) + ": unsupported kind";
       return -1;
   }
