@@ -9,8 +9,7 @@ while tasks are in flight; stdout and the reduction file must equal an
 uninterrupted run's after two checkpoint/kill/restart cycles. Skipped (77)
 without /usr/bin/python3."""
 
-import os
-
+import app_common
 import harness
 
 APP = r'''
@@ -61,16 +60,8 @@ if __name__ == "__main__":
 
 
 def body(job, bins):
-    python = "/usr/bin/python3"
-    if not os.path.exists(python):
-        print("SKIP: needs /usr/bin/python3")
-        raise SystemExit(harness.SKIP_EXIT)
-    script = job.path("mp_pool_app.py")
-    with open(script, "w") as f:
-        f.write(APP)
-    sc = harness.Scenario("mp_pool", lambda work: [python, script, "100", "0.08"], outputs=["reduction.txt"],
-                          tree=True)
-    harness.run_cycles(job, sc)
+    app_common.require([], "python3", python=True)
+    app_common.run_python_program(job, "mp_pool_app", APP, ["100", "0.08"], ["reduction.txt"])
 
 
 if __name__ == "__main__":

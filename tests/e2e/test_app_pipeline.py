@@ -9,6 +9,7 @@ checkpoint/kill/restart cycles. Skipped (77) when a tool is missing."""
 
 import shutil
 
+import app_common
 import harness
 
 # fd 3: the step lines go straight to stdout while the data goes down the
@@ -39,10 +40,7 @@ echo done
 
 def body(job, bins):
     tools = ["bash", "awk", "tr", "sort", "uniq", "cut", "tee", "md5sum", "sha256sum", "sed", "sleep"]
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        print(f"SKIP: missing {' '.join(missing)}")
-        raise SystemExit(harness.SKIP_EXIT)
+    app_common.require(tools, "bash, coreutils, mawk, sed")
     bash = shutil.which("bash")
     sc = harness.Scenario("pipeline", lambda work: [bash, "-c", SCRIPT, "pipeline", "150", "0.06"],
                           outputs=["table.txt", "values.txt"], tree=True)

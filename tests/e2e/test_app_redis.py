@@ -10,9 +10,7 @@ state, the AOF of the commands and stdout must equal an uninterrupted run's
 after two checkpoint/kill/restart cycles. Skipped (77) without
 redis-server, redis-cli or /usr/bin/python3."""
 
-import os
-import shutil
-
+import app_common
 import harness
 
 APP = r'''
@@ -125,17 +123,9 @@ main()
 
 
 def body(job, bins):
-    python = "/usr/bin/python3"
-    missing = [t for t in ("redis-server", "redis-cli") if shutil.which(t) is None]
-    if missing or not os.path.exists(python):
-        print(f"SKIP: needs /usr/bin/python3 and {' '.join(missing)} (Debian redis-server, redis-tools)")
-        raise SystemExit(harness.SKIP_EXIT)
-    script = job.path("redis_app.py")
-    with open(script, "w") as f:
-        f.write(APP)
-    sc = harness.Scenario("redis", lambda work: [python, script, "120", "0.08"],
-                          outputs=["state.txt", "appendonlydir/appendonly.aof.1.incr.aof"], tree=True)
-    harness.run_cycles(job, sc)
+    app_common.require(["redis-server", "redis-cli"], "python3, redis-server, redis-tools", python=True)
+    app_common.run_python_program(job, "redis_app", APP, ["120", "0.08"],
+                                  ["state.txt", "appendonlydir/appendonly.aof.1.incr.aof"])
 
 
 if __name__ == "__main__":

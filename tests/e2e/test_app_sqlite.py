@@ -9,9 +9,7 @@ script's own checksum of the rows and stdout must equal an uninterrupted
 run's after two checkpoint/kill/restart cycles. Skipped (77) without
 /usr/bin/python3 or the sqlite3 CLI."""
 
-import os
-import shutil
-
+import app_common
 import harness
 
 # Prints "step I" once step I is committed and seen by the reader; paced so
@@ -97,16 +95,8 @@ main()
 
 
 def body(job, bins):
-    python = "/usr/bin/python3"
-    if not os.path.exists(python) or shutil.which("sqlite3") is None:
-        print("SKIP: needs /usr/bin/python3 and the sqlite3 CLI (Debian package sqlite3)")
-        raise SystemExit(harness.SKIP_EXIT)
-    script = job.path("sqlite_app.py")
-    with open(script, "w") as f:
-        f.write(APP)
-    sc = harness.Scenario("sqlite_wal", lambda work: [python, script, "120", "0.08"], outputs=["dump.sql"],
-                          tree=True)
-    harness.run_cycles(job, sc)
+    app_common.require(["sqlite3"], "python3, sqlite3", python=True)
+    app_common.run_python_program(job, "sqlite_app", APP, ["120", "0.08"], ["dump.sql"])
 
 
 if __name__ == "__main__":
