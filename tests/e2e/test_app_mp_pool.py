@@ -4,8 +4,8 @@ pipes guarded by SemLocks (POSIX semaphores: shared memory in /dev/shm), and
 the parent runs three helper threads (worker, task and result handlers). Each
 step maps a chunk of work over the pool and reduces it; a shared
 multiprocessing.Value (a lock and a counter in shared memory) counts the
-tasks done, and imap_unordered and apply_async run too. The checkpoints land
-while tasks are in flight; stdout and the reduction file must equal an
+tasks done, and imap_unordered and apply_async run too. Each task sleeps a
+little, so the checkpoints land while tasks are in flight; stdout and the reduction file must equal an
 uninterrupted run's after two checkpoint/kill/restart cycles. Skipped (77)
 without /usr/bin/python3."""
 
@@ -27,6 +27,7 @@ def work(n):
     x = n * 2654435761 % (1 << 32)
     for _ in range(2000):
         x = (x * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+    time.sleep(SLEEP)  # tasks in flight: where the checkpoints land
     with counter.get_lock():
         counter.value += 1
     return n, x % 1000003
@@ -48,7 +49,6 @@ def main():
             total += step_sum + single[1]
             digest.update(f"{step}:{step_sum}:{single[1]}".encode())
             print(f"step {step} sum {step_sum} tasks {shared.value}", flush=True)
-            time.sleep(SLEEP)
     with open("reduction.txt", "w") as f:
         f.write(f"total {total}\ntasks {shared.value}\ndigest {digest.hexdigest()}\n")
     print("OK", flush=True)
@@ -61,7 +61,7 @@ if __name__ == "__main__":
 
 def body(job, bins):
     app_common.require([], "python3", python=True)
-    app_common.run_python_program(job, "mp_pool_app", APP, ["100", "0.08"], ["reduction.txt"])
+    app_common.run_python_program(job, "mp_pool_app", APP, ["100", "0.004"], ["reduction.txt"])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ free loopback port with an append-only file in its directory, keeps one
 client connection open for the whole run (pipelined SET, INCR, RPUSH, HSET,
 ZADD, SADD, LTRIM in RESP) and runs redis-cli every step (INCRBY, LRANGE) as
 a second, short-lived client. Server, driver and redis-cli are all in the
-computation; the checkpoints land while commands flow. At the end the driver
+computation. Each step the driver sends a pipelined batch and opens a MULTI,
+then pauses before reading the replies: the checkpoints land with replies in
+flight and a transaction queued in the server. At the end the driver
 writes DBSIZE and a sorted dump of every key and value, then SHUTDOWN. That
 state, the AOF of the commands and stdout must equal an uninterrupted run's
 after two checkpoint/kill/restart cycles. Skipped (77) without
@@ -36,7 +38,7 @@ class Client:
             sys.exit("redis-server did not come up")
         self.rfile = self.sock.makefile("rb")
 
-    def send(self, *cmds):
+    def write(self, *cmds):
         out = bytearray()
         for cmd in cmds:
             out += b"*%d\r\n" % len(cmd)
@@ -44,6 +46,9 @@ class Client:
                 arg = str(arg).encode()
                 out += b"$%d\r\n%s\r\n" % (len(arg), arg)
         self.sock.sendall(out)
+
+    def send(self, *cmds):
+        self.write(*cmds)
         return [self.reply() for _ in cmds]
 
     def reply(self):
@@ -98,16 +103,23 @@ def main():
             batch.append(["ZADD", "scores", x % 1000, f"m{x % 200}"])
         batch += [["INCR", "counter"], ["RPUSH", "log", f"step{step}"], ["LTRIM", "log", -50, -1],
                   ["HSET", "steps", f"s{step % 30}", step], ["SADD", "seen", step % 37]]
-        replies = c.send(*batch)
+        # The batch and a MULTI are sent, then the client pauses before reading
+        # any reply: a checkpoint in the pause finds the replies in flight
+        # and the transaction open in the server.
+        c.write(*batch, ["MULTI"], ["INCRBY", "multi", step], ["RPUSH", "multi_log", step])
+        time.sleep(SLEEP)
+        replies = [c.reply() for _ in batch]
+        if [c.reply() for _ in range(3)] != ["OK", "QUEUED", "QUEUED"]:
+            sys.exit("MULTI did not queue")
+        multi = c.send(["EXEC"])[0]
         counter = replies[-5]
         by_cli = cli(port, "INCRBY", "cli_counter", step)
         tail = cli(port, "LRANGE", "log", -2, -1)
         if tail[-1] != f"step{step}" or counter != step + 1:
             print(f"step {step}: unexpected counter {counter} or log tail {tail}", flush=True)
             sys.exit(3)
-        print(f"step {step} counter {counter} cli_counter {by_cli[0]} zcard {c.send(['ZCARD', 'scores'])[0]}",
-              flush=True)
-        time.sleep(SLEEP)
+        print(f"step {step} counter {counter} cli_counter {by_cli[0]} multi {multi} "
+              f"zcard {c.send(['ZCARD', 'scores'])[0]}", flush=True)
     with open("state.txt", "w") as f:
         f.write(dump(c))
     try:

@@ -1,7 +1,8 @@
 """e2e (real applications): SQLite in WAL mode, from Debian's python3 sqlite3
 module and sqlite3 CLI. One Python process keeps a WAL database open for the
 whole run (its -wal file and the mmap'd -shm index are shared memory) and
-commits a transaction per step, while a second long-lived connection in a
+commits a transaction per step (pausing with it open, so that checkpoints
+find it open about half the time), while a second long-lived connection in a
 forked reader process checks, every step, what the writer committed. SQLite
 checkpoints the WAL into the database every few steps (wal_autocheckpoint).
 At the end the sqlite3 CLI dumps the database (`.dump`): the dump, the
@@ -73,6 +74,7 @@ def main():
                              (step % 97,)).fetchone()
         db.execute("DELETE FROM items WHERE id % 97 = ?", (step % 97,))
         rows -= deleted[0]; total -= deleted[1]
+        time.sleep(SLEEP / 2)  # a checkpoint here finds the write transaction open
         db.execute("COMMIT")
         ask.write(f"{step}\n"); ask.flush()
         seen = answer.readline().split()
@@ -80,7 +82,7 @@ def main():
             print(f"reader saw {seen} after step {step}, writer has {rows} {total}", flush=True)
             sys.exit(3)
         print(f"step {step} rows {rows} total {total}", flush=True)
-        time.sleep(SLEEP)
+        time.sleep(SLEEP / 2)
     ask.close()
     os.waitpid(pid, 0)
     print(f"digest {rows_digest(db)}", flush=True)
