@@ -16,6 +16,7 @@
 #include "fd_owner.h"
 #include "fdinfo.h"
 #include "fifo_capture.h"
+#include "file_locks.h"
 #include "inotify_capture.h"
 #include "pipe_content.h"
 #include "pty_capture.h"
@@ -173,6 +174,7 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
   size_t count_at = out.reserve(4);
   cap.count = 0;
   cap.n_unlinked = 0;
+  cap.n_locks = 0;
   static char info[16384];
   ByteWriter extra;
   for (int i = 0; i < n; i++) {
@@ -209,6 +211,14 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
       if (!capture_socket(f.fd, f.st, extra, err, cap.addresses)) return false;
     } else if (r.kind == image::FdKind::kFifo && r.shares_with < 0) {
       if (!capture_fifo(f.fd, f.st, f.flags, f.target.view(), extra, err)) return false;
+    } else if (r.kind == image::FdKind::kRegular && r.shares_with < 0) {
+      if (!parse_file_locks(f.fd, read_fdinfo_text(f.fd, info, sizeof(info)), cap.locks,
+                            FdCapture::kMaxLocks, &cap.n_locks)) {
+        err.append("fd ").append_int(f.fd).append(" (").append(f.target.view());
+        err.append("): the process holds more file locks than ckpt keeps (");
+        err.append_int(FdCapture::kMaxLocks).append(")");
+        return false;
+      }
     } else if (r.shares_with < 0)
       capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());

@@ -7,6 +7,7 @@
 #include "../../runtime/core/fixed_string.h"
 #include "ckpt/address_map.h"
 #include "ckpt/byte_codec.h"
+#include "file_locks.h"
 
 namespace ckpt::image {
 class ImageWriter;
@@ -27,6 +28,11 @@ struct FdCapture {
   // The FileData payloads, each preceded by its u64 size: read while the
   // application is stopped, written to the image later (maybe by a child).
   ByteWriter file_data;
+  // The file locks the process holds (file_locks.h): kept in the runtime's
+  // memory, which the image carries, and taken again after a restart.
+  static constexpr int kMaxLocks = 256;
+  HeldLock locks[kMaxLocks];
+  int n_locks = 0;
   // The process's virtual address map (net_addresses.h): sockets' addresses
   // are saved in their virtual form. nullptr: as they are.
   const AddressMap* addresses = nullptr;
