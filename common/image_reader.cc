@@ -320,7 +320,8 @@ bool Parser::end_section(const uint8_t* p, uint64_t size) {
 bool Parser::final_checks() {
   if (!seen_[1]) return fail("no Process section");
   for (auto& fd : img_->fds) {
-    if (fd.kind != FdKind::kUnlinked) continue;
+    // A dup of an earlier fd shares its description, content included.
+    if (fd.kind != FdKind::kUnlinked || fd.shares_with >= 0) continue;
     auto it = std::find_if(img_->file_data.begin(), img_->file_data.end(),
                            [&](const FileDataRef& d) { return int64_t{d.index} == fd.file_data; });
     if (it == img_->file_data.end())

@@ -14,6 +14,7 @@
 #include "fd_capture_ops.h"
 #include "fd_owner.h"
 #include "fdinfo.h"
+#include "file_locks.h"
 #include "job_files.h"
 #include "runtime/core/proc_files.h"
 
@@ -117,6 +118,32 @@ int32_t shared_with(const FdFacts* facts, int i) {
   return -1;
 }
 
+// A regular file open read-write (not append-only) may be changed in place,
+// as databases do (SQLite's database and -wal files): its content is saved
+// so that the restart puts it back as it was (rollback). Size rollback is
+// enough for append-only and write-only files. /dev/shm files are shared
+// memory (shm_capture). Files past kMaxContentBytes get size rollback only.
+bool saved_by_content(const FdFacts& f, FdCapture& cap) {
+  bool take = (f.flags & O_ACCMODE) == O_RDWR && !(f.flags & O_APPEND) &&
+              f.st.st_size <= FdCapture::kMaxContentBytes &&
+              cap.content_bytes + f.st.st_size <= FdCapture::kMaxContentTotal &&
+              !f.target.view().starts_with("/dev/shm/");
+  if (take) cap.content_bytes += f.st.st_size;
+  return take;
+}
+
+// The file locks held through a regular file's descriptor (file_locks.h).
+bool capture_locks(const FdFacts& f, FdCapture& cap, MessageString& err) {
+  static char info[16384];
+  if (parse_file_locks(f.fd, read_fdinfo_text(f.fd, info, sizeof(info)), cap.locks,
+                       FdCapture::kMaxLocks, &cap.n_locks))
+    return true;
+  err.append("fd ").append_int(f.fd).append(" (").append(f.target.view());
+  err.append("): the process holds more file locks than ckpt keeps (");
+  err.append_int(FdCapture::kMaxLocks).append(")");
+  return false;
+}
+
 }  // namespace
 
 bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err) {
@@ -130,6 +157,8 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
   size_t count_at = out.reserve(4);
   cap.count = 0;
   cap.n_unlinked = 0;
+  cap.n_locks = 0;
+  cap.content_bytes = 0;
   ByteWriter extra;
   for (int i = 0; i < n; i++) {
     const FdFacts& f = g_facts[i];
@@ -157,14 +186,19 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     if (ops->capture && (r.shares_with < 0 || ops->every_fd) &&
         !ops->capture(f, cap.addresses, extra, err))
       return false;
+    if (r.kind == image::FdKind::kRegular && r.shares_with < 0 && !capture_locks(f, cap, err))
+      return false;
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
     if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {
       if (cap.n_unlinked == kMaxSavedFiles) return unsupported(f.fd, f.target.view(), err);
       r.file_data = cap.n_unlinked;
       cap.unlinked_fds[cap.n_unlinked++] = f.fd;
     } else if (r.kind == image::FdKind::kRegular && r.shares_with < 0 &&
-               cap.n_unlinked < kMaxSavedFiles && take_job_file(f.fd, path, f.st)) {
-      r.file_data = cap.n_unlinked;  // job-private: saved by content (job_files.h)
+               cap.n_unlinked < kMaxSavedFiles &&
+               (take_job_file(f.fd, path, f.st) || saved_by_content(f, cap))) {
+      // Job-private (job_files.h) or changed in place: saved by content, put
+      // back (or made again) by the restart's job_files_restore.
+      r.file_data = cap.n_unlinked;
       cap.unlinked_fds[cap.n_unlinked++] = f.fd;
     }
     note_dirs_of(r, f.fd);

@@ -35,14 +35,15 @@ bool same_description(int32_t other, int fd, int other_fd) {
   return sys::call5(sys::kKcmp, self, other, KCMP_FILE, fd, other_fd) == 0;
 }
 
-// An fd of `pid` sharing the description of our `fd`, or -1.
+// The lowest fd of `pid` sharing the description of our `fd`, or -1. The
+// lowest, as `pid` keys its own descriptions by their first fd (a child's
+// fd 3 inherited from a parent's `exec 3>&1` is the parent's fd 1).
 int find_in(int32_t pid, int fd, const struct stat& st) {
-  if (same_description(pid, fd, fd)) return fd;  // inherited: same number
+  int found = same_description(pid, fd, fd) ? fd : -1;  // inherited: same number
   FixedString<64> dir;
   dir.append("/proc/").append_int(pid).append("/fd");
-  int found = -1;
   for_each_numbered_entry(dir.c_str(), [&](long other_fd, int dir_fd) {
-    if (found >= 0) return;
+    if (found >= 0 && other_fd >= found) return;
     FixedString<32> name;
     name.append_int(other_fd);
     struct stat ost;

@@ -35,6 +35,8 @@ bool is_file(const FdRecord& r) {
 
 bool writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
+// Files saved by content (FdRecord::file_data) were put back, or made
+// again, by restore_job_files (job_files_restore.h) before this.
 int open_file(const FdRecord& r, const FdRestoreOptions& opts, std::string* err) {
   std::string path(r.path);
   int fd = open(path.c_str(), static_cast<int>(r.open_flags) | O_CLOEXEC);

@@ -9,8 +9,8 @@
 #include <ctime>
 #include <string>
 
-#include "gtest/gtest.h"
 #include "common/image_reader.h"
+#include "gtest/gtest.h"
 #include "job_files.h"
 #include "job_files_restore.h"
 

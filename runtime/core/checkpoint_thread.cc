@@ -112,6 +112,10 @@ void resume_after_restart() {
   set_address_map(args->addresses);
   sys::munmap(reinterpret_cast<void*>(args->hole_start), args->hole_len);
   rt.restore_args = nullptr;
+  // Every fd and mapping is back: the process holds its file locks again.
+  MessageString lock_err;
+  if (!retake_file_locks(g_job.fds.locks, g_job.fds.n_locks, lock_err))
+    log_line(LogLevel::kWarn, lock_err.view());
   forget_image_job(g_job);
   forget_forked_writer();
 

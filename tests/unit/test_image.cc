@@ -132,16 +132,20 @@ bool write_image(int fd, const ImageSpec& spec, int level) {
   SignalRecord s;
   s.signo = 2;
   s.handler = 0x401000;
-  FdRecord f;
-  f.fd = 3;
-  f.kind = FdKind::kUnlinked;
-  f.file_data = 0;
-  f.path = "/tmp/gone";
+  FdRecord f[2];
+  f[0].fd = 3;
+  f[0].kind = FdKind::kUnlinked;
+  f[0].file_data = 0;
+  f[0].path = "/tmp/gone";
+  f[1] = f[0];  // a dup of fd 3: shares its description and content
+  f[1].fd = 4;
+  f[1].shares_with = 3;
+  f[1].file_data = -1;
   if (!w.add_records(Tag::kThreads, t, 2, scratch)) return false;
   scratch.clear();
   host_addresses_record().encode(scratch);
   if (!w.add_section(Tag::kHostAddresses, scratch)) return false;
-  if (!w.add_records(Tag::kSignals, &s, 1, scratch) || !w.add_records(Tag::kFds, &f, 1, scratch))
+  if (!w.add_records(Tag::kSignals, &s, 1, scratch) || !w.add_records(Tag::kFds, f, 2, scratch))
     return false;
   scratch.clear();
   FileDataHeader fh{0, spec.file_content.size()};
@@ -242,8 +246,9 @@ TEST_P(ImageRoundTrip, RestoresEveryByte) {
   EXPECT_EQ(std::memcmp(&img.host_addresses[0], kHostAddressBytes, 16), 0);
   EXPECT_EQ(std::memcmp(&img.host_addresses[1], kHostAddressBytes + 16, 16), 0);
   ASSERT_EQ(img.signals.size(), 1u);
-  ASSERT_EQ(img.fds.size(), 1u);
+  ASSERT_EQ(img.fds.size(), 2u);
   EXPECT_EQ(img.fds[0].path, "/tmp/gone");
+  EXPECT_EQ(img.fds[1].shares_with, 3);
   ASSERT_EQ(img.shm_objects.size(), 2u);
   EXPECT_EQ(img.shm_objects[0].kind, ShmKind::kSysV);
   EXPECT_EQ(img.shm_objects[0].ino, 13u);

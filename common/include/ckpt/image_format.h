@@ -44,7 +44,7 @@ enum class Tag : uint32_t {
   kThreads = 2,
   kSignals = 3,
   kFds = 4,
-  kFileData = 5,  // content of a file that was unlinked while open
+  kFileData = 5,  // content of a file unlinked while open, or open read-write
   kMemRegions = 6,
   kMemChunk = 7,
   kShmObjects = 8,      // shared memory objects the process maps (ShmRecords)
@@ -204,7 +204,8 @@ struct FdRecord {
   uint32_t mode = 0;         // st_mode
   uint64_t dev = 0, ino = 0;
   int64_t size = 0;        // st_size at checkpoint (for rollback)
-  int32_t file_data = -1;  // FileData index: kUnlinked, or a job-private kRegular file
+  int32_t file_data = -1;  // FileData index: kUnlinked, or a kRegular file saved by
+                           // content (job-private, or open read-write)
   std::string_view path;   // readlink of /proc/self/fd/N, " (deleted)" removed
   // Kind-specific state (see docs/image_format.md): a pipe's ino, end and
   // in-flight bytes; an eventfd's count; a timerfd's clock and times; a
