@@ -15,6 +15,7 @@
 #include "ckpt/sys.h"
 #include "context_switch.h"
 #include "coordinator_client.h"
+#include "copy_first.h"
 #include "exec_identity.h"
 #include "forked_writer.h"
 #include "futex.h"
@@ -27,6 +28,7 @@
 #include "thread_pointer.h"
 #include "thread_suspend.h"
 #include "time_state.h"
+#include "write_mode.h"
 
 namespace ckpt {
 namespace {
@@ -35,6 +37,7 @@ std::atomic<int32_t> g_registered{0};  // 0 pending, 1 connected, 2 failed
 ImageJob g_job;
 PathString g_dir;  // where this checkpoint's image goes
 bool g_suspended = false;
+WriteModeChoice g_write_mode;  // chosen before each checkpoint (write_mode.h)
 
 void block_all_signals() {
   uint64_t all = ~0ull;
@@ -104,6 +107,7 @@ void resume_after_restart() {
   rt.restore_args = nullptr;
   forget_image_job(g_job);
   forget_forked_writer();
+  forget_copy();
 
   MessageString err;
   if (!recreate_threads(rt, err)) fatal(__FILE__, __LINE__, err.view(), 0);
@@ -121,6 +125,22 @@ void resume_after_restart() {
   refresh_runtime_env(rt);
 }
 
+// Forks the image writer, copying the memory first when that mode was chosen.
+uint64_t copy_budget() {
+  const WriteModeInput& in = g_write_mode.input;
+  return in.mem_available / 2 < in.copy_limit ? in.mem_available / 2 : in.copy_limit;
+}
+
+void fork_writer(Runtime& rt) {
+  uint64_t copied = 0;
+  if (g_write_mode.mode == WriteMode::kCopy) copy_before_fork(copy_budget(), &copied);
+  start_forked_writer(rt, g_job);
+  release_copy();  // the writer has its own reference to the copy
+  MessageString msg;
+  msg.append("image writer forked, ").append_int(copied >> 20).append(" MiB copied first");
+  log_line(LogLevel::kInfo, msg.view());
+}
+
 // The instant the image shows: returns false when this call came back
 // through a restart. With forked writes, the writer starts here.
 __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
@@ -128,7 +148,7 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
     resume_after_restart();
     return false;
   }
-  if (forked_writes_enabled() && g_job.fork_safe) start_forked_writer(rt, g_job);
+  if (forked_writes_enabled() && g_job.fork_safe) fork_writer(rt);
   return true;
 }
 
@@ -138,6 +158,10 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
 void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
+  // Sample the application and prepare a copy while it still runs.
+  g_write_mode = choose_write_mode_now();
+  if (g_write_mode.mode == WriteMode::kCopy && forked_writes_enabled())
+    prepare_copy_buffer(copy_budget());
   g_job.generation = msg.generation;
   g_job.name_host = msg.name_host != 0;
   rt.checkpoint_active.store(1);  // from here, threads wait before entering a deferred section
