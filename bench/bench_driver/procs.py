@@ -101,6 +101,7 @@ class Binaries:
         "coordinator": "coordinator/ckpt_coordinator",
         "workload": "bench/bench_workload",
         "sweep": "bench/bench_sweep",
+        "mpi_sweep": "bench/bench_mpi_sweep",
         "empty": "bench/bench_empty",
         "barrier_clients": "bench/bench_barrier_clients",
         "tree": "bench/bench_tree",
