@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
 #include "memory_capture.h"
 #include "proc_files.h"
+#include "raw_thread.h"
 #include "runtime.h"
 #include "runtime_ranges.h"
 
@@ -58,12 +60,12 @@ uint64_t resident_bytes(int pagemap, uint64_t start, uint64_t end) {
   return n_resident * kPage;
 }
 
-// Copies the resident runs of one region to its copy (same offsets); zeroes
-// the rest unless the buffer is fresh.
-void copy_resident(int pagemap, const CopiedRegion& r, bool fresh) {
+// Copies the resident runs of [from, to) of region r to its copy (same
+// offsets); zeroes the rest unless the buffer is fresh.
+void copy_resident(int pagemap, const CopiedRegion& r, uint64_t from, uint64_t to, bool fresh) {
   uint64_t entries[512];
-  for (uint64_t a = r.start; a < r.end;) {
-    uint64_t n = (r.end - a) / kPage;
+  for (uint64_t a = from; a < to;) {
+    uint64_t n = (to - a) / kPage;
     if (n > 512) n = 512;
     long got = sys::pread(pagemap, entries, n * 8, static_cast<long>(a / kPage * 8));
     uint64_t m = got > 0 ? static_cast<uint64_t>(got / 8) : n;
@@ -80,6 +82,54 @@ void copy_resident(int pagemap, const CopiedRegion& r, bool fresh) {
     }
     a += m * kPage;
   }
+}
+
+// The copy is shared out in slices between the checkpoint thread and raw
+// worker threads (one per usable CPU, at most 4): the application's threads
+// are stopped, the CPUs are free, and one core does not reach the memory
+// bandwidth.
+constexpr uint64_t kSlice = 16ull << 20;
+
+struct CopyWork {
+  int pagemap;
+  bool fresh;
+  std::atomic<uint64_t> next{0};
+};
+
+// Slice k of the copied regions: its region and range. False past the end.
+bool slice_at(uint64_t k, const CopiedRegion** r, uint64_t* from, uint64_t* to) {
+  for (int i = 0; i < g_count; i++) {
+    uint64_t n = (g_regions[i].end - g_regions[i].start + kSlice - 1) / kSlice;
+    if (k < n) {
+      *r = &g_regions[i];
+      *from = g_regions[i].start + k * kSlice;
+      *to = *from + kSlice < g_regions[i].end ? *from + kSlice : g_regions[i].end;
+      return true;
+    }
+    k -= n;
+  }
+  return false;
+}
+
+void copy_worker(void* arg) {
+  auto& w = *static_cast<CopyWork*>(arg);
+  const CopiedRegion* r;
+  uint64_t from, to;
+  while (slice_at(w.next.fetch_add(1), &r, &from, &to))
+    copy_resident(w.pagemap, *r, from, to, w.fresh);
+}
+
+void copy_all(int pagemap, bool fresh, uint64_t span) {
+  CopyWork w;
+  w.pagemap = pagemap;
+  w.fresh = fresh;
+  int n = usable_cpus();
+  if (n > 4) n = 4;
+  if (static_cast<uint64_t>(n) > span / kSlice + 1) n = static_cast<int>(span / kSlice + 1);
+  RawThread workers[4];
+  for (int i = 1; i < n; i++) raw_thread_start(workers[i], copy_worker, &w);
+  copy_worker(&w);
+  for (int i = 1; i < n; i++) raw_thread_join(workers[i]);
 }
 
 // Picks the regions (in g_regions, copy offsets relative to 0) within budget.
@@ -184,13 +234,12 @@ bool copy_before_fork(uint64_t budget, uint64_t* copied_bytes) {
   }
   g_buffer_fresh = false;
   exclude_range(g_buffer, g_buffer_len);
-  for (int i = 0; i < g_count; i++) {
-    CopiedRegion& r = g_regions[i];
-    r.copy = g_buffer + reinterpret_cast<uint64_t>(r.copy);
-    copy_resident(pagemap, r, fresh);
-    sys::call3(sys::kMadvise, static_cast<long>(r.start), static_cast<long>(r.end - r.start),
-               kMadvWipeOnFork);
-  }
+  for (int i = 0; i < g_count; i++)
+    g_regions[i].copy = g_buffer + reinterpret_cast<uint64_t>(g_regions[i].copy);
+  copy_all(pagemap, fresh, span);
+  for (int i = 0; i < g_count; i++)
+    sys::call3(sys::kMadvise, static_cast<long>(g_regions[i].start),
+               static_cast<long>(g_regions[i].end - g_regions[i].start), kMadvWipeOnFork);
   sys::close(pagemap);
   sys::call3(sys::kMadvise, reinterpret_cast<long>(g_buffer), static_cast<long>(g_buffer_len),
              MADV_DOFORK);
