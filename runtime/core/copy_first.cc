@@ -20,7 +20,8 @@ namespace ckpt {
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr int kMadvWipeOnFork = 18, kMadvKeepOnFork = 19, kMadvPopulateWrite = 23;
+constexpr int kMadvWipeOnFork = 18, kMadvKeepOnFork = 19, kMadvPopulateRead = 22,
+              kMadvPopulateWrite = 23;
 
 struct CopiedRegion {
   uint64_t start, end;
@@ -286,6 +287,14 @@ const uint8_t* copied_pages(uint64_t addr, uint64_t len, bool* broken) {
 }
 
 bool copy_in_use() { return g_count > 0; }
+
+void map_copy_in_writer() {
+  // A fork does not copy the page tables of a shared mapping: one call maps
+  // them all instead of a fault per page.
+  if (g_count > 0 && g_buffer)
+    sys::call3(sys::kMadvise, reinterpret_cast<long>(g_buffer), static_cast<long>(g_buffer_len),
+               kMadvPopulateRead);
+}
 
 void forget_copy() {
   g_count = 0;

@@ -39,6 +39,8 @@ bool is_copy_buffer(uint64_t start, uint64_t end);
 const uint8_t* copied_pages(uint64_t addr, uint64_t len, bool* broken);
 // In the writer: whether some memory is read from a copy.
 bool copy_in_use();
+// In the writer, before reading: maps the copy's pages in one call.
+void map_copy_in_writer();
 // After a restart: the buffer was the writer's, not the application's.
 void forget_copy();
 

@@ -410,6 +410,7 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
   // Copy-first: the application runs on meanwhile and has nothing to wait
   // for; leave it a CPU.
   if (copy_in_use() && n_workers > 1) n_workers--;
+  map_copy_in_writer();
   if (static_cast<size_t>(n_workers) > w.n_tasks / 8 + 1)
     n_workers = static_cast<int>(w.n_tasks / 8 + 1);
   RawThread workers[8];
