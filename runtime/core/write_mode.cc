@@ -67,6 +67,10 @@ uint64_t copy_limit_from_env() {
   return mib << 20;
 }
 
+// The last sampled rate and how many checkpoints ago it was taken.
+uint64_t g_touched_per_s = 0;
+int g_sample_age = -1;  // -1: never sampled
+
 }  // namespace
 
 WriteModeChoice choose_write_mode_now() {
@@ -77,8 +81,18 @@ WriteModeChoice choose_write_mode_now() {
   if (in.setting == WriteModeSetting::kFork) return c;
   if (!read_fields("/proc/self/smaps_rollup", "Anonymous:", &in.copy_bytes)) return c;
   read_fields("/proc/meminfo", "MemAvailable:", &in.mem_available);
-  if (in.setting == WriteModeSetting::kAuto && in.copy_bytes >= kMinCopyBytes && copy_fits(in))
-    in.touched_per_s = sample_touch_rate();
+  if (in.setting == WriteModeSetting::kAuto && in.copy_bytes >= kMinCopyBytes && copy_fits(in)) {
+    // Clearing the referenced bits of a large process holds it up for a
+    // moment (0.2-0.3 s per GiB here): sample again only every
+    // kResampleEvery checkpoints.
+    if (g_sample_age < 0 || g_sample_age >= kResampleEvery - 1) {
+      g_touched_per_s = sample_touch_rate();
+      g_sample_age = 0;
+    } else {
+      g_sample_age++;
+    }
+    in.touched_per_s = g_touched_per_s;
+  }
   c.mode = choose_write_mode(in);
   return c;
 }
