@@ -99,7 +99,7 @@ def run_parts(args, bins, workdir, results):
         ("tree", lambda: tree.run_tree(bins, workdir, 64 if quick else args.small_processes, 256)),
         ("hosts", lambda: hosts.run_hosts(bins, workdir, args.host_pairs, 1 if quick else 3)),
         ("sweep", lambda: sweep.run_sweep(bins, workdir, 256 if quick else 1024, 64 if quick else 256,
-                                          n=2 if quick else 3)),
+                                          n=2 if quick else 3, rounds=1 if quick else 3)),
     ]
     keys = {"memory": "memory_cases", "small": "small_job", "tree": "process_tree", "hosts": "several_hosts",
             "sweep": "sweep"}

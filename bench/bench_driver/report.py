@@ -116,7 +116,8 @@ def sweep_lines(sw):
     if not sw:
         return []
     f = sw["floors"]
-    lines = ["", f"programs that sweep their memory (one word per page per step), time lost per checkpoint; "
+    lines = ["", f"programs that sweep their memory (one word per page per step), time lost per checkpoint "
+                 f"(medians of {sw.get('rounds', 1)} rounds); "
                  f"floors for {sw['mib']} MiB: memcpy {fmt(f['memcpy_touched_s'])} s "
                  f"(into new memory {fmt(f['memcpy_new_s'])} s), fork {fmt(f['fork_s'])} s",
              f"  {'program':28} {'mode':6} {'lost/ckpt s':>11} {'its CPU s':>9} {'longest gap s':>13} "
@@ -129,7 +130,8 @@ def sweep_lines(sw):
         lines.append(f"  {c['case']:28} {c['mode']:6} {c['lost_per_checkpoint_s']:11.3f} "
                      f"{c['cpu_lost_per_checkpoint_s']:9.3f} {c['longest_gap_s']:13.3f} {c['rate_before']:14.0f} "
                      f"{c['rate_after']:6.0f} {c['checkpoint_s']:11.2f} {c['image_bytes'] / GB:8.3f} "
-                     f"{c.get('loadavg', 0):5.1f}{mark(c['lost_per_checkpoint_s'], target)}")
+                     f"{c.get('loadavg', 0):5.1f}{mark(c['lost_per_checkpoint_s'], target)}"
+                     f"  each: {' '.join(fmt(x, 2) for x in c.get('lost_per_checkpoint_each_s', []))}")
     lines.append(f"  target {SWEEP_TARGET_S} s per checkpoint of 1 GiB (auto); DMTCP {SWEEP_DMTCP_S} s, "
                  f"CRIU {SWEEP_CRIU_S} s")
     if "mpi_skipped" in sw:

@@ -182,10 +182,16 @@ def loadavg():
         return float(f.read().split()[0])
 
 
-def run_sweep(bins, workdir, mib=1024, mpi_mib=256, modes=("fork", "auto"), n=3, gap_s=1.5, baseline_s=2.0,
-              settle_s=2.0):
-    """The sweep part: floors, then each program in each mode."""
-    result = {"mib": mib, "mpi_mib": mpi_mib, "floors": run_floors(bins, mib), "cases": []}
+MEDIAN_KEYS = ["lost_per_checkpoint_s", "cpu_lost_per_checkpoint_s", "longest_gap_s", "rate_before", "rate_after",
+               "step_ms", "checkpoint_s", "image_bytes", "loadavg"]
+
+
+def run_sweep(bins, workdir, mib=1024, mpi_mib=256, modes=("fork", "auto"), n=3, rounds=3, gap_s=1.5,
+              baseline_s=2.0, settle_s=2.0):
+    """The sweep part: floors, then `rounds` rounds of each program in each
+    mode, the modes alternating so that the machine's other load falls on
+    both alike; each figure is the median over the rounds."""
+    result = {"mib": mib, "mpi_mib": mpi_mib, "rounds": rounds, "floors": run_floors(bins, mib), "cases": []}
     cases = [(f"{mib} MiB", [bins.sweep, "--mib", str(mib)], {}, "bench_sweep")]
     mpirun = shutil.which("mpirun")
     if bins.has("mpi_sweep") and mpirun:
@@ -193,9 +199,18 @@ def run_sweep(bins, workdir, mib=1024, mpi_mib=256, modes=("fork", "auto"), n=3,
                       [mpirun, "-np", "2", bins.mpi_sweep, "--mib", str(mpi_mib)], MPI_ENV, "bench_mpi_sweep"))
     else:
         result["mpi_skipped"] = "bench_mpi_sweep not built or mpirun not on PATH"
-    for case, argv, env, comm in cases:
-        for mode in modes:
-            r = run_mode(bins, workdir, case, argv, env, comm, mode, n, gap_s, baseline_s, settle_s)
-            r["loadavg"] = loadavg()
-            result["cases"].append(r)
+    runs = {(case, mode): [] for case, *_ in cases for mode in modes}
+    for _ in range(rounds):
+        for case, argv, env, comm in cases:
+            for mode in modes:
+                r = run_mode(bins, workdir, case, argv, env, comm, mode, n, gap_s, baseline_s, settle_s)
+                r["loadavg"] = loadavg()
+                runs[(case, mode)].append(r)
+    for (case, mode), each in runs.items():
+        agg = {"case": case, "mode": mode, "checkpoints": n, "nice": each[0].get("nice", 0)}
+        for key in MEDIAN_KEYS:
+            agg[key] = statistics.median(r[key] for r in each)
+        agg["lost_per_checkpoint_each_s"] = [round(r["lost_per_checkpoint_s"], 3) for r in each]
+        agg["rounds"] = each
+        result["cases"].append(agg)
     return result
