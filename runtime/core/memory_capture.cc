@@ -340,7 +340,14 @@ int g_n_huge = 0;
 void mark_huge_regions(MemoryPlan& plan) {
   g_n_huge = 0;
   ByteWriter text;
-  if (!read_whole_file("/proc/self/smaps", text)) return;
+  // A copy-first writer has the copied mappings empty: the application's
+  // (its parent's, whose pages the fork did not share) tell.
+  PathString smaps;
+  if (copy_in_use())
+    smaps.append("/proc/").append_int(sys::getppid()).append("/smaps");
+  else
+    smaps.append("/proc/self/smaps");
+  if (!read_whole_file(smaps.c_str(), text)) return;
   std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
   uint64_t start = 0;
   int next = 0;  // regions are in address order, like smaps
