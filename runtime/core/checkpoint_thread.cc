@@ -159,9 +159,8 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
   // Sample the application and prepare a copy while it still runs.
-  g_write_mode = choose_write_mode_now();
-  if (g_write_mode.mode == WriteMode::kCopy && forked_writes_enabled())
-    prepare_copy_buffer(copy_budget());
+  g_write_mode = forked_writes_enabled() ? choose_write_mode_now() : WriteModeChoice{};
+  if (g_write_mode.mode == WriteMode::kCopy) prepare_copy_buffer(copy_budget());
   g_job.generation = msg.generation;
   g_job.name_host = msg.name_host != 0;
   rt.checkpoint_active.store(1);  // from here, threads wait before entering a deferred section
