@@ -9,7 +9,9 @@ restart of bench_workload (mixed data, 1 and 4 threads), the hardware floors
 beside them, interposition overhead, start time under ckpt_launch, the
 coordinator's barrier with many fake processes, a job of many small
 processes, one process tree, and a job on several emulated hosts (network
-namespaces; needs root) restarted on other hosts. Prints a table (with the
+namespaces; needs root) restarted on other hosts, and the time lost per
+checkpoint by programs that sweep their memory (one process, an MPI job).
+Prints a table (with the
 targets of issue 7) and writes the same figures as JSON. See docs/performance.md for what each figure means.
 """
 
@@ -25,11 +27,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_driver import hosts, many, memory_case, micro, procs, report, tree  # noqa: E402
+from bench_driver import hosts, many, memory_case, micro, procs, report, sweep, tree  # noqa: E402
 from bench_driver.procs import BenchError, log  # noqa: E402
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small", "tree", "hosts"]
+PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small", "tree", "hosts", "sweep"]
 
 
 def parse_args():
@@ -47,6 +49,8 @@ def parse_args():
     ap.add_argument("--barrier-processes", type=int, default=1000)
     ap.add_argument("--small-processes", type=int, default=256)
     ap.add_argument("--host-pairs", type=int, default=4, help="server/client pairs of the hosts part (default 4)")
+    ap.add_argument("--merge", action="store_true", help="keep the other parts' figures already in the JSON "
+                    "file (replace only the parts run now)")
     a = ap.parse_args()
     a.sizes = [int(x) for x in (a.sizes or ("256" if a.quick else "256,1024,4096")).split(",")]
     a.reps = a.reps or (1 if a.quick else 3)
@@ -94,8 +98,11 @@ def run_parts(args, bins, workdir, results):
         ("small", lambda: many.run_small_job(bins, workdir, 64 if quick else args.small_processes, 256)),
         ("tree", lambda: tree.run_tree(bins, workdir, 64 if quick else args.small_processes, 256)),
         ("hosts", lambda: hosts.run_hosts(bins, workdir, args.host_pairs, 1 if quick else 3)),
+        ("sweep", lambda: sweep.run_sweep(bins, workdir, 256 if quick else 1024, 64 if quick else 256,
+                                          n=2 if quick else 3, rounds=1 if quick else 3)),
     ]
-    keys = {"memory": "memory_cases", "small": "small_job", "tree": "process_tree", "hosts": "several_hosts"}
+    keys = {"memory": "memory_cases", "small": "small_job", "tree": "process_tree", "hosts": "several_hosts",
+            "sweep": "sweep"}
     for name, fn in plan:
         if name not in args.only:
             continue
@@ -144,6 +151,17 @@ def main():
     results["targets"] = report.target_checks(results)
     for case in results.get("memory_cases", []):  # the floors beside each case, in seconds
         case["floors"] = report.floors_for(results.get("floors", {}), case["mib"])
+    if args.merge and os.path.exists(args.json):
+        with open(args.json) as f:
+            old = json.load(f)
+        runs = old.setdefault("runs_merged", [])
+        runs.append({"machine": results["machine"], "parts": sorted(args.only),
+                     "total_seconds": results["total_seconds"]})
+        for key, value in results.items():
+            if key not in ("machine", "args", "total_seconds", "targets", "part_seconds"):
+                old[key] = value
+        old["targets"] = report.target_checks(old)
+        results = old
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1, sort_keys=False)
         f.write("\n")

@@ -100,6 +100,8 @@ class Binaries:
         "restart": "launcher/ckpt_restart",
         "coordinator": "coordinator/ckpt_coordinator",
         "workload": "bench/bench_workload",
+        "sweep": "bench/bench_sweep",
+        "mpi_sweep": "bench/bench_mpi_sweep",
         "empty": "bench/bench_empty",
         "barrier_clients": "bench/bench_barrier_clients",
         "tree": "bench/bench_tree",

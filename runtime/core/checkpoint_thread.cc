@@ -15,6 +15,7 @@
 #include "ckpt/sys.h"
 #include "context_switch.h"
 #include "coordinator_client.h"
+#include "copy_first.h"
 #include "exec_identity.h"
 #include "forked_writer.h"
 #include "futex.h"
@@ -29,6 +30,7 @@
 #include "scheduler_env.h"
 #include "thread_pointer.h"
 #include "thread_suspend.h"
+#include "write_mode.h"
 
 namespace ckpt {
 namespace {
@@ -41,6 +43,7 @@ constexpr long kRetryMaxMs = 3000;
 ImageJob g_job;
 PathString g_dir;  // where this checkpoint's image goes
 bool g_suspended = false;
+WriteModeChoice g_write_mode;  // chosen before each checkpoint (write_mode.h)
 
 void block_all_signals() {
   uint64_t all = ~0ull;
@@ -118,6 +121,7 @@ void resume_after_restart() {
     log_line(LogLevel::kWarn, lock_err.view());
   forget_image_job(g_job);
   forget_forked_writer();
+  forget_copy();
 
   MessageString err;
   if (!recreate_threads(rt, err)) fatal(__FILE__, __LINE__, err.view(), 0);
@@ -133,6 +137,22 @@ void resume_after_restart() {
   refresh_runtime_env(rt);
 }
 
+// Forks the image writer, copying the memory first when that mode was chosen.
+uint64_t copy_budget() {
+  const WriteModeInput& in = g_write_mode.input;
+  return in.mem_available / 2 < in.copy_limit ? in.mem_available / 2 : in.copy_limit;
+}
+
+void fork_writer(Runtime& rt) {
+  uint64_t copied = 0;
+  if (g_write_mode.mode == WriteMode::kCopy) copy_before_fork(copy_budget(), &copied);
+  start_forked_writer(rt, g_job);
+  release_copy();  // the writer has its own reference to the copy
+  MessageString msg;
+  msg.append("image writer forked, ").append_int(copied >> 20).append(" MiB copied first");
+  log_line(LogLevel::kInfo, msg.view());
+}
+
 // The instant the image shows: returns false when this call came back
 // through a restart. With forked writes, the writer starts here.
 __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
@@ -140,7 +160,7 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
     resume_after_restart();
     return false;
   }
-  if (forked_writes_enabled() && g_job.fork_safe) start_forked_writer(rt, g_job);
+  if (forked_writes_enabled() && g_job.fork_safe) fork_writer(rt);
   return true;
 }
 
@@ -151,6 +171,9 @@ __attribute__((noinline)) bool snapshot_or_restart(Runtime& rt) {
 void handle_suspend(Runtime& rt, ByteReader& in) {
   proto::Suspend msg;
   if (!msg.decode(in)) return;
+  // Sample the application and prepare a copy while it still runs.
+  g_write_mode = forked_writes_enabled() ? choose_write_mode_now() : WriteModeChoice{};
+  if (g_write_mode.mode == WriteMode::kCopy) prepare_copy_buffer(copy_budget());
   g_job.generation = msg.generation;
   g_job.name_host = msg.name_host != 0;
   rt.checkpoint_active.store(1);  // from here, threads wait before entering a deferred section

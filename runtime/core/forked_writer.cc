@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -45,7 +46,23 @@ void unmap_result() {
   g_result = nullptr;
 }
 
-[[noreturn]] void run_child(Runtime& rt, ImageJob& job) {
+// CKPT_WRITER_NICE=N: the writer runs N nicer than the application, which
+// then keeps its CPU share when the machine is busy; the image takes longer.
+int writer_nice() {
+  const char* v = getenv("CKPT_WRITER_NICE");
+  int n = 0;
+  for (; v && *v >= '0' && *v <= '9'; v++) n = n * 10 + (*v - '0');
+  return n > 39 ? 39 : n;
+}
+
+void pace_writer(int nice_delta) {
+  if (nice_delta <= 0) return;
+  long nice = 20 - sys::call2(SYS_getpriority, PRIO_PROCESS, 0) + nice_delta;
+  sys::call3(SYS_setpriority, PRIO_PROCESS, 0, nice < 19 ? nice : 19);
+}
+
+[[noreturn]] void run_child(Runtime& rt, ImageJob& job, int nice_delta) {
+  pace_writer(nice_delta);
   MessageString err;
   bool ok = write_image(rt, job, err);
   g_result->ok = ok;
@@ -74,8 +91,9 @@ bool start_forked_writer(Runtime& rt, ImageJob& job) {
   if (page < 0) return false;
   g_result = reinterpret_cast<WriterResult*>(page);
   exclude_range(g_result, 4096);
+  int nice_delta = writer_nice();  // the environment is read before the fork
   long pid = sys::call5(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
-  if (pid == 0) run_child(rt, job);
+  if (pid == 0) run_child(rt, job, nice_delta);
   if (pid < 0) {
     unmap_result();
     return false;

@@ -8,6 +8,7 @@
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
 #include "common/image_writer.h"
+#include "copy_first.h"
 #include "log.h"
 #include "memory_capture.h"
 #include "plugins/shm/shm_capture.h"
@@ -90,7 +91,7 @@ bool has_writable_shared_mapping() {
   bool found = false;
   std::string_view maps(reinterpret_cast<const char*>(text.data()), text.size());
   for_each_map(maps, [&](const MapEntry& e) {
-    if (e.shared && (e.prot & PROT_WRITE)) found = true;
+    if (e.shared && (e.prot & PROT_WRITE) && !is_copy_buffer(e.start, e.end)) found = true;
   });
   text.release();
   return found;
@@ -144,6 +145,10 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
     return false;
   }
   job.fork_safe = !has_writable_shared_mapping();
+  // Settings from the environment are read now, by the application itself:
+  // the environment may live in memory a copy-first writer sees empty.
+  compression_level();
+  read_memory_settings();
   exclude_range(job.fds_section.data(), job.fds_section.capacity());
   exclude_range(job.fds.file_data.data(), job.fds.file_data.capacity());
   return true;

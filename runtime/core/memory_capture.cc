@@ -12,6 +12,7 @@
 #include "ckpt/sys.h"
 #include "common/chunk_codec.h"
 #include "common/image_writer.h"
+#include "copy_first.h"
 #include "futex.h"
 #include "plugins/shm/shm_capture.h"
 #include "proc_files.h"
@@ -47,13 +48,18 @@ bool special(std::string_view path, RegionKind& kind) {
 // Private file mappings whose file is still the one mapped are stored by
 // reference: only the pages the process modified go into the image
 // (CKPT_EMBED_FILES=1 stores them whole, for a machine without the files).
-void by_reference(const MapEntry& e, RegionRecord& r) {
-  static int embed = -1;
-  if (embed < 0) {
+int g_embed_files = -1;
+
+bool embed_files() {
+  if (g_embed_files < 0) {
     const char* v = getenv("CKPT_EMBED_FILES");
-    embed = v && *v == '1';
+    g_embed_files = v && *v == '1';
   }
-  if (embed) return;
+  return g_embed_files;
+}
+
+void by_reference(const MapEntry& e, RegionRecord& r) {
+  if (embed_files()) return;
   PathString path(e.path);
   struct stat st;
   if (sys::call4(SYS_newfstatat, AT_FDCWD, reinterpret_cast<long>(path.c_str()),
@@ -178,7 +184,15 @@ void chunk_worker(void* arg) {
     uint64_t base = r.start + t.first_page * kPage;
     const uint64_t* present_ptr = nullptr;
     bool modified_only = r.has_content == image::kContentModified;
-    if (pagemap_says(r.kind) || modified_only) {
+    // Copy-first: the pages were copied during the pause (zero where absent).
+    bool broken = false;
+    const uint8_t* copy = copied_pages(base, t.pages * kPage, &broken);
+    if (broken) {
+      w.error.store(-EFAULT);  // a copied mapping changed shape: refuse rather than guess
+      break;
+    }
+    const uint8_t* src = copy ? copy : reinterpret_cast<const uint8_t*>(base);
+    if (!copy && (pagemap_says(r.kind) || modified_only)) {
       for (auto& word : present) word = 0;
       long got = sys::pread(w.pagemap, pm, t.pages * 8, static_cast<long>(base / kPage * 8));
       if (got == static_cast<long>(t.pages * 8)) {
@@ -192,8 +206,8 @@ void chunk_worker(void* arg) {
       }
     }
     out.clear();
-    if (!enc.encode(t.region, t.first_page, reinterpret_cast<const uint8_t*>(base), t.pages,
-                    present_ptr, out, modified_only, is_volatile(w, r))) {
+    if (!enc.encode(t.region, t.first_page, src, t.pages, present_ptr, out, modified_only,
+                    !copy && is_volatile(w, r))) {
       w.error.store(-ENOMEM);
       break;
     }
@@ -208,7 +222,33 @@ void chunk_worker(void* arg) {
   enc.destroy();
 }
 
-// e minus every excluded range, as up to kMaxExcluded + 1 pieces.
+size_t count_tasks(const MemoryPlan& plan) {
+  size_t n = 0;
+  for (int i = 0; i < plan.count; i++) {
+    const RegionRecord& r = plan.regions[i];
+    if (r.has_content)
+      n += ((r.end - r.start) / kPage + image::kChunkPages - 1) / image::kChunkPages;
+  }
+  return n;
+}
+
+void fill_tasks(const MemoryPlan& plan, ChunkTask* tasks) {
+  size_t n = 0;
+  for (int i = 0; i < plan.count; i++) {
+    const RegionRecord& r = plan.regions[i];
+    if (!r.has_content) continue;
+    uint64_t pages = (r.end - r.start) / kPage;
+    for (uint64_t p = 0; p < pages; p += image::kChunkPages) {
+      uint64_t left = pages - p;
+      tasks[n++] = {static_cast<uint32_t>(i),
+                    static_cast<uint32_t>(left < image::kChunkPages ? left : image::kChunkPages),
+                    p};
+    }
+  }
+}
+
+}  // namespace
+
 int cut_excluded(const MapEntry& e, MapEntry* parts) {
   const Range* ranges;
   int n_ranges = excluded_ranges(&ranges);
@@ -238,33 +278,6 @@ int cut_excluded(const MapEntry& e, MapEntry* parts) {
   }
   return n;
 }
-
-size_t count_tasks(const MemoryPlan& plan) {
-  size_t n = 0;
-  for (int i = 0; i < plan.count; i++) {
-    const RegionRecord& r = plan.regions[i];
-    if (r.has_content)
-      n += ((r.end - r.start) / kPage + image::kChunkPages - 1) / image::kChunkPages;
-  }
-  return n;
-}
-
-void fill_tasks(const MemoryPlan& plan, ChunkTask* tasks) {
-  size_t n = 0;
-  for (int i = 0; i < plan.count; i++) {
-    const RegionRecord& r = plan.regions[i];
-    if (!r.has_content) continue;
-    uint64_t pages = (r.end - r.start) / kPage;
-    for (uint64_t p = 0; p < pages; p += image::kChunkPages) {
-      uint64_t left = pages - p;
-      tasks[n++] = {static_cast<uint32_t>(i),
-                    static_cast<uint32_t>(left < image::kChunkPages ? left : image::kChunkPages),
-                    p};
-    }
-  }
-}
-
-}  // namespace
 
 bool plan_memory(MemoryPlan& plan, MessageString& err) {
   plan.regions = g_regions;
@@ -327,7 +340,14 @@ int g_n_huge = 0;
 void mark_huge_regions(MemoryPlan& plan) {
   g_n_huge = 0;
   ByteWriter text;
-  if (!read_whole_file("/proc/self/smaps", text)) return;
+  // A copy-first writer has the copied mappings empty: the application's
+  // (its parent's, whose pages the fork did not share) tell.
+  PathString smaps;
+  if (copy_in_use())
+    smaps.append("/proc/").append_int(sys::getppid()).append("/smaps");
+  else
+    smaps.append("/proc/self/smaps");
+  if (!read_whole_file(smaps.c_str(), text)) return;
   std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
   uint64_t start = 0;
   int next = 0;  // regions are in address order, like smaps
@@ -354,6 +374,8 @@ void mark_huge_regions(MemoryPlan& plan) {
 }
 
 }  // namespace
+
+void read_memory_settings() { embed_files(); }
 
 int huge_regions(const image::RegionRecord** regions, const uint32_t** indices) {
   *regions = g_regions;
@@ -392,6 +414,10 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
   // (a few chunks) is written by the checkpoint thread alone.
   int n_workers = usable_cpus();
   if (n_workers > 8) n_workers = 8;
+  // Copy-first: the application runs on meanwhile and has nothing to wait
+  // for; leave it a CPU.
+  if (copy_in_use() && n_workers > 1) n_workers--;
+  map_copy_in_writer();
   if (static_cast<size_t>(n_workers) > w.n_tasks / 8 + 1)
     n_workers = static_cast<int>(w.n_tasks / 8 + 1);
   RawThread workers[8];

@@ -5,6 +5,7 @@
 
 #include "ckpt/byte_codec.h"
 #include "ckpt/image_format.h"
+#include "ckpt/maps.h"
 #include "fixed_string.h"
 
 namespace ckpt::image {
@@ -22,6 +23,11 @@ struct MemoryPlan {
   int count = 0;
 };
 
+// e minus every range of runtime_ranges.h, as up to kMaxExcluded + 1 pieces.
+int cut_excluded(const MapEntry& e, MapEntry* parts);
+// Reads the settings (environment) now: a forked writer's view of the
+// application's memory may be partial (copy_first.h).
+void read_memory_settings();
 // Snapshot the address space. `exclude`: ranges owned by the runtime.
 bool plan_memory(MemoryPlan& plan, MessageString& err);
 // MemRegions section, then every chunk. `level`: zstd level, 0 = raw.

@@ -1,0 +1,100 @@
+// The write mode chosen from this process's own figures (see write_mode.h).
+#include "write_mode.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <string_view>
+
+#include "ckpt/byte_codec.h"
+#include "ckpt/sys.h"
+#include "proc_files.h"
+
+namespace ckpt {
+namespace {
+
+// The value in kB of field `name` ("Anonymous:") of a /proc file, in bytes.
+uint64_t field_bytes(std::string_view text, std::string_view name) {
+  size_t at = text.find(name);
+  if (at == std::string_view::npos) return 0;
+  uint64_t v = 0;
+  for (size_t i = at + name.size(); i < text.size() && text[i] != '\n'; i++)
+    if (text[i] >= '0' && text[i] <= '9') v = v * 10 + static_cast<uint64_t>(text[i] - '0');
+  return v * 1024;
+}
+
+bool read_fields(const char* path, std::string_view name, uint64_t* value,
+                 std::string_view name2 = {}, uint64_t* value2 = nullptr) {
+  ByteWriter text;
+  if (!read_whole_file(path, text)) return false;
+  std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
+  *value = field_bytes(s, name);
+  if (value2) *value2 = field_bytes(s, name2);
+  text.release();
+  return true;
+}
+
+uint64_t now_ns() {
+  timespec ts;
+  sys::call2(sys::kClockGettime, CLOCK_MONOTONIC, reinterpret_cast<long>(&ts));
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Bytes of memory the process touches per second: the pages whose
+// referenced bit is set again kTouchSampleMs after clearing them all.
+uint64_t sample_touch_rate() {
+  long fd = sys::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ~0ull;  // cannot tell: assume it touches everything
+  long w = sys::write(static_cast<int>(fd), "1", 1);
+  sys::close(static_cast<int>(fd));
+  if (w != 1) return ~0ull;
+  uint64_t t0 = now_ns();
+  timespec wait = {0, kTouchSampleMs * 1000000L};
+  sys::call2(sys::kNanosleep, reinterpret_cast<long>(&wait), 0);
+  uint64_t referenced = 0;
+  if (!read_fields("/proc/self/smaps_rollup", "Referenced:", &referenced)) return ~0ull;
+  uint64_t dt = now_ns() - t0;
+  if (dt == 0) dt = 1;
+  return static_cast<uint64_t>(static_cast<double>(referenced) * 1e9 / static_cast<double>(dt));
+}
+
+uint64_t copy_limit_from_env() {
+  const char* v = getenv("CKPT_COPY_MAX_MIB");
+  if (!v || !*v) return ~0ull;
+  uint64_t mib = 0;
+  for (; *v >= '0' && *v <= '9'; v++) mib = mib * 10 + static_cast<uint64_t>(*v - '0');
+  return mib << 20;
+}
+
+// The last sampled rate and how many checkpoints ago it was taken.
+uint64_t g_touched_per_s = 0;
+int g_sample_age = -1;  // -1: never sampled
+
+}  // namespace
+
+WriteModeChoice choose_write_mode_now() {
+  WriteModeChoice c;
+  WriteModeInput& in = c.input;
+  in.setting = parse_write_mode(getenv("CKPT_WRITE_MODE"));
+  in.copy_limit = copy_limit_from_env();
+  if (in.setting == WriteModeSetting::kFork) return c;
+  if (!read_fields("/proc/self/smaps_rollup", "Anonymous:", &in.copy_bytes)) return c;
+  read_fields("/proc/meminfo", "MemAvailable:", &in.mem_available);
+  if (in.setting == WriteModeSetting::kAuto && in.copy_bytes >= kMinCopyBytes && copy_fits(in)) {
+    // Clearing the referenced bits of a large process holds it up for a
+    // moment (0.2-0.3 s per GiB here): sample again only every
+    // kResampleEvery checkpoints.
+    if (g_sample_age < 0 || g_sample_age >= kResampleEvery - 1) {
+      g_touched_per_s = sample_touch_rate();
+      g_sample_age = 0;
+    } else {
+      g_sample_age++;
+    }
+    in.touched_per_s = g_touched_per_s;
+  }
+  c.mode = choose_write_mode(in);
+  return c;
+}
+
+}  // namespace ckpt
