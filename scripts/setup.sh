@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential meson ninja-build pkg-config libzstd-dev libhwloc-dev libboost-dev
-          libgtest-dev googletest openmpi-bin libopenmpi-dev mpich libmpich-dev python3 zstd)
+          libgtest-dev googletest openmpi-bin libopenmpi-dev mpich libmpich-dev python3 zstd
+          openssh-server openssh-client)
 
 install_packages() {
   if ! command -v dpkg-query >/dev/null; then
