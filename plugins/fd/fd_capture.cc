@@ -16,6 +16,7 @@
 #include "fd_owner.h"
 #include "fdinfo.h"
 #include "fifo_capture.h"
+#include "host_local_path.h"
 #include "inotify_capture.h"
 #include "pipe_content.h"
 #include "pty_capture.h"
@@ -150,6 +151,14 @@ int32_t shared_with(const FdFacts* facts, int i) {
   return -1;
 }
 
+// A small regular file in a directory each host has its own of
+// (host_local_path.h): its content is saved too, so that a restart on another
+// host can put it back (an MPI launcher's session directory, e.g. hwloc.sm).
+bool is_host_local_file(const image::FdRecord& r) {
+  constexpr int64_t kMaxHostLocal = 16 << 20;
+  return r.kind == image::FdKind::kRegular && r.size <= kMaxHostLocal && is_host_local_path(r.path);
+}
+
 }  // namespace
 
 bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err) {
@@ -201,7 +210,8 @@ bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, M
     } else if (r.shares_with < 0)
       capture_event_fd(r.kind, read_fdinfo_text(f.fd, info, sizeof(info)), extra);
     r.extra = std::string_view(reinterpret_cast<const char*>(extra.data()), extra.size());
-    if (r.kind == image::FdKind::kUnlinked && r.shares_with < 0) {
+    bool host_local = is_host_local_file(r) && cap.n_unlinked < 64;  // else reopened by path
+    if ((r.kind == image::FdKind::kUnlinked || host_local) && r.shares_with < 0) {
       if (cap.n_unlinked == 64) return unsupported(f.fd, f.target.view(), err);
       r.file_data = cap.n_unlinked;
       cap.unlinked_fds[cap.n_unlinked++] = f.fd;

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "fd_kinds_restore.h"
+#include "host_local_path.h"
 #include "inotify_restore.h"
 
 namespace ckpt {
@@ -34,8 +35,32 @@ bool is_file(const FdRecord& r) {
 
 bool writable(uint32_t flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
-int open_file(const FdRecord& r, const FdRestoreOptions& opts, std::string* err) {
+// A host-local file (content saved, see fd_capture.cc) that this host does
+// not have: made again, with its directories, from the saved content.
+bool recreate_host_local(const image::LoadedImage& img, const FdRecord& r, std::string* err) {
   std::string path(r.path);
+  make_parent_dirs(path);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, r.mode & 07777);
+  if (fd < 0) {
+    if (errno == EEXIST) return true;  // another process of this restart made it
+    *err = "cannot recreate " + describe(r) + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = image::copy_file_data(img, static_cast<uint32_t>(r.file_data), fd, err);
+  close(fd);
+  if (!ok) *err = "cannot recreate " + describe(r) + ": " + *err;
+  return ok;
+}
+
+bool missing_but_saved(const FdRecord& r) {
+  std::string path(r.path);
+  return r.kind == FdKind::kRegular && r.file_data >= 0 && access(path.c_str(), F_OK) != 0;
+}
+
+int open_file(const image::LoadedImage& img, const FdRecord& r, const FdRestoreOptions& opts,
+              std::string* err) {
+  std::string path(r.path);
+  if (missing_but_saved(r) && !recreate_host_local(img, r, err)) return -1;
   int fd = open(path.c_str(), static_cast<int>(r.open_flags) | O_CLOEXEC);
   if (fd < 0) {
     *err = "cannot reopen " + describe(r) + ": " + std::strerror(errno);
@@ -105,7 +130,7 @@ bool has_owner(const FdRecord& r) { return r.owner_pid != 0; }
 
 bool check_fds(const image::LoadedImage& img, std::string* err) {
   for (const FdRecord& r : img.fds) {
-    if (!is_file(r)) continue;
+    if (!is_file(r) || (r.kind == FdKind::kRegular && r.file_data >= 0)) continue;
     std::string path(r.path);
     if (access(path.c_str(), F_OK) != 0) {
       *err = "cannot reopen " + describe(r) + ": " + std::strerror(errno);
@@ -153,7 +178,7 @@ int FdRestorer::create(size_t image, const FdRecord& r, std::string* err) {
     case FdKind::kSocket:
       return sockets_.open_for(r, img.process.host, err);
     default:
-      if (is_file(r)) return open_file(r, opts_, err);
+      if (is_file(r)) return open_file(img, r, opts_, err);
       *err = "cannot restore " + describe(r) + ": unsupported kind";
       return -1;
   }

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "ckpt/byte_codec.h"
+#include "host_local_path.h"
 
 namespace ckpt {
 namespace {
@@ -51,12 +52,15 @@ bool FifoTable::open_anchor(const image::FdRecord& r, const FifoState& s, Fifo& 
   } else {
     f.anchor = open_rw(path);
     if (f.anchor < 0 && errno == ENOENT) {
+      bool host_local = is_host_local_path(path);
+      if (host_local) make_parent_dirs(path);
       if (mkfifo(path.c_str(), mode) != 0) {
         *err = failure(r, "mkfifo");
         return false;
       }
-      std::fprintf(stderr, "ckpt_restart: warning: FIFO %s was missing; created it again\n",
-                   path.c_str());
+      if (!host_local)
+        std::fprintf(stderr, "ckpt_restart: warning: FIFO %s was missing; created it again\n",
+                     path.c_str());
       f.anchor = open_rw(path);
     }
   }

@@ -202,7 +202,8 @@ struct FdRecord {
   uint32_t mode = 0;         // st_mode
   uint64_t dev = 0, ino = 0;
   int64_t size = 0;        // st_size at checkpoint (for rollback)
-  int32_t file_data = -1;  // index of the FileData section, kUnlinked only
+  int32_t file_data = -1;  // index of the FileData section: kUnlinked, or a kRegular
+                           // file in /tmp or /dev/shm (recreated where missing)
   std::string_view path;   // readlink of /proc/self/fd/N, " (deleted)" removed
   // Kind-specific state (see docs/image_format.md): a pipe's ino, end and
   // in-flight bytes; an eventfd's count; a timerfd's clock and times; a
