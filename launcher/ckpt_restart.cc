@@ -41,6 +41,7 @@
 #include "restart/shm_restore.h"
 #include "restart/sysv_restore.h"
 #include "restart/tree_spawn.h"
+#include "route_address.h"
 #include "schedule_options.h"
 #include "settings.h"
 
@@ -223,10 +224,20 @@ int restart_on_hosts(const RestartOptions& o, const Selection& sel,
   HostsPlan plan;
   if (!plan_hosts(o.hosts, old_hosts(images), &plan, &err)) die(err);
   std::string coord = numeric_host(o.settings.host);
-  if (coord.empty() || coord.starts_with("127."))
-    die("the coordinator at " + o.settings.host +
-        " cannot be reached from other hosts: give --host (or CKPT_COORD_HOST) an address they "
-        "reach");
+  if (coord.empty() || coord.starts_with("127.")) {
+    // A coordinator on this machine (it listens on every address): the new
+    // hosts reach it at this machine's address on the route to them.
+    std::string route_err;
+    coord.clear();
+    for (const auto& group : plan.groups)
+      if (coord.empty() && is_local_host(o.settings.host) && !is_local_host(group.first))
+        coord = local_address_towards(group.first, &route_err);
+    if (coord.empty())
+      die("the coordinator at " + o.settings.host +
+          " cannot be reached from other hosts: give --host (or CKPT_COORD_HOST) an address they "
+          "reach" +
+          (route_err.empty() ? "" : " (" + route_err + ")"));
+  }
   HostsLaunch launch;
   std::istringstream words(o.rsh);
   for (std::string w; words >> w;) launch.rsh.push_back(w);

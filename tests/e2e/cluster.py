@@ -9,7 +9,8 @@ openssh-server). Inside a host:
 - its own hostname (UTS), its own pids (PID namespace, /proc mounted afresh:
   pids are small and the same pid can exist on two hosts),
 - its own /tmp and /dev/shm (tmpfs), and /etc/hosts naming every host and the
-  head node "ckhead"; the rest of the file system is shared, as a cluster
+  head node "ckhead" (the head node's own /etc/hosts gets the hosts' names
+  for the fixture's lifetime, marked "# ckpt e2e cluster"); the rest of the file system is shared, as a cluster
   shares home and scratch file systems (so job directories must not live
   under /tmp: use a directory from shared_dir()).
 
@@ -85,6 +86,7 @@ class Cluster:
         netns_hosts.setup()
         try:
             self._configure()
+            self._add_head_names()
             for host in self.hosts:
                 self._start_holder(host)
             self._wait_ready()
@@ -117,6 +119,29 @@ class Cluster:
                    f"AuthorizedKeysFile {self.dir}/authorized_keys\nPermitRootLogin prohibit-password\n"
                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
                    "PidFile none\nPrintMotd no\nMaxStartups 100\nMaxSessions 100\nLogLevel ERROR\n")
+
+    MARK = "# ckpt e2e cluster"
+
+    def _add_head_names(self):
+        """The head node resolves the hosts' names too: lines in its /etc/hosts
+        (written in place, marked, removed by teardown)."""
+        self._remove_head_names()
+        with open("/etc/hosts", "a") as f:
+            for host, addr in self.hosts.items():
+                f.write(f"{addr} {host} {self.MARK}\n")
+
+    def _remove_head_names(self):
+        try:
+            with open("/etc/hosts") as f:
+                lines = f.readlines()
+        except OSError:
+            return
+        kept = [l for l in lines if not l.rstrip().endswith(self.MARK)]
+        if kept != lines:
+            with open("/etc/hosts", "r+") as f:
+                f.seek(0)
+                f.writelines(kept)
+                f.truncate()
 
     def _start_holder(self, host):
         """The host's namespace holder: unshare (UTS, PID, mount) inside its
@@ -197,6 +222,7 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     pass
         self.holders = {}
+        self._remove_head_names()
         netns_hosts.teardown()
         if self.dir and not os.environ.get("CKPT_E2E_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
