@@ -73,6 +73,12 @@ class Cluster:
         """The remote shell as an argv prefix: ssh with this cluster's config."""
         return ["ssh", "-F", self.ssh_config]
 
+    @property
+    def ssh_script(self):
+        """An executable that is ssh with this cluster's config (for launchers
+        that take one program, such as hydra's -launcher-exec)."""
+        return os.path.join(self.dir, "ssh")
+
     def rsh_string(self):
         """The remote shell as one command line (for plm_rsh_agent, --rsh, CKPT_RSH)."""
         return f"ssh -F {self.ssh_config}"
@@ -108,6 +114,7 @@ class Cluster:
                       f"  IdentityFile {key}\n  IdentitiesOnly yes\n  BatchMode yes\n  LogLevel ERROR\n"
                       f"  ConnectTimeout 5\n  ForwardX11 no\n")
         _write(self.ssh_config, "".join(config))
+        _write(self.ssh_script, f'#!/bin/sh\nexec ssh -F {self.ssh_config} "$@"\n', 0o755)
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
         for host in self.hosts:
             hdir = os.path.join(self.dir, host)

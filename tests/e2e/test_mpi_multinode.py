@@ -37,12 +37,61 @@ import time
 
 import cluster
 import harness
+import mpi_common
 import netns_hosts
 
 RANKS = 4
-STEPS = 120
-DELAY_US = 40000
-HOSTS_ARG = "ckh1:2,ckh2:2"
+
+
+class OpenMpi:
+    """mpirun -np 4 --host ckh1:2,ckh2:2 mpi_ring_tcp; ssh through plm_rsh_agent."""
+    name = "mpi_multinode"
+    program = "mpi_ring_tcp"
+    layout = ({0: "ckh1", 1: "ckh1", 2: "ckh2", 3: "ckh2"})
+
+    def __init__(self, bins, cl):
+        self.prog = harness.e2e_program(bins, self.program)
+        self.cl = cl
+
+    def env(self):
+        return {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                "OMPI_MCA_plm_rsh_agent": self.cl.rsh_string()}
+
+    def reference_env(self):
+        return dict(self.env(), OMPI_MCA_btl="self,tcp")
+
+    def argv(self):
+        return ["mpirun", "-np", str(RANKS), "--host", "ckh1:2,ckh2:2", self.prog, "120", "40000"]
+
+    @staticmethod
+    def missing():
+        return None if shutil.which("mpirun") else "mpirun is not on PATH"
+
+
+class Mpich(OpenMpi):
+    """mpiexec.hydra -hosts ckh1,ckh2 -n 4 -launcher ssh -launcher-exec SSH mpi_heat_mpich
+    (ranks round robin: 0 and 2 on ckh1, 1 and 3 on ckh2)."""
+    name = "mpi_multinode_mpich"
+    program = "mpi_heat_mpich"
+    layout = ({0: "ckh1", 1: "ckh2", 2: "ckh1", 3: "ckh2"})
+
+    def __init__(self, bins, cl):
+        self.prog = mpi_common.mpi_example(bins, self.program)
+        self.cl = cl
+
+    def env(self):
+        return {}
+
+    def reference_env(self):
+        return {"MPIR_CVAR_NOLOCAL": "1", "UCX_TLS": "self,tcp"}
+
+    def argv(self):
+        return ["mpiexec.hydra", "-hosts", "ckh1,ckh2", "-n", str(RANKS), "-launcher", "ssh", "-launcher-exec",
+                self.cl.ssh_script, self.prog, "300", "128", "30"]
+
+    @staticmethod
+    def missing():
+        return None if shutil.which("mpiexec.hydra") else "mpiexec.hydra (MPICH) is not on PATH"
 
 
 def remote_command(job, cl, workdir, env, argv, out):
@@ -52,17 +101,11 @@ def remote_command(job, cl, workdir, env, argv, out):
     return [*cl.ssh(), "ckh1", " ".join(words)]
 
 
-def mpi_env(cl):
-    return {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-            "OMPI_MCA_plm_rsh_agent": cl.rsh_string()}
-
-
-def reference_run(job, cl, prog):
+def reference_run(job, cl, flavor):
     work = job.path("ref")
     os.makedirs(work)
     out = job.path("ref.out")
-    env = dict(mpi_env(cl), OMPI_MCA_btl="self,tcp")
-    argv = ["mpirun", "-np", str(RANKS), "--host", HOSTS_ARG, prog, str(STEPS), str(DELAY_US)]
+    env, argv = flavor.reference_env(), flavor.argv()
     t0 = time.monotonic()
     rc, stdout, err = job.run(remote_command(job, cl, work, env, argv, out), timeout=180, label="reference run")
     if rc != 0:
@@ -130,20 +173,20 @@ def restart(job, cl, mapping, cycle):
                      cwd=job.path())
 
 
-def body(job, bins, cl):
-    prog = harness.e2e_program(bins, "mpi_ring_tcp")
-    ref = reference_run(job, cl, prog)
+def body(job, bins, cl, flavor_class):
+    flavor = flavor_class(bins, cl)
+    ref = reference_run(job, cl, flavor)
 
     work = job.path("run")
     os.makedirs(work)
     out = os.path.join(work, "app.out")
-    env = dict(mpi_env(cl), CKPT_DIR=job.ckpt_dir, CKPT_COORD_PORT=str(job.port))
-    argv = [bins.launch, "mpirun", "-np", str(RANKS), "--host", HOSTS_ARG, prog, str(STEPS), str(DELAY_US)]
+    env = dict(flavor.env(), CKPT_DIR=job.ckpt_dir, CKPT_COORD_PORT=str(job.port))
+    argv = [bins.launch, *flavor.argv()]
     proc = job.start(remote_command(job, cl, work, env, argv, out), job.path("launch.out"),
-                     "ssh ckh1 ckpt_launch mpirun")
+                     f"ssh ckh1 ckpt_launch {argv[1]}")
     h1 = netns_hosts.HOSTS["ckh1"]  # the coordinator ckpt_launch started on ckh1
     harness.wait_steps(job, out, random.randint(3, 20), proc, "after ckpt_launch")
-    wait_rank_hosts(job, h1, {0: "ckh1", 1: "ckh1", 2: "ckh2", 3: "ckh2"}, "launch")
+    wait_rank_hosts(job, h1, flavor.layout, "launch")
     checkpoint(job, h1, "checkpoint 1", ["ckh1", "ckh2"])
     n = harness.step_lines(out)
     harness.wait_steps(job, out, n + 2, proc, "checkpoint 1: the job must keep running", 60)
@@ -153,7 +196,7 @@ def body(job, bins, cl):
     n_kill = harness.step_lines(out)
     proc = restart(job, cl, "ckh1=ckh1,ckh2=ckh2", 1)
     harness.wait_steps(job, out, n_kill + 2, proc, "restart 1: progress after the restart", 120)
-    wait_rank_hosts(job, head, {0: "ckh1", 1: "ckh1", 2: "ckh2", 3: "ckh2"}, "restart 1")
+    wait_rank_hosts(job, head, flavor.layout, "restart 1")
     checkpoint(job, head, "checkpoint 2", ["ckh1", "ckh2"])
     n = harness.step_lines(out)
     harness.wait_steps(job, out, n + 2, proc, "checkpoint 2: the job must keep running", 60)
@@ -163,7 +206,8 @@ def body(job, bins, cl):
     proc = restart(job, cl, "ckh1=ckh2,ckh2=ckh3", 2)
     harness.wait_steps(job, out, n_kill + 1, proc, "restart 2: progress on the new hosts", 120)
     # --status names the host each process runs on now.
-    wait_rank_hosts(job, head, {0: "ckh2", 1: "ckh2", 2: "ckh3", 3: "ckh3"}, "restart 2")
+    moved = {"ckh1": "ckh2", "ckh2": "ckh3"}
+    wait_rank_hosts(job, head, {r: moved[h] for r, h in flavor.layout.items()}, "restart 2")
     try:
         rc = proc.wait(timeout=job.remaining(180))
     except Exception:
@@ -175,10 +219,11 @@ def body(job, bins, cl):
     harness.log(f"stdout ({os.path.getsize(out)} bytes) equals the uninterrupted run's")
 
 
-def main():
+def main(flavor=OpenMpi):
     tempfile.tempdir = "/var/tmp"  # the hosts' /tmp are their own; the job's directory is shared
-    if not shutil.which("mpirun"):
-        print("SKIP mpi_multinode: mpirun is not on PATH", flush=True)
+    name = flavor.name
+    if flavor.missing():
+        print(f"SKIP {name}: {flavor.missing()}", flush=True)
         sys.exit(harness.SKIP_EXIT)
     cl = cluster.Cluster()
     try:
@@ -186,13 +231,13 @@ def main():
         problem = cl.check()
     except cluster.Unavailable as e:
         cl.teardown()
-        print(f"SKIP mpi_multinode: cannot emulate hosts with namespaces and sshd here: {e}", flush=True)
+        print(f"SKIP {name}: cannot emulate hosts with namespaces and sshd here: {e}", flush=True)
         sys.exit(harness.SKIP_EXIT)
     try:
         if problem:
-            print(f"FAIL mpi_multinode: the emulated cluster does not work: {problem}", flush=True)
+            print(f"FAIL {name}: the emulated cluster does not work: {problem}", flush=True)
             sys.exit(1)
-        harness.main("mpi_multinode", lambda job, bins: body(job, bins, cl))
+        harness.main(name, lambda job, bins: body(job, bins, cl, flavor))
     finally:
         cl.teardown()
 
