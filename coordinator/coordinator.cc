@@ -70,9 +70,13 @@ int Coordinator::run() {
 // With --exit-on-last, the coordinator waits kExitGrace after the last
 // process left: a program that execs another one reconnects from its new
 // image (the runtime follows exec), and must find its coordinator there.
+// Any open connection keeps it too (a restart across hosts holds one while
+// its hosts start).
 bool Coordinator::should_exit() {
   if (commands_.quit_requested()) return true;
-  if (!config_.exit_on_last || !had_process_ || peers_.process_count() != 0 || machine_.active()) {
+  bool connected = false;
+  peers_.for_each([&](Peer& p) { connected |= !p.dead; });
+  if (!config_.exit_on_last || !had_process_ || connected || machine_.active()) {
     empty_since_.reset();
     return false;
   }

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "coordinator_link.h"
 #include "ensure_coordinator.h"
 #include "fd_restore.h"
 #include "image_reader.h"
@@ -33,6 +34,7 @@
 #include "rendezvous_client.h"
 #include "restart/address_plan.h"
 #include "restart/cpu_binding.h"
+#include "restart/host_probe.h"
 #include "restart/image_selection.h"
 #include "restart/multi_host.h"
 #include "restart/network_plan.h"
@@ -51,7 +53,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: ckpt_restart [--host H] [--port P] [--dir D] [--no-file-rollback] [--verify] "
     "[--interval S] [--keep K]\n"
-    "                    [--hosts OLD=NEW,... [--rsh CMD] | --only-host OLD,... [--round R]]\n"
+    "                    [--hosts OLD=NEW,... | --hosts NEW,... | --hostfile FILE] [--rsh CMD]\n"
+    "                    [--only-host OLD,... [--round R]]\n"
     "                    IMAGE... | CKPT_DIR\n";
 
 struct RestartOptions {
@@ -60,6 +63,7 @@ struct RestartOptions {
   bool file_rollback = true;
   bool verify = false;
   std::string hosts;      // --hosts: restart on these hosts (multi_host.h)
+  std::string hostfile;   // --hostfile: the same, one new host per line
   std::string rsh;        // --rsh / CKPT_RSH: the remote shell for --hosts
   std::string only_host;  // --only-host: restore only these old hosts' processes
   std::string round;      // --round: the rendezvous round across hosts
@@ -94,6 +98,7 @@ RestartOptions parse(int argc, char** argv) {
     OptionStatus taken = take_settings_option(argc, argv, &i, &o.settings, &error);
     if (taken == OptionStatus::kNotMine) taken = take_schedule_option(argc, argv, &i, &error);
     for (auto [name, value] : {std::pair{"--hosts", &o.hosts},
+                               {"--hostfile", &o.hostfile},
                                {"--rsh", &o.rsh},
                                {"--only-host", &o.only_host},
                                {"--round", &o.round}})
@@ -121,6 +126,11 @@ RestartOptions parse(int argc, char** argv) {
       o.args.push_back(arg);
   }
   if (o.args.empty()) std::fputs(kUsage, stderr), std::exit(2);
+  if (!o.hostfile.empty()) {
+    std::string error;
+    if (!o.hosts.empty()) die("give --hosts or --hostfile, not both");
+    if (!read_hostfile(o.hostfile, &o.hosts, &error)) die(error);
+  }
   return o;
 }
 
@@ -247,6 +257,7 @@ int restart_on_hosts(const RestartOptions& o, const Selection& sel,
                       "--dir", o.settings.dir};
   if (!o.file_rollback) launch.base_args.push_back("--no-file-rollback");
   launch.images = sel.images;
+  if (!probe_hosts(remote_hosts(plan), launch.rsh, 60, &err)) die(err);
   uint64_t nonce = 0;
   getentropy(&nonce, sizeof(nonce));
   launch.round = "gen" + std::to_string(generation) + "-" + std::to_string(nonce % 1000000007);
@@ -320,7 +331,17 @@ int run(int argc, char** argv) {
   bool started = false;
   err = ensure_coordinator(o.settings, *secret, &started);
   if (!err.empty()) die(err);
-  if (!o.hosts.empty()) return restart_on_hosts(o, sel, images, generation);
+  if (!o.hosts.empty()) {
+    // Held open while the hosts restart: a coordinator that the killed run
+    // left in its exit grace (--exit-on-last) stays for the new one.
+    CoordinatorLink hold;
+    if (hold.open(o.settings, *secret, proto::Role::kCommand) != LinkStatus::kOk) {
+      err = ensure_coordinator(o.settings, *secret, &started);
+      if (!err.empty()) die(err);
+      hold.open(o.settings, *secret, proto::Role::kCommand);
+    }
+    return restart_on_hosts(o, sel, images, generation);
+  }
   ProcessTree tree;
   if (!build_tree(images, &tree, &err)) die(err);
   JumpSettings js;

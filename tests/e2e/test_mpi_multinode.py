@@ -22,6 +22,8 @@ through ssh, and mpirun starts its remote daemon (orted) through ssh too.
      remote daemon and ranks 2, 3 on ckh3; --status shows the new hosts; the
      job runs to its end: its stdout (a file in the shared directory) must
      equal the reference byte for byte.
+  5. `ckpt_restart --hosts ckh1=ckh9,...` (no such host): one line naming
+     ckh9, a non-zero exit, nothing started on any host, the checkpoint intact.
 
 Needs root, namespaces and OpenSSH's sshd (Debian openssh-server); SKIPs (77)
 with the reason when the emulated cluster cannot be built or MPI is missing."""
@@ -116,10 +118,12 @@ def reference_run(job, cl, flavor):
 
 
 def status(job, coord):
+    """The processes --status --json names, or None while no coordinator answers."""
     env = dict(job.env, CKPT_COORD_HOST=coord)
     rc, out, err = job.run([job.bins.command, "--status", "--json"], timeout=30, env=env, label="--status")
     if rc != 0:
-        raise harness.TestFailure(f"ckpt_command --status --json (coordinator {coord}) exited {rc}: {err.strip()}")
+        harness.log(f"ckpt_command --status --json (coordinator {coord}) exited {rc}: {err.strip()}")
+        return None
     return json.loads(out).get("processes", [])
 
 
@@ -128,8 +132,8 @@ def wait_rank_hosts(job, coord, want, label, timeout=60):
     deadline = time.monotonic() + job.remaining(timeout)
     while True:
         procs = status(job, coord)
-        got = {p["rank"]: p.get("host") for p in procs if p.get("rank", -1) >= 0}
-        if got == want:
+        got = {p["rank"]: p.get("host") for p in procs or [] if p.get("rank", -1) >= 0}
+        if procs is not None and got == want:
             others = sorted(f"{p.get('program')}@{p.get('host')}" for p in procs if p.get("rank", -1) < 0)
             harness.log(f"{label}: --status: ranks on {got}; also {others}")
             return procs
@@ -217,6 +221,31 @@ def body(job, bins, cl, flavor_class):
                                   f"{harness.tail(job.path('restart2.err'))}")
     harness.compare_files(out, ref, "mpirun's stdout")
     harness.log(f"stdout ({os.path.getsize(out)} bytes) equals the uninterrupted run's")
+    unreachable_host(job, cl, flavor)
+
+
+def unreachable_host(job, cl, flavor):
+    """A new host that does not answer: one line naming it, non-zero, nothing
+    restarted anywhere, the checkpoint intact."""
+    env = {k: v for k, v in job.env.items() if k != "CKPT_COORD_HOST"}
+    argv = [job.bins.restart, "--dir", job.ckpt_dir, "--hosts", "ckh1=ckh9,ckh2=ckh3", "--rsh", cl.rsh_string(),
+            job.ckpt_dir]
+    rc, stdout, err = job.run(argv, timeout=90, env=env, label="ckpt_restart to an unknown host")
+    lines = err.strip().splitlines()
+    if rc == 0 or len(lines) != 1 or "ckh9" not in lines[0]:
+        raise harness.TestFailure(f"restart onto unknown host ckh9: wanted one line naming it and a non-zero exit, "
+                                  f"got status {rc}, stderr:\n{err[-1500:]}")
+    harness.log(f"restart onto ckh9: status {rc}: {lines[0]}")
+    for host in ("ckh1", "ckh2", "ckh3"):
+        rc, ps, _ = cl.run(host, "ps -eo comm=")
+        restored = [p for p in ps.split() if p in ("orterun", "orted", "mpiexec.hydra", "hydra_pmi_proxy",
+                                                   "ckpt_rsh", "ckpt_restart", flavor.program)]
+        if restored:
+            raise harness.TestFailure(f"restart onto ckh9 left {restored} running on {host}")
+    for img in job.images():
+        rc, _, err = job.run([job.bins.info, "--verify", img], timeout=60, label="ckpt_info --verify")
+        if rc != 0:
+            raise harness.TestFailure(f"the failed restart damaged the checkpoint: {img}: {err.strip()}")
 
 
 def main(flavor=OpenMpi):
