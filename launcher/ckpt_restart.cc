@@ -228,8 +228,22 @@ std::vector<std::string> old_hosts(const std::vector<image::LoadedImage>& images
 }
 
 // --hosts: one ckpt_restart per new host (multi_host.h); returns the status.
+// The coordinator, once the hosts answered. The connection is held open
+// while the hosts restart: a coordinator that the killed run left in its
+// exit grace (--exit-on-last) stays for the new one.
+void hold_coordinator(const Settings& settings, const Secret& secret, CoordinatorLink* hold) {
+  bool started = false;
+  std::string err = ensure_coordinator(settings, secret, &started);
+  if (!err.empty()) die(err);
+  if (hold->open(settings, secret, proto::Role::kCommand) == LinkStatus::kOk) return;
+  err = ensure_coordinator(settings, secret, &started);  // it was just leaving
+  if (!err.empty()) die(err);
+  hold->open(settings, secret, proto::Role::kCommand);
+}
+
 int restart_on_hosts(const RestartOptions& o, const Selection& sel,
-                     const std::vector<image::LoadedImage>& images, uint64_t generation) {
+                     const std::vector<image::LoadedImage>& images, uint64_t generation,
+                     const Secret& secret) {
   std::string err;
   HostsPlan plan;
   if (!plan_hosts(o.hosts, old_hosts(images), &plan, &err)) die(err);
@@ -258,6 +272,8 @@ int restart_on_hosts(const RestartOptions& o, const Selection& sel,
   if (!o.file_rollback) launch.base_args.push_back("--no-file-rollback");
   launch.images = sel.images;
   if (!probe_hosts(remote_hosts(plan), launch.rsh, 60, &err)) die(err);
+  CoordinatorLink hold;
+  hold_coordinator(o.settings, secret, &hold);
   uint64_t nonce = 0;
   getentropy(&nonce, sizeof(nonce));
   launch.round = "gen" + std::to_string(generation) + "-" + std::to_string(nonce % 1000000007);
@@ -329,19 +345,9 @@ int run(int argc, char** argv) {
   auto secret = load_or_create_secret(o.settings.dir, &err);
   if (!secret) die(err);
   bool started = false;
+  if (!o.hosts.empty()) return restart_on_hosts(o, sel, images, generation, *secret);
   err = ensure_coordinator(o.settings, *secret, &started);
   if (!err.empty()) die(err);
-  if (!o.hosts.empty()) {
-    // Held open while the hosts restart: a coordinator that the killed run
-    // left in its exit grace (--exit-on-last) stays for the new one.
-    CoordinatorLink hold;
-    if (hold.open(o.settings, *secret, proto::Role::kCommand) != LinkStatus::kOk) {
-      err = ensure_coordinator(o.settings, *secret, &started);
-      if (!err.empty()) die(err);
-      hold.open(o.settings, *secret, proto::Role::kCommand);
-    }
-    return restart_on_hosts(o, sel, images, generation);
-  }
   ProcessTree tree;
   if (!build_tree(images, &tree, &err)) die(err);
   JumpSettings js;

@@ -4,7 +4,7 @@
 namespace ckpt {
 namespace {
 
-enum class When { kAlways, kNoShm, kOneHost };
+enum class When { kAlways, kNoShm, kOneHost, kAcrossHosts };
 
 struct Default {
   const char* name;
@@ -26,6 +26,10 @@ constexpr Default kDefaults[] = {
     {"OMPI_MCA_btl_tcp_disable_family", "6", When::kAlways},
     {"OMPI_MCA_oob_tcp_if_include", "lo", When::kOneHost},
     {"OMPI_MCA_oob_tcp_disable_ipv6_family", "1", When::kAlways},
+    // Across hosts: ports the kernel chooses, not the same 1024, 1025, ... on
+    // every host, which would clash when a restart puts two hosts on one.
+    {"OMPI_MCA_btl_tcp_port_min_v4", "0", When::kAcrossHosts},
+    {"OMPI_MCA_btl_tcp_port_min_v6", "0", When::kAcrossHosts},
     // PMIx keeps its key-value store in a hash table, not in shared files of
     // the session directory mapped by every rank.
     {"PMIX_MCA_gds", "hash", When::kAlways},
@@ -86,6 +90,7 @@ std::vector<EnvSetting> mpi_environment_defaults(
   for (const Default& d : kDefaults) {
     if (d.when == When::kNoShm && options.shared_memory) continue;
     if (d.when == When::kOneHost && options.across_hosts) continue;
+    if (d.when == When::kAcrossHosts && !options.across_hosts) continue;
     if (lookup(d.name) != nullptr || launcher_sets(argv, d.name)) continue;
     out.push_back({d.name, d.value});
   }
