@@ -70,19 +70,20 @@ int Coordinator::run() {
 // With --exit-on-last, the coordinator waits kExitGrace after the last
 // process left: a program that execs another one reconnects from its new
 // image (the runtime follows exec), and must find its coordinator there.
-// Any open connection keeps it too (a restart across hosts holds one while
-// its hosts start).
+// Past the grace it still stays while a connection is open (a restart
+// across hosts holds one while its hosts start).
 bool Coordinator::should_exit() {
   if (commands_.quit_requested()) return true;
-  bool connected = false;
-  peers_.for_each([&](Peer& p) { connected |= !p.dead; });
-  if (!config_.exit_on_last || !had_process_ || connected || machine_.active()) {
+  if (!config_.exit_on_last || !had_process_ || peers_.process_count() != 0 || machine_.active()) {
     empty_since_.reset();
     return false;
   }
   Clock::time_point now = Clock::now();
   if (!empty_since_) empty_since_ = now;
-  return now - *empty_since_ >= kExitGrace;
+  if (now - *empty_since_ < kExitGrace) return false;
+  bool connected = false;
+  peers_.for_each([&](Peer& p) { connected |= !p.dead; });
+  return !connected;
 }
 
 void Coordinator::accept_all() {
