@@ -2,7 +2,6 @@
 #include "local_side.h"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,6 +21,7 @@
 #include <thread>
 
 #include "binary_paths.h"
+#include "checkpoint_deferral.h"
 #include "launch_request.h"
 #include "mpi_environment.h"
 #include "relay_stream.h"
@@ -73,12 +73,6 @@ std::string random_cookie() {
   std::string out;
   for (unsigned char b : bytes) out += {digits[b >> 4], digits[b & 15]};
   return out;
-}
-
-void defer_checkpoints(bool on) {
-  using Fn = int (*)(int);
-  static auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "ckpt_defer_checkpoints"));
-  if (fn) fn(on ? 1 : 0);
 }
 
 std::string find_in_path(const std::string& program) {

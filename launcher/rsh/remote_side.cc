@@ -1,7 +1,6 @@
 // The remote side of ckpt_rsh (see remote_side.h).
 #include "remote_side.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -16,6 +15,7 @@
 #include <cstring>
 
 #include "binary_paths.h"
+#include "checkpoint_deferral.h"
 #include "launch_request.h"
 #include "relay_stream.h"
 #include "scoped_fd.h"
@@ -26,12 +26,6 @@ namespace {
 int fail(const std::string& what) {
   std::fprintf(stderr, "ckpt_rsh: %s\n", what.c_str());
   return 255;
-}
-
-void defer_checkpoints(bool on) {
-  using Fn = int (*)(int);
-  static auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "ckpt_defer_checkpoints"));
-  if (fn) fn(on ? 1 : 0);
 }
 
 void to_dev_null(int fd, int flags) {
