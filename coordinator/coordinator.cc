@@ -76,7 +76,8 @@ int Coordinator::run() {
 // process left: a program that execs another one reconnects from its new
 // image (the runtime follows exec), and must find its coordinator there. It
 // stays while a launcher holds it (CmdHold: a restart is on its way) and
-// while a connection is still in its handshake (it may be a process).
+// while any connection is open (a process in its handshake; a restart
+// across hosts holds one while its hosts start).
 bool Coordinator::should_exit() {
   if (commands_.quit_requested()) return true;
   if (!config_.exit_on_last || !had_process_ || peers_.process_count() != 0 || machine_.active()) {
@@ -87,11 +88,9 @@ bool Coordinator::should_exit() {
   if (!empty_since_) empty_since_ = now;
   if (now - *empty_since_ < kExitGrace) return false;
   auto hold = commands_.hold_deadline();
-  bool handshaking = false;
-  peers_.for_each([&](Peer& p) {
-    if (!p.dead && p.kind == PeerKind::kUnauthenticated) handshaking = true;
-  });
-  return !(hold && now < *hold) && !handshaking;
+  bool connected = false;
+  peers_.for_each([&](Peer& p) { connected |= !p.dead; });
+  return !(hold && now < *hold) && !connected;
 }
 
 void Coordinator::accept_all() {

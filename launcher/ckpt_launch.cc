@@ -27,6 +27,7 @@
 #include "launcher/common/binary_paths.h"
 #include "launcher/common/committed_checkpoint.h"
 #include "launcher/common/ensure_coordinator.h"
+#include "launcher/common/remote_shell_env.h"
 #include "launcher/common/schedule_options.h"
 #include "plugins/mpi/mpi_environment.h"
 
@@ -148,9 +149,7 @@ std::string find_mpi_plugin(const std::string& library) {
 }
 
 // MPI transport variables the user did not choose (docs/mpi.md).
-void export_mpi_defaults(const LaunchOptions& o, char** program) {
-  std::vector<std::string> argv;
-  for (char** a = program; *a; a++) argv.push_back(*a);
+void export_mpi_defaults(const LaunchOptions& o, const std::vector<std::string>& argv) {
   auto lookup = [](const char* name) -> const char* { return getenv(name); };
   for (const EnvSetting& e : mpi_environment_defaults(argv, lookup, o.mpi)) {
     setenv(e.name.c_str(), e.value.c_str(), 1);
@@ -160,7 +159,7 @@ void export_mpi_defaults(const LaunchOptions& o, char** program) {
 
 // The environment every process of the job inherits.
 void export_job_environment(const LaunchOptions& o, const Secret& secret,
-                            const std::string& library, char** program) {
+                            const std::string& library, const std::vector<std::string>& program) {
   std::string preload = library;
   if (std::string plugin = find_mpi_plugin(library); !plugin.empty()) preload += ":" + plugin;
   if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
@@ -180,6 +179,21 @@ void export_job_environment(const LaunchOptions& o, const Secret& secret,
   uint64_t start_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + now.tv_nsec;
   setenv("CKPT_JOB_START_NS", std::to_string(start_ns).c_str(), 1);
   if (o.mpi_defaults) export_mpi_defaults(o, program);
+}
+
+// A job across hosts: remote shells of MPI launchers go through ckpt_rsh
+// (remote_shell_env.h; argv may change), no loopback-only MPI settings.
+void prepare_remote_shells(LaunchOptions* o, std::vector<std::string>* argv) {
+  auto lookup = [](const char* name) -> const char* { return getenv(name); };
+  if (std::string rsh = find_tool("ckpt_rsh"); !rsh.empty()) {
+    for (const EnvSetting& e : wrap_remote_shells(argv, lookup, rsh)) {
+      setenv(e.name.c_str(), e.value.c_str(), 1);
+      if (o->verbose) std::fprintf(stderr, "ckpt_launch: %s=%s\n", e.name.c_str(), e.value.c_str());
+    }
+  }
+  const char* across = getenv("CKPT_MPI_ACROSS_HOSTS");
+  o->mpi.across_hosts = launcher_names_hosts(*argv) || (across && std::strcmp(across, "1") == 0);
+  if (o->mpi.across_hosts) setenv("CKPT_MPI_ACROSS_HOSTS", "1", 1);
 }
 
 // --restart-if-exists with a committed checkpoint: becomes ckpt_restart on
@@ -237,8 +251,13 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "ckpt_launch: %s\n", error.c_str());
     return 1;
   }
-  export_job_environment(o, *secret, library, program);
-  execvp(program[0], program);
+  std::vector<std::string> args(program, program + (argc - o.program_index));
+  prepare_remote_shells(&o, &args);
+  export_job_environment(o, *secret, library, args);
+  std::vector<char*> exec_argv;
+  for (auto& a : args) exec_argv.push_back(a.data());
+  exec_argv.push_back(nullptr);
+  execvp(exec_argv[0], exec_argv.data());
   std::fprintf(stderr, "ckpt_launch: cannot run %s: %s\n", program[0], std::strerror(errno));
   return 127;
 }

@@ -29,10 +29,13 @@
 #include "common/image_reader.h"
 #include "common/job_secret.h"
 #include "common/settings.h"
+#include "launcher/common/coordinator_link.h"
 #include "launcher/common/ensure_coordinator.h"
 #include "launcher/common/rendezvous_client.h"
+#include "launcher/common/route_address.h"
 #include "launcher/common/schedule_options.h"
 #include "launcher/restart/cpu_binding.h"
+#include "launcher/restart/host_probe.h"
 #include "launcher/restart/image_selection.h"
 #include "launcher/restart/memory_plan.h"
 #include "launcher/restart/process_tree.h"
@@ -51,7 +54,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: ckpt_restart [--host H] [--port P] [--dir D] [--no-file-rollback] [--verify] "
     "[--interval S] [--keep K]\n"
-    "                    [--hosts OLD=NEW,... [--rsh CMD] | --only-host OLD,... [--round R]]\n"
+    "                    [--hosts OLD=NEW,... | --hosts NEW,... | --hostfile FILE] [--rsh CMD]\n"
+    "                    [--only-host OLD,... [--round R]]\n"
     "                    IMAGE... | CKPT_DIR\n";
 
 struct RestartOptions {
@@ -60,6 +64,7 @@ struct RestartOptions {
   bool file_rollback = true;
   bool verify = false;
   std::string hosts;      // --hosts: restart on these hosts (multi_host.h)
+  std::string hostfile;   // --hostfile: the same, one new host per line
   std::string rsh;        // --rsh / CKPT_RSH: the remote shell for --hosts
   std::string only_host;  // --only-host: restore only these old hosts' processes
   std::string round;      // --round: the rendezvous round across hosts
@@ -94,6 +99,7 @@ RestartOptions parse(int argc, char** argv) {
     OptionStatus taken = take_settings_option(argc, argv, &i, &o.settings, &error);
     if (taken == OptionStatus::kNotMine) taken = take_schedule_option(argc, argv, &i, &error);
     for (auto [name, value] : {std::pair{"--hosts", &o.hosts},
+                               {"--hostfile", &o.hostfile},
                                {"--rsh", &o.rsh},
                                {"--only-host", &o.only_host},
                                {"--round", &o.round}})
@@ -121,6 +127,11 @@ RestartOptions parse(int argc, char** argv) {
       o.args.push_back(arg);
   }
   if (o.args.empty()) std::fputs(kUsage, stderr), std::exit(2);
+  if (!o.hostfile.empty()) {
+    std::string error;
+    if (!o.hosts.empty()) die("give --hosts or --hostfile, not both");
+    if (!read_hostfile(o.hostfile, &o.hosts, &error)) die(error);
+  }
   return o;
 }
 
@@ -218,16 +229,40 @@ std::vector<std::string> old_hosts(const std::vector<image::LoadedImage>& images
 }
 
 // --hosts: one ckpt_restart per new host (multi_host.h); returns the status.
+// The coordinator, once the hosts answered. The connection is held open
+// while the hosts restart: a coordinator that the killed run left in its
+// exit grace (--exit-on-last) stays for the new one.
+void hold_coordinator(const Settings& settings, const Secret& secret, CoordinatorLink* hold) {
+  bool started = false;
+  std::string err = ensure_coordinator(settings, secret, &started);
+  if (!err.empty()) die(err);
+  if (hold->open(settings, secret, proto::Role::kCommand) == LinkStatus::kOk) return;
+  err = ensure_coordinator(settings, secret, &started);  // it was just leaving
+  if (!err.empty()) die(err);
+  hold->open(settings, secret, proto::Role::kCommand);
+}
+
 int restart_on_hosts(const RestartOptions& o, const Selection& sel,
-                     const std::vector<image::LoadedImage>& images, uint64_t generation) {
+                     const std::vector<image::LoadedImage>& images, uint64_t generation,
+                     const Secret& secret) {
   std::string err;
   HostsPlan plan;
   if (!plan_hosts(o.hosts, old_hosts(images), &plan, &err)) die(err);
   std::string coord = numeric_host(o.settings.host);
-  if (coord.empty() || coord.starts_with("127."))
-    die("the coordinator at " + o.settings.host +
-        " cannot be reached from other hosts: give --host (or CKPT_COORD_HOST) an address they "
-        "reach");
+  if (coord.empty() || coord.starts_with("127.")) {
+    // A coordinator on this machine (it listens on every address): the new
+    // hosts reach it at this machine's address on the route to them.
+    std::string route_err;
+    coord.clear();
+    for (const auto& group : plan.groups)
+      if (coord.empty() && is_local_host(o.settings.host) && !is_local_host(group.first))
+        coord = local_address_towards(group.first, &route_err);
+    if (coord.empty())
+      die("the coordinator at " + o.settings.host +
+          " cannot be reached from other hosts: give --host (or CKPT_COORD_HOST) an address they "
+          "reach" +
+          (route_err.empty() ? "" : " (" + route_err + ")"));
+  }
   HostsLaunch launch;
   std::istringstream words(o.rsh);
   for (std::string w; words >> w;) launch.rsh.push_back(w);
@@ -237,6 +272,9 @@ int restart_on_hosts(const RestartOptions& o, const Selection& sel,
                       "--dir", o.settings.dir};
   if (!o.file_rollback) launch.base_args.push_back("--no-file-rollback");
   launch.images = sel.images;
+  if (!probe_hosts(remote_hosts(plan), launch.rsh, 60, &err)) die(err);
+  CoordinatorLink hold;
+  hold_coordinator(o.settings, secret, &hold);
   uint64_t nonce = 0;
   getentropy(&nonce, sizeof(nonce));
   launch.round = "gen" + std::to_string(generation) + "-" + std::to_string(nonce % 1000000007);
@@ -308,9 +346,9 @@ int run(int argc, char** argv) {
   auto secret = load_or_create_secret(o.settings.dir, &err);
   if (!secret) die(err);
   bool started = false;
+  if (!o.hosts.empty()) return restart_on_hosts(o, sel, images, generation, *secret);
   err = ensure_coordinator(o.settings, *secret, &started);
   if (!err.empty()) die(err);
-  if (!o.hosts.empty()) return restart_on_hosts(o, sel, images, generation);
   ProcessTree tree;
   if (!build_tree(images, &tree, &err)) die(err);
   JumpSettings js;

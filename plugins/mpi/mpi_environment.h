@@ -27,6 +27,9 @@ struct MpiEnvOptions {
   // single-copy defaults, MPICH's shm): faster, but checkpointable only with
   // shared memory support, and CMA only when the pids come back.
   bool shared_memory = false;
+  // The job spans hosts (the launcher's command line names hosts, or
+  // CKPT_MPI_ACROSS_HOSTS=1): no loopback-only interface settings.
+  bool across_hosts = false;
 };
 
 // The variables to set for a job whose command line is `argv` (the program
@@ -41,6 +44,13 @@ std::vector<EnvSetting> mpi_environment_defaults(
 // OMPI_MCA_x, "--mca x" / "-mca x" / "--gmca x"; for PMIX_MCA_x,
 // "--pmixmca x" / "--gpmixmca x"; for any variable, "-x NAME[=V]",
 // "-genv NAME [V]", "-env NAME [V]" and "--env NAME[=V]".
+// Every variable name the table may set (ckpt_rsh passes them to remote hosts).
+std::vector<std::string> mpi_environment_names();
+
+// Whether argv (an MPI launcher's command line) names hosts: --host/-H,
+// --hostfile, --machinefile, -hosts, -f, -hostfile.
+bool launcher_names_hosts(const std::vector<std::string>& argv);
+
 bool launcher_sets(const std::vector<std::string>& argv, const std::string& variable);
 
 }  // namespace ckpt

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 namespace ckpt {
 namespace {
@@ -87,6 +89,34 @@ bool plan_hosts(const std::string& spec, const std::vector<std::string>& old_hos
       *err = "--hosts does not say where the processes of host " + h + " go";
       return false;
     }
+  return true;
+}
+
+std::vector<std::string> remote_hosts(const HostsPlan& plan) {
+  std::string me = this_host();
+  std::vector<std::string> out;
+  for (const auto& group : plan.groups)
+    if (group.first != me && group.first != "localhost") out.push_back(group.first);
+  return out;
+}
+
+bool read_hostfile(const std::string& path, std::string* spec, std::string* err) {
+  std::ifstream in(path);
+  if (!in) {
+    *err = "--hostfile " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  spec->clear();
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string host;
+    if (words >> host) *spec += (spec->empty() ? "" : ",") + host;
+  }
+  if (spec->empty()) {
+    *err = "--hostfile " + path + " names no host";
+    return false;
+  }
   return true;
 }
 

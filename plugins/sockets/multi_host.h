@@ -30,6 +30,13 @@ struct HostsLaunch {
   size_t old_host_count = 0;
 };
 
+// The new hosts of `plan` that are not this machine (reached through the remote shell).
+std::vector<std::string> remote_hosts(const HostsPlan& plan);
+
+// `--hostfile FILE`: one host per line (its first word; # starts a comment),
+// as a "NEW1,NEW2,..." --hosts spec. Error: one line.
+bool read_hostfile(const std::string& path, std::string* spec, std::string* err);
+
 // Starts every group and waits for all. Returns the exit status.
 int run_on_hosts(const HostsPlan& plan, const HostsLaunch& launch, std::string* err);
 

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""An MPI job across (emulated) nodes, measured (issue 15 item 8; report only):
+
+    python3 bench/mpi_nodes.py [--build build] [--ranks 8] [--mib 64] [--rounds 2]
+
+tests/e2e/cluster.py's nodes (own network, UTS, PID and mount namespaces,
+real sshd; needs root). `ckpt_launch mpirun -np R --host ckh1:R/2,ckh2:R/2
+mpi_heat STEPS N 20` is started on ckh1 through ssh, N chosen so that each
+rank holds about MIB MiB (two N x N/R int64 grids). Then `rounds` times:
+checkpoint (wall clock of `ckpt_command --checkpoint` and the coordinator's
+own figure), kill, restart with `ckpt_restart --hosts` through ssh and time
+until every rank made progress (rank 0 prints a step line only after an
+MPI_Allreduce of all ranks), first in place (ckh1=ckh1,ckh2=ckh2), then moved
+(ckh1=ckh2,ckh2=ckh3 and back); restart is timed twice: until the
+coordinator lists every process again, and until rank 0 prints a step the
+killed run never printed (the steps between checkpoint and kill are redone
+first; mpi_heat's steps are slow at this size on a small machine). ssh's own share: the time of `ssh NODE true`
+(what `ckpt_restart --hosts` runs first, once per node, in parallel) and of
+`ssh NODE ckpt_restart --help` (one remote command). Prints a table and the
+targets (checkpoint <= 0.5 s, restart <= 1.0 s).
+"""
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "e2e"))
+import cluster  # noqa: E402
+
+STEP_RE = re.compile(rb"^step \d+", re.M)
+
+
+def steps(path):
+    try:
+        with open(path, "rb") as f:
+            return len(STEP_RE.findall(f.read()))
+    except OSError:
+        return 0
+
+
+def wait_steps(path, want, proc, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while steps(path) < want:
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"{what}: ended with status {proc.returncode}")
+        if time.monotonic() > deadline:
+            sys.exit(f"{what}: {steps(path)} step lines after {timeout} s, wanted {want}")
+        time.sleep(0.005)
+
+
+def last_step(path):
+    try:
+        with open(path, "rb") as f:
+            found = re.findall(rb"^step (\d+)", f.read(), re.M)
+        return int(found[-1]) if found else -1
+    except OSError:
+        return -1
+
+
+def wait_registered(build, env, count, proc, t0):
+    """Seconds from t0 until the coordinator lists `count` processes again."""
+    import json
+    while True:
+        r = subprocess.run([os.path.join(build, "launcher", "ckpt_command"), "--status", "--json"], env=env,
+                           capture_output=True, text=True, timeout=30)
+        try:
+            if r.returncode == 0 and len(json.loads(r.stdout)["processes"]) >= count:
+                return time.monotonic() - t0
+        except (ValueError, KeyError):
+            pass
+        if proc.poll() is not None or time.monotonic() - t0 > 300:
+            sys.exit(f"restart: only part of the job registered (status {proc.poll()})")
+        time.sleep(0.01)
+
+
+def command(build, env, *args):
+    t0 = time.monotonic()
+    r = subprocess.run([os.path.join(build, "launcher", "ckpt_command"), *args], env=env, capture_output=True,
+                       text=True, timeout=300)
+    if r.returncode != 0:
+        sys.exit(f"ckpt_command {' '.join(args)}: {r.stderr.strip() or r.stdout.strip()}")
+    return time.monotonic() - t0, r.stdout
+
+
+def timed(argv):
+    t0 = time.monotonic()
+    subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    return time.monotonic() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(SOURCE_ROOT, "build"))
+    ap.add_argument("--ranks", type=int, default=8)
+    ap.add_argument("--mib", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    build = os.path.abspath(a.build)
+    heat = os.path.join(build, "examples", "mpi_heat")
+    n = int((a.mib * 2**20 * a.ranks / 16) ** 0.5)
+    cl = cluster.Cluster()
+    try:
+        cl.setup()
+    except cluster.Unavailable as e:
+        print(f"skipped: {e}")
+        return
+    work = cluster.shared_dir("ckpt-bench-mpi-nodes-")
+    ckpt = os.path.join(work, "ckpt")
+    os.makedirs(ckpt)
+    port = 7000 + os.getpid() % 1000
+    env = dict(os.environ, CKPT_DIR=ckpt, CKPT_COORD_PORT=str(port))
+    env.pop("CKPT_COORD_HOST", None)
+    out = os.path.join(work, "heat.out")
+    rows = []
+    try:
+        half = a.ranks // 2
+        launch_env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                      "OMPI_MCA_plm_rsh_agent": cl.rsh_string(), "CKPT_DIR": ckpt, "CKPT_COORD_PORT": str(port)}
+        argv = [os.path.join(build, "launcher", "ckpt_launch"), "mpirun", "--oversubscribe", "-np", str(a.ranks),
+                "--host", f"ckh1:{half},ckh2:{half}", heat, "1000000", str(n), "20"]
+        remote = (f"cd {shlex.quote(work)} && env " + " ".join(shlex.quote(f"{k}={v}") for k, v in launch_env.items())
+                  + " " + " ".join(shlex.quote(x) for x in argv) + f" > {out} 2> {out}.err")
+        proc = subprocess.Popen([*cl.ssh(), "ckh1", remote], stdin=subprocess.DEVNULL)
+        wait_steps(out, 3, proc, "launch", 300)
+        coord = dict(env, CKPT_COORD_HOST=cluster.netns_hosts.HOSTS["ckh1"])
+        plans = ["ckh1=ckh1,ckh2=ckh2"] * a.rounds + ["ckh1=ckh2,ckh2=ckh3", "ckh2=ckh1,ckh3=ckh2"][:a.rounds]
+        for i, plan in enumerate(plans):
+            wall, text = command(build, coord, "--checkpoint")
+            m = re.search(r"(\d+) ms", text)
+            command(build, coord, "--kill")
+            proc.wait(timeout=60)
+            last = last_step(out)  # the last step the killed run printed
+            t0 = time.monotonic()
+            proc = subprocess.Popen([os.path.join(build, "launcher", "ckpt_restart"), "--dir", ckpt, "--hosts", plan,
+                                     "--rsh", cl.rsh_string(), ckpt], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"r{i}.err"), "wb"))
+            coord = dict(env, CKPT_COORD_HOST="127.0.0.1")
+            registered = wait_registered(build, coord, a.ranks + 4, proc, t0)
+            # Every rank progressed: a step the killed run never printed (each
+            # step ends in an MPI_Allreduce of all ranks; the steps between the
+            # checkpoint and the kill are done again first).
+            while last_step(out) <= last:
+                if proc.poll() is not None or time.monotonic() - t0 > 300:
+                    sys.exit(f"restart {plan}: no new step (status {proc.poll()})")
+                time.sleep(0.005)
+            rows.append((plan, wall, int(m.group(1)) / 1000 if m else None, registered, time.monotonic() - t0))
+        ssh_true = min(timed([*cl.ssh(), "ckh2", "true"]) for _ in range(3))
+        ssh_cmd = min(timed([*cl.ssh(), "ckh2", os.path.join(build, "launcher", "ckpt_restart"), "--help"])
+                      for _ in range(3))
+        command(build, coord, "--kill")
+        proc.wait(timeout=60)
+    finally:
+        cl.teardown()
+    print(f"MPI job across nodes: {a.ranks} ranks of mpi_heat (N={n}, ~{a.mib} MiB per rank) on 2 emulated "
+          f"nodes, Open MPI over TCP, ssh launch")
+    print(f"{'restart plan':24} {'checkpoint s':>13} {'(coordinator)':>14} {'all registered s':>17} "
+          f"{'a new step s':>13}")
+    for plan, wall, coord_s, registered, restart_s in rows:
+        print(f"{plan:24} {wall:13.2f} {coord_s if coord_s is not None else float('nan'):14.2f} "
+              f"{registered:17.2f} {restart_s:13.2f}")
+    print(f"ssh share: `ssh NODE true` {ssh_true:.2f} s (the reachability probe, nodes in parallel); "
+          f"one remote command {ssh_cmd:.2f} s")
+    print("targets: checkpoint <= 0.5 s, restart <= 1.0 s (restart = until every rank made progress)")
+
+
+if __name__ == "__main__":
+    main()

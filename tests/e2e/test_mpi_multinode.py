@@ -1,0 +1,275 @@
+"""e2e (across nodes): an Open MPI job over TCP on two emulated hosts, launched
+through real ssh, checkpointed, killed and restarted twice through ssh, the
+second time on other hosts; its output must equal an uninterrupted run's.
+
+cluster.py emulates the hosts ckh1..3: each has its own network, UTS, PID and
+mount namespace (own /proc, /tmp, /dev/shm) and runs a real sshd; the head
+node (this namespace, 10.77.0.1) reaches them with `ssh -F <cluster>/ssh_config`.
+Nothing here takes a shortcut into a namespace: every command on a host goes
+through ssh, and mpirun starts its remote daemon (orted) through ssh too.
+
+  1. Reference: `mpirun -np 4 --host ckh1:2,ckh2:2 mpi_ring_tcp` on ckh1 with
+     plain ssh as its remote shell, no ckpt.
+  2. On ckh1: `ckpt_launch mpirun ...` with OMPI_MCA_plm_rsh_agent="ssh -F cfg"
+     (ckpt_launch puts ckpt_rsh in its place and starts a coordinator on
+     ckh1); `ckpt_command --status` from the head names ranks 0..3, 0 and 1
+     on ckh1, 2 and 3 on ckh2; checkpoint 1 at a random moment (ranks blocked
+     in MPI_Recv from another host, 256 KiB blocks in flight); kill.
+  3. `ckpt_restart --hosts ckh1=ckh1,ckh2=ckh2 --rsh "ssh -F cfg" DIR` from the
+     head (which starts a coordinator there and tells the hosts its address);
+     progress; checkpoint 2; kill.
+  4. `ckpt_restart --hosts ckh1=ckh2,ckh2=ckh3 ...`: mpirun now on ckh2, the
+     remote daemon and ranks 2, 3 on ckh3; --status shows the new hosts; the
+     job runs to its end: its stdout (a file in the shared directory) must
+     equal the reference byte for byte.
+  5. `ckpt_restart --hosts ckh1=ckh9,...` (no such host): one line naming
+     ckh9, a non-zero exit, nothing started on any host, the checkpoint intact.
+
+Needs root, namespaces and OpenSSH's sshd (Debian openssh-server); SKIPs (77)
+with the reason when the emulated cluster cannot be built or MPI is missing."""
+
+import json
+import os
+import random
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+
+import cluster
+import harness
+import mpi_common
+import netns_hosts
+
+RANKS = 4
+
+
+class OpenMpi:
+    """mpirun -np 4 --host ckh1:2,ckh2:2 mpi_ring_tcp; ssh through plm_rsh_agent."""
+    name = "mpi_multinode"
+    program = "mpi_ring_tcp"
+    layout = ({0: "ckh1", 1: "ckh1", 2: "ckh2", 3: "ckh2"})
+
+    def __init__(self, bins, cl):
+        self.prog = harness.e2e_program(bins, self.program)
+        self.cl = cl
+
+    def env(self):
+        return {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                "OMPI_MCA_plm_rsh_agent": self.cl.rsh_string()}
+
+    def reference_env(self):
+        return dict(self.env(), OMPI_MCA_btl="self,tcp")
+
+    def argv(self):
+        return ["mpirun", "-np", str(RANKS), "--host", "ckh1:2,ckh2:2", self.prog, "120", "40000"]
+
+    @staticmethod
+    def missing():
+        return None if shutil.which("mpirun") else "mpirun is not on PATH"
+
+
+class Mpich(OpenMpi):
+    """mpiexec.hydra -hosts ckh1,ckh2 -n 4 -launcher ssh -launcher-exec SSH mpi_heat_mpich
+    (ranks round robin: 0 and 2 on ckh1, 1 and 3 on ckh2)."""
+    name = "mpi_multinode_mpich"
+    program = "mpi_heat_mpich"
+    layout = ({0: "ckh1", 1: "ckh2", 2: "ckh1", 3: "ckh2"})
+
+    def __init__(self, bins, cl):
+        self.prog = mpi_common.mpi_example(bins, self.program)
+        self.cl = cl
+
+    def env(self):
+        return {}
+
+    def reference_env(self):
+        return {"MPIR_CVAR_NOLOCAL": "1", "UCX_TLS": "self,tcp"}
+
+    def argv(self):
+        return ["mpiexec.hydra", "-hosts", "ckh1,ckh2", "-n", str(RANKS), "-launcher", "ssh", "-launcher-exec",
+                self.cl.ssh_script, self.prog, "300", "128", "30"]
+
+    @staticmethod
+    def missing():
+        return None if shutil.which("mpiexec.hydra") else "mpiexec.hydra (MPICH) is not on PATH"
+
+
+def remote_command(job, cl, workdir, env, argv, out):
+    """`ssh ckh1 'cd WORKDIR && env K=V... ARGV > OUT 2> OUT.err'` as an argv."""
+    words = ["cd", shlex.quote(workdir), "&&", "env"] + [shlex.quote(f"{k}={v}") for k, v in env.items()]
+    words += [shlex.quote(a) for a in argv] + [">", shlex.quote(out), "2>", shlex.quote(out + ".err")]
+    return [*cl.ssh(), "ckh1", " ".join(words)]
+
+
+def reference_run(job, cl, flavor):
+    work = job.path("ref")
+    os.makedirs(work)
+    out = job.path("ref.out")
+    env, argv = flavor.reference_env(), flavor.argv()
+    t0 = time.monotonic()
+    rc, stdout, err = job.run(remote_command(job, cl, work, env, argv, out), timeout=180, label="reference run")
+    if rc != 0:
+        raise harness.TestFailure(f"reference run (ssh, no ckpt) exited {rc}:\n{harness.tail(out)}\n"
+                                  f"{harness.tail(out + '.err')}\n{err[-1500:]}")
+    harness.log(f"reference run: {harness.step_lines(out)} steps in {time.monotonic() - t0:.1f}s")
+    return out
+
+
+def status(job, coord):
+    """The processes --status --json names, or None while no coordinator answers."""
+    env = dict(job.env, CKPT_COORD_HOST=coord)
+    rc, out, err = job.run([job.bins.command, "--status", "--json"], timeout=30, env=env, label="--status")
+    if rc != 0:
+        harness.log(f"ckpt_command --status --json (coordinator {coord}) exited {rc}: {err.strip()}")
+        return None
+    return json.loads(out).get("processes", [])
+
+
+def wait_rank_hosts(job, coord, want, label, timeout=60):
+    """Waits until --status names ranks 0..RANKS-1 on the hosts `want` {rank: host}."""
+    deadline = time.monotonic() + job.remaining(timeout)
+    while True:
+        procs = status(job, coord)
+        got = {p["rank"]: p.get("host") for p in procs or [] if p.get("rank", -1) >= 0}
+        if procs is not None and got == want:
+            others = sorted(f"{p.get('program')}@{p.get('host')}" for p in procs if p.get("rank", -1) < 0)
+            harness.log(f"{label}: --status: ranks on {got}; also {others}")
+            return procs
+        if time.monotonic() > deadline:
+            raise harness.TestFailure(f"{label}: --status shows ranks on {got}, expected {want}")
+        time.sleep(0.2)
+
+
+def checkpoint(job, coord, label, want_hosts):
+    job.env["CKPT_COORD_HOST"] = coord
+    time.sleep(random.uniform(0, 0.5))  # any moment: a rank in MPI_Recv, a block in flight
+    images = job.checkpoint(label)
+    hosts = {}
+    for img in images:
+        rc, out, _ = job.run([job.bins.info, img], timeout=60, label="ckpt_info")
+        host = next((l.split(" on ")[1].split(";")[0] for l in out.splitlines()
+                     if l.startswith("process ") and " on " in l), None)
+        hosts.setdefault(host, []).append(os.path.basename(img))
+    harness.log(f"{label}: images per host: {dict((h, len(v)) for h, v in hosts.items())}")
+    if sorted(hosts) != sorted(want_hosts):
+        raise harness.TestFailure(f"{label}: images of hosts {sorted(hosts)}, expected {want_hosts}: {hosts}")
+    return images
+
+
+def kill(job, coord, proc, label):
+    env = dict(job.env, CKPT_COORD_HOST=coord)
+    rc, out, err = job.run([job.bins.command, "--kill"], timeout=30, env=env, label="ckpt_command --kill")
+    if rc != 0:
+        raise harness.TestFailure(f"{label}: ckpt_command --kill exited {rc}: {err.strip() or out.strip()}")
+    try:
+        proc.wait(timeout=job.remaining(30))
+    except Exception:
+        raise harness.TestFailure(f"{label}: the launching ssh (pid {proc.pid}) still runs 30 s after --kill")
+    harness.log(f"{label}: {out.strip()}; the launching command ended (status {proc.returncode})")
+
+
+def restart(job, cl, mapping, cycle):
+    env = {k: v for k, v in job.env.items() if k != "CKPT_COORD_HOST"}  # ckpt_restart picks the address
+    argv = [job.bins.restart, "--dir", job.ckpt_dir, "--hosts", mapping, "--rsh", cl.rsh_string(), job.ckpt_dir]
+    return job.start(argv, job.path(f"restart{cycle}.out"), f"ckpt_restart --hosts {mapping}", env=env,
+                     cwd=job.path())
+
+
+def body(job, bins, cl, flavor_class):
+    flavor = flavor_class(bins, cl)
+    ref = reference_run(job, cl, flavor)
+
+    work = job.path("run")
+    os.makedirs(work)
+    out = os.path.join(work, "app.out")
+    env = dict(flavor.env(), CKPT_DIR=job.ckpt_dir, CKPT_COORD_PORT=str(job.port))
+    argv = [bins.launch, *flavor.argv()]
+    proc = job.start(remote_command(job, cl, work, env, argv, out), job.path("launch.out"),
+                     f"ssh ckh1 ckpt_launch {argv[1]}")
+    h1 = netns_hosts.HOSTS["ckh1"]  # the coordinator ckpt_launch started on ckh1
+    harness.wait_steps(job, out, random.randint(3, 20), proc, "after ckpt_launch")
+    wait_rank_hosts(job, h1, flavor.layout, "launch")
+    checkpoint(job, h1, "checkpoint 1", ["ckh1", "ckh2"])
+    n = harness.step_lines(out)
+    harness.wait_steps(job, out, n + 2, proc, "checkpoint 1: the job must keep running", 60)
+    kill(job, h1, proc, "kill 1")
+
+    head = "127.0.0.1"  # ckpt_restart starts the coordinator on the head node
+    n_kill = harness.step_lines(out)
+    proc = restart(job, cl, "ckh1=ckh1,ckh2=ckh2", 1)
+    harness.wait_steps(job, out, n_kill + 2, proc, "restart 1: progress after the restart", 120)
+    wait_rank_hosts(job, head, flavor.layout, "restart 1")
+    checkpoint(job, head, "checkpoint 2", ["ckh1", "ckh2"])
+    n = harness.step_lines(out)
+    harness.wait_steps(job, out, n + 2, proc, "checkpoint 2: the job must keep running", 60)
+    kill(job, head, proc, "kill 2")
+
+    n_kill = harness.step_lines(out)
+    proc = restart(job, cl, "ckh1=ckh2,ckh2=ckh3", 2)
+    harness.wait_steps(job, out, n_kill + 1, proc, "restart 2: progress on the new hosts", 120)
+    # --status names the host each process runs on now.
+    moved = {"ckh1": "ckh2", "ckh2": "ckh3"}
+    wait_rank_hosts(job, head, {r: moved[h] for r, h in flavor.layout.items()}, "restart 2")
+    try:
+        rc = proc.wait(timeout=job.remaining(180))
+    except Exception:
+        raise harness.TestFailure("restart 2: the job did not finish within 180 s")
+    if rc != 0:
+        raise harness.TestFailure(f"restart 2: ckpt_restart exited {rc}, expected the job's 0:\n"
+                                  f"{harness.tail(job.path('restart2.err'))}")
+    harness.compare_files(out, ref, "mpirun's stdout")
+    harness.log(f"stdout ({os.path.getsize(out)} bytes) equals the uninterrupted run's")
+    unreachable_host(job, cl, flavor)
+
+
+def unreachable_host(job, cl, flavor):
+    """A new host that does not answer: one line naming it, non-zero, nothing
+    restarted anywhere, the checkpoint intact."""
+    env = {k: v for k, v in job.env.items() if k != "CKPT_COORD_HOST"}
+    argv = [job.bins.restart, "--dir", job.ckpt_dir, "--hosts", "ckh1=ckh9,ckh2=ckh3", "--rsh", cl.rsh_string(),
+            job.ckpt_dir]
+    rc, stdout, err = job.run(argv, timeout=90, env=env, label="ckpt_restart to an unknown host")
+    lines = err.strip().splitlines()
+    if rc == 0 or len(lines) != 1 or "ckh9" not in lines[0]:
+        raise harness.TestFailure(f"restart onto unknown host ckh9: wanted one line naming it and a non-zero exit, "
+                                  f"got status {rc}, stderr:\n{err[-1500:]}")
+    harness.log(f"restart onto ckh9: status {rc}: {lines[0]}")
+    for host in ("ckh1", "ckh2", "ckh3"):
+        rc, ps, _ = cl.run(host, "ps -eo comm=")
+        restored = [p for p in ps.split() if p in ("orterun", "orted", "mpiexec.hydra", "hydra_pmi_proxy",
+                                                   "ckpt_rsh", "ckpt_restart", flavor.program)]
+        if restored:
+            raise harness.TestFailure(f"restart onto ckh9 left {restored} running on {host}")
+    for img in job.images():
+        rc, _, err = job.run([job.bins.info, "--verify", img], timeout=60, label="ckpt_info --verify")
+        if rc != 0:
+            raise harness.TestFailure(f"the failed restart damaged the checkpoint: {img}: {err.strip()}")
+
+
+def main(flavor=OpenMpi):
+    tempfile.tempdir = "/var/tmp"  # the hosts' /tmp are their own; the job's directory is shared
+    name = flavor.name
+    if flavor.missing():
+        print(f"SKIP {name}: {flavor.missing()}", flush=True)
+        sys.exit(harness.SKIP_EXIT)
+    cl = cluster.Cluster()
+    try:
+        cl.setup()
+        problem = cl.check()
+    except cluster.Unavailable as e:
+        cl.teardown()
+        print(f"SKIP {name}: cannot emulate hosts with namespaces and sshd here: {e}", flush=True)
+        sys.exit(harness.SKIP_EXIT)
+    try:
+        if problem:
+            print(f"FAIL {name}: the emulated cluster does not work: {problem}", flush=True)
+            sys.exit(1)
+        harness.main(name, lambda job, bins: body(job, bins, cl, flavor))
+    finally:
+        cl.teardown()
+
+
+if __name__ == "__main__":
+    main()
