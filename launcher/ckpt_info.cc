@@ -21,7 +21,11 @@
 
 #include "common/cpu_list.h"
 #include "common/image_reader.h"
+#include "common/text.h"
 #include "plugins/fd/fd_describe_ops.h"
+#include "plugins/shm/shm_describe.h"
+#include "plugins/sockets/host_addresses_describe.h"
+#include "plugins/sysv_ipc/sysv_describe.h"
 
 namespace ckpt::image {
 namespace {
@@ -30,19 +34,6 @@ constexpr const char* kUsage =
     "usage: ckpt_info [--verify] IMAGE...\n"
     "  Print the contents of checkpoint images.\n"
     "  --verify  check every checksum and decompress every memory chunk; print OK\n";
-
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    u++;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u ? "%.1f %s" : "%.0f %s", v, units[u]);
-  return buf;
-}
 
 std::string cmdline_text(std::string_view cmd) {
   std::string out;
@@ -154,19 +145,6 @@ void print_affinity(const std::vector<CpuAffinityRecord>& affinity) {
     std::printf("  vtid %-6d cpus %s\n", a.vtid, cpu_list_text(cpus_of_mask(a.mask)).c_str());
 }
 
-void print_host_addresses(const std::vector<in6_addr>& addrs) {
-  if (addrs.empty()) return;
-  std::printf("host addresses (when checkpointed, virtual)\n");
-  for (const auto& a : addrs) {
-    char text[INET6_ADDRSTRLEN] = "?";
-    if (IN6_IS_ADDR_V4MAPPED(&a))
-      inet_ntop(AF_INET, &a.s6_addr[12], text, sizeof(text));
-    else
-      inet_ntop(AF_INET6, &a, text, sizeof(text));
-    std::printf("  %s\n", text);
-  }
-}
-
 std::string sa_flags_text(uint64_t f) {
   static const struct {
     uint64_t bit;
@@ -273,51 +251,6 @@ const char* region_kind_name(RegionKind k) {
       return "vsyscall";
   }
   return "?";
-}
-
-const char* shm_kind_name(ShmKind k) {
-  switch (k) {
-    case ShmKind::kAnon:
-      return "anon";
-    case ShmKind::kMemfd:
-      return "memfd";
-    case ShmKind::kNamed:
-      return "named";
-    case ShmKind::kDeleted:
-      return "deleted";
-    case ShmKind::kSysV:
-      return "sysv";
-  }
-  return "?";
-}
-
-void print_shm(const std::vector<ShmRecord>& objects) {
-  if (objects.empty()) return;
-  std::printf("shm        %zu shared memory objects\n", objects.size());
-  for (auto& o : objects) {
-    std::printf("  %-7s dev %" PRIx64 ":%" PRIx64 " ino %-8" PRIu64 " %10s  mode %04o",
-                shm_kind_name(o.kind), o.dev >> 32, o.dev & 0xffffffff, o.ino,
-                human_bytes(o.size).c_str(), o.mode);
-    if (o.kind == ShmKind::kSysV)
-      std::printf("  key 0x%08x shmid %d%s", static_cast<uint32_t>(o.key), o.shmid,
-                  (o.flags & kShmRemoved) ? " removed" : "");
-    if (!o.path.empty()) std::printf("  %s", printable(o.path).c_str());
-    std::printf("\n");
-  }
-}
-
-void print_sysv(const std::vector<SysvRecord>& objects) {
-  if (objects.empty()) return;
-  std::printf("sysv       %zu semaphore sets and message queues\n", objects.size());
-  for (auto& o : objects) {
-    bool sems = o.kind == SysvKind::kSemaphores;
-    std::printf("  %-10s id %-8d key 0x%08x mode %04o  ", sems ? "semaphores" : "messages", o.id,
-                static_cast<uint32_t>(o.key), o.mode);
-    if (sems)
-      std::printf("%u semaphores\n", o.count);
-    else
-      std::printf("%u messages, %zu bytes, qbytes %" PRIu64 "\n", o.count, o.data.size(), o.qbytes);
-  }
 }
 
 void print_memory(const LoadedImage& img) {

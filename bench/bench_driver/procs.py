@@ -7,14 +7,12 @@ behind (a daemonized coordinator, a restored process) is adopted by it and
 can be killed by pid and reaped. Every wait has a timeout.
 """
 
-import ctypes
 import glob
+import importlib.util
 import os
 import resource
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,45 +26,28 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def _load_proc_tree():
+    """tests/e2e/proc_tree.py (shared with the e2e harness), imported by path."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(root, "tests", "e2e", "proc_tree.py")
+    spec = importlib.util.spec_from_file_location("proc_tree", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_proc_tree = _load_proc_tree()
+children_of = _proc_tree.children_of
+descendants = _proc_tree.descendants
+is_zombie = _proc_tree.is_zombie
+kill_pid = _proc_tree.kill_pid
+free_port = _proc_tree.free_port
+
+
 def make_subreaper():
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
-        log(f"warning: PR_SET_CHILD_SUBREAPER failed (errno {ctypes.get_errno()})")
-
-
-def children_of(pid):
-    kids = []
-    for path in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            with open(path) as f:
-                kids += [int(x) for x in f.read().split()]
-        except OSError:
-            pass
-    return kids
-
-
-def descendants(pid):
-    out, todo = [], children_of(pid)
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children_of(p)
-    return out
-
-
-def kill_pid(pid, sig=signal.SIGKILL):
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def is_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
+    err = _proc_tree.make_subreaper()
+    if err:
+        log(f"warning: PR_SET_CHILD_SUBREAPER failed (errno {err})")
 
 
 def reap_orphans(known):
@@ -77,12 +58,6 @@ def reap_orphans(known):
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raise_fd_limit():

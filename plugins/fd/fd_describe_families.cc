@@ -1,8 +1,6 @@
 // The descriptor families ckpt_info knows, found by kind, and the files
 // family's own table (regular files, unlinked files, directories, devices,
 // terminals). A new family adds its table here.
-#include <cstdio>
-
 #include "fd_describe_ops.h"
 
 namespace ckpt {
@@ -59,21 +57,6 @@ const char* fd_kind_name(FdKind k) {
   const FdDescribeOps* ops = nullptr;
   const FdKindName* kn = find(k, &ops);
   return kn ? kn->name : "?";
-}
-
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 }  // namespace ckpt

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ckpt/image_format.h"
+#include "common/text.h"
 
 namespace ckpt {
 
@@ -28,7 +29,5 @@ struct FdDescribeOps {
 const FdDescribeOps* fd_describe_ops(image::FdKind k);
 // The short name of kind k ("other", or "?" for a kind no family knows).
 const char* fd_kind_name(image::FdKind k);
-// Bytes as text: printable ASCII as is, the rest as \xNN.
-std::string printable(std::string_view s);
 
 }  // namespace ckpt

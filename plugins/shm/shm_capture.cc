@@ -159,14 +159,6 @@ ShmRecord* find_or_add(const MapEntry& e, MessageString& err) {
 
 }  // namespace
 
-bool is_shm_mapping(const MapEntry& e) {
-  if (!e.shared) return false;
-  if (e.inode == 0 || e.path.empty()) return true;  // MAP_SHARED|MAP_ANONYMOUS
-  if (e.path[0] != '/') return false;               // [vdso] and friends
-  return e.path.starts_with("/dev/zero") || e.path.starts_with("/SYSV") ||
-         e.path.starts_with("/memfd:") || e.path.starts_with("/dev/shm/") || e.deleted;
-}
-
 void shm_capture_begin() {
   g_n_objects = 0;
   g_sysv_read = false;

@@ -10,15 +10,13 @@
 #include "ckpt/image_format.h"
 #include "ckpt/maps.h"
 #include "runtime/core/fixed_string.h"
+#include "shm_mapping.h"
 
 namespace ckpt::image {
 class ImageWriter;
 }
 
 namespace ckpt {
-
-// Whether a maps entry is a mapping of a shared memory object.
-bool is_shm_mapping(const MapEntry& e);
 
 // Starts a capture: forgets the last one, reads the parent's maps if the
 // parent is in the computation (a buffer excluded from the image). Call

@@ -17,19 +17,19 @@ the build*/ trees next to the sources. Set CKPT_E2E_KEEP=1 to keep the temp
 directory of a failed test.
 """
 
-import ctypes
 import glob
 import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+
+import proc_tree  # noqa: E402  (beside this file; shared with bench/)
+from proc_tree import children_of, descendants, free_port, kill_pid  # noqa: E402,F401
 
 SKIP_EXIT = 77  # meson's "skipped"
 SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -60,30 +60,9 @@ def tail(path, lines=25):
 
 
 def make_subreaper():
-    libc = ctypes.CDLL(None, use_errno=True)
-    PR_SET_CHILD_SUBREAPER = 36
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        log(f"warning: PR_SET_CHILD_SUBREAPER failed (errno {ctypes.get_errno()})")
-
-
-def children_of(pid):
-    kids = []
-    for path in glob.glob(f"/proc/{pid}/task/*/children"):
-        try:
-            with open(path) as f:
-                kids += [int(x) for x in f.read().split()]
-        except OSError:
-            pass
-    return kids
-
-
-def descendants(pid):
-    out, todo = [], children_of(pid)
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children_of(p)
-    return out
+    err = proc_tree.make_subreaper()
+    if err:
+        log(f"warning: PR_SET_CHILD_SUBREAPER failed (errno {err})")
 
 
 def proc_comm(pid):
@@ -94,30 +73,12 @@ def proc_comm(pid):
         return ""
 
 
-def proc_is_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
+proc_is_zombie = proc_tree.is_zombie
 
 
 def is_coordinator(pid):
     comm = proc_comm(pid)
     return "coordinator" in comm or comm.startswith("ckpt_coordinat")
-
-
-def kill_pid(pid, sig=signal.SIGKILL):
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- Binaries --------------------------------------------------------------------

@@ -1,0 +1,59 @@
+// The pipes family's capture table (plugins/fd/fd_capture_ops.h): a pipe
+// end is an anonymous FIFO; both ends in the process make it a pipe inside;
+// its bytes in flight are copied without being consumed (pipe_content.h).
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "pipe_content.h"
+#include "plugins/fd/fd_capture_ops.h"
+
+namespace ckpt {
+
+namespace {
+
+image::FdKind classify_pipe(const struct stat& st, std::string_view) {
+  return S_ISFIFO(st.st_mode) ? image::FdKind::kPipe : image::FdKind::kOther;
+}
+
+bool same_pipe(const FdFacts& a, const FdFacts& b) {
+  return S_ISFIFO(a.st.st_mode) && S_ISFIFO(b.st.st_mode) && a.st.st_ino == b.st.st_ino &&
+         a.st.st_dev == b.st.st_dev;
+}
+
+bool is_read_end(const FdFacts& f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
+
+// A pipe is inside the process when both of its ends are.
+bool pipe_inside(const FdFacts* facts, int n, int i) {
+  if (!facts[i].target.view().starts_with("pipe:")) return false;
+  for (int j = 0; j < n; j++)
+    if (same_pipe(facts[i], facts[j]) && is_read_end(facts[i]) != is_read_end(facts[j]))
+      return true;
+  return false;
+}
+
+void mark_pipes_inside(FdFacts* facts, int n) {
+  for (int i = 0; i < n; i++)
+    if (facts[i].kind == image::FdKind::kPipe && pipe_inside(facts, n, i))
+      facts[i].kind = image::FdKind::kPipeInside;
+}
+
+// A pipe end: its inode, which end, and (read ends) the bytes in flight,
+// copied with tee(2) so that nothing is consumed: several processes may
+// hold the read end and capture at once.
+bool capture_pipe(const FdFacts& f, const AddressMap*, ByteWriter& extra, MessageString&) {
+  if (!f.target.view().starts_with("pipe:")) return true;
+  extra.put_u64(f.st.st_ino);
+  extra.put_u8(is_read_end(f));
+  tee_pipe_content(f.fd, is_read_end(f), extra);
+  return true;
+}
+
+}  // namespace
+
+extern const FdCaptureOps kPipeCaptureOps{.family = "pipes",
+                                          .classify = classify_pipe,
+                                          .capture = capture_pipe,
+                                          .refine = mark_pipes_inside,
+                                          .every_fd = true};
+
+}  // namespace ckpt
