@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "fd_io.h"
 #include "hex.h"
 #include "scoped_fd.h"
 
@@ -19,17 +20,6 @@ namespace ckpt {
 namespace {
 
 std::string secret_path(const std::string& dir) { return dir + "/" + kSecretFileName; }
-
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 // Writes a new secret file: tmp file, fsync, then link() so an existing file
 // is never replaced. Returns 0, or an errno (EEXIST: someone else won).

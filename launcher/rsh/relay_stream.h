@@ -15,16 +15,16 @@
 #include <cstdint>
 #include <string>
 
+#include "common/fd_io.h"
+
 namespace ckpt::rsh {
 
 enum class FrameType : uint8_t { kHello = 1, kStdout, kStderr, kStdin, kStdinEof, kExit };
 
 constexpr size_t kMaxFrame = 1 << 20;
 
-// write() all of data, retrying on EINTR and short writes; false on error.
-bool write_all(int fd, const void* data, size_t n);
-// read() exactly n bytes, retrying on EINTR; false on error or end of stream.
-bool read_all(int fd, void* data, size_t n);
+using ckpt::read_all;  // common/fd_io.h
+using ckpt::write_all;
 
 bool send_frame(int fd, FrameType type, const void* data, size_t n);
 // Reads one frame; false at the end of the stream or on a malformed frame.
