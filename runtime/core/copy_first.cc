@@ -10,6 +10,7 @@
 
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
+#include "fork_fence.h"
 #include "memory_capture.h"
 #include "proc_files.h"
 #include "raw_thread.h"
@@ -215,8 +216,12 @@ uint64_t plan_copy(uint64_t budget, uint64_t* resident, int* pagemap) {
 void prepare_copy_buffer(uint64_t budget) {
   uint64_t resident = 0;
   int pagemap = -1;
-  uint64_t span = plan_copy(budget, &resident, &pagemap);
-  if (pagemap >= 0) sys::close(pagemap);
+  uint64_t span;
+  {
+    ForkFence fence;  // the application runs: keep its forks off our descriptors
+    span = plan_copy(budget, &resident, &pagemap);
+    if (pagemap >= 0) sys::close(pagemap);
+  }
   bool fresh;
   if (span) ensure_buffer(span, resident * 2 >= span, &fresh);
   g_count = 0;

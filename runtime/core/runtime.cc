@@ -15,6 +15,7 @@
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
 #include "exec_identity.h"
+#include "fork_fence.h"
 #include "log.h"
 #include "plugins/mpi/mpi_rank.h"
 #include "preempt.h"
@@ -127,6 +128,7 @@ void init_identity(Runtime& rt) {
 // virtual pid), drops the parent's connection, and registers with the
 // coordinator through a checkpoint thread of its own.
 void on_fork_child() {
+  fork_fence_child();
   Runtime& rt = g_runtime;
   if (!rt.ready) return;
   // Our real pid is another process's virtual pid: the two could not be
@@ -178,7 +180,7 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   init_events(rt);
   if (const char* v = getenv("CKPT_PREEMPT_SIGNALS"); v && *v) install_preempt_signals(rt, v);
   rt.ready = true;
-  pthread_atfork(nullptr, nullptr, on_fork_child);
+  pthread_atfork(fork_fence_prepare, fork_fence_parent, on_fork_child);
   start_checkpoint_thread(rt);
 }
 

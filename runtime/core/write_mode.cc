@@ -9,6 +9,7 @@
 
 #include "ckpt/byte_codec.h"
 #include "ckpt/sys.h"
+#include "fork_fence.h"
 #include "proc_files.h"
 
 namespace ckpt {
@@ -27,7 +28,12 @@ uint64_t field_bytes(std::string_view text, std::string_view name) {
 bool read_fields(const char* path, std::string_view name, uint64_t* value,
                  std::string_view name2 = {}, uint64_t* value2 = nullptr) {
   ByteWriter text;
-  if (!read_whole_file(path, text)) return false;
+  bool read;
+  {
+    ForkFence fence;  // the application runs: keep its forks off our descriptor
+    read = read_whole_file(path, text);
+  }
+  if (!read) return false;
   std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
   *value = field_bytes(s, name);
   if (value2) *value2 = field_bytes(s, name2);
@@ -44,10 +50,14 @@ uint64_t now_ns() {
 // Bytes of memory the process touches per second: the pages whose
 // referenced bit is set again kTouchSampleMs after clearing them all.
 uint64_t sample_touch_rate() {
-  long fd = sys::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return ~0ull;  // cannot tell: assume it touches everything
-  long w = sys::write(static_cast<int>(fd), "1", 1);
-  sys::close(static_cast<int>(fd));
+  long w = -1;
+  {
+    ForkFence fence;  // the application runs: keep its forks off our descriptor
+    long fd = sys::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return ~0ull;  // cannot tell: assume it touches everything
+    w = sys::write(static_cast<int>(fd), "1", 1);
+    sys::close(static_cast<int>(fd));
+  }
   if (w != 1) return ~0ull;
   uint64_t t0 = now_ns();
   timespec wait = {0, kTouchSampleMs * 1000000L};

@@ -41,6 +41,15 @@ SSHD = "/usr/sbin/sshd"
 Unavailable = netns_hosts.Unavailable
 
 
+def shared_tmp_paths():
+    """The project's checkout and build directory when they lie under /tmp
+    (a CI checkout, say): every host sees them again at the same path over
+    its private /tmp, as a cluster shares its home file system."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    paths = {os.path.dirname(os.path.dirname(here)), os.environ.get("CKPT_BUILD_ROOT", "")}
+    return sorted(p for p in paths if p.startswith("/tmp/"))
+
+
 def shared_dir(prefix):
     """A fresh directory every emulated host sees (not under their private /tmp)."""
     return tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
@@ -155,7 +164,11 @@ class Cluster:
         network namespace; its PID 1 mounts the host's private /proc, /tmp,
         /dev/shm and /etc/hosts, names the host and becomes sshd."""
         hdir = os.path.join(self.dir, host)
-        script = (f"hostname {host} && mount -t tmpfs -o mode=1777 tmpfs /tmp && "
+        keep = shared_tmp_paths()
+        hold = [f"mkdir -p {hdir}/keep{i} && mount --bind {p} {hdir}/keep{i} && " for i, p in enumerate(keep)]
+        back = [f"mkdir -p {p} && mount --bind {hdir}/keep{i} {p} && " for i, p in enumerate(keep)]
+        script = (f"hostname {host} && {''.join(hold)}mount -t tmpfs -o mode=1777 tmpfs /tmp && "
+                  f"{''.join(back)}"
                   f"mount -t tmpfs -o mode=1777 tmpfs /dev/shm && mount --bind {self.dir}/hosts /etc/hosts && "
                   f"exec {SSHD} -D -e -f {hdir}/sshd_config")
         argv = ["nsenter", f"--net=/run/netns/{host}", "unshare", "--uts", "--pid", "--mount", "--fork",
