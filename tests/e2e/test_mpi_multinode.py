@@ -16,12 +16,15 @@ through ssh, and mpirun starts its remote daemon (orted) through ssh too.
      on ckh1, 2 and 3 on ckh2; checkpoint 1 at a random moment (ranks blocked
      in MPI_Recv from another host, 256 KiB blocks in flight); kill.
   3. `ckpt_restart --hosts ckh1=ckh1,ckh2=ckh2 --rsh "ssh -F cfg" DIR` from the
-     head (which starts a coordinator there and tells the hosts its address);
-     progress; checkpoint 2; kill.
-  4. `ckpt_restart --hosts ckh1=ckh2,ckh2=ckh3 ...`: mpirun now on ckh2, the
-     remote daemon and ranks 2, 3 on ckh3; --status shows the new hosts; the
-     job runs to its end: its stdout (a file in the shared directory) must
-     equal the reference byte for byte.
+     head (which starts a coordinator there and tells the hosts its address;
+     CKPT_TIMEOUT=8 limits each checkpoint phase); progress; checkpoint 2.
+     Then ckh2 stops answering (its job processes frozen) and a checkpoint
+     fails after 8 s with one line naming a process on ckh2; ckh2 dies (they
+     are killed); the images are still checkpoint 2's; kill.
+  4. `ckpt_restart --hosts ckh1=ckh2,ckh2=ckh3 ...` (of checkpoint 2): mpirun
+     now on ckh2, the remote daemon and ranks 2, 3 on ckh3; --status shows
+     the new hosts; the job runs to its end: its stdout (a file in the shared
+     directory) must equal the reference byte for byte.
   5. `ckpt_restart --hosts ckh1=ckh9,...` (no such host): one line naming
      ckh9, a non-zero exit, nothing started on any host, the checkpoint intact.
 
