@@ -20,7 +20,9 @@ const char kCoordinatorUsage[] =
     "  --interval S    checkpoint every S seconds (env CKPT_INTERVAL; 0, the default: off)\n"
     "  --requeue       after a preemption checkpoint, ask the batch scheduler to requeue\n"
     "                  the job (env CKPT_REQUEUE=1)\n"
-    "  --timeout S     limit in seconds for each checkpoint phase (default 600)\n"
+    "  --timeout S     limit in seconds for each checkpoint phase: a process that does not\n"
+    "                  answer in time (a host that died) fails the checkpoint\n"
+    "                  (env CKPT_TIMEOUT, default 600)\n"
     "  --daemon        run in the background; exits 0 once listening\n"
     "  --exit-on-last  exit when the last process disconnects\n"
     "The job secret comes from env CKPT_SECRET or <dir>/.ckpt_secret.\n";
@@ -36,7 +38,7 @@ bool parse_number(const std::string& text, int min, int* out) {
   return true;
 }
 
-// CKPT_KEEP, CKPT_INTERVAL, CKPT_REQUEUE; the options parsed later override them.
+// CKPT_KEEP, CKPT_INTERVAL, CKPT_REQUEUE, CKPT_TIMEOUT; the options parsed later override them.
 bool take_env(CoordinatorOptions* out, std::string* err) {
   if (const char* v = std::getenv("CKPT_KEEP"); v && *v && !parse_number(v, 1, &out->keep)) {
     *err = std::string("CKPT_KEEP=") + v + ": not a positive number";
@@ -48,6 +50,11 @@ bool take_env(CoordinatorOptions* out, std::string* err) {
     return false;
   }
   if (const char* v = std::getenv("CKPT_REQUEUE"); v && *v) out->requeue = std::string(v) != "0";
+  if (const char* v = std::getenv("CKPT_TIMEOUT");
+      v && *v && !parse_number(v, 1, &out->timeout_s)) {
+    *err = std::string("CKPT_TIMEOUT=") + v + ": not a positive number of seconds";
+    return false;
+  }
   return true;
 }
 

@@ -392,11 +392,8 @@ bool SocketTable::build_pair(Sock& a, Sock& b, std::string* err) {
     if (!build(*app_listener, err)) return false;
     l = app_listener->fd;
   } else {
-    l = socket(srv->st.family, srv->st.type | SOCK_CLOEXEC, 0);
-    if (l < 0 || !bind_to(l, srv->st, real(*srv, srv->st.local), srv->cwd) || listen(l, 1) != 0) {
-      if (l >= 0) close(l);
-      return fail(err, srv->st, "a temporary listener on its address");
-    }
+    l = temporary_listener(*srv, 1, err);
+    if (l < 0) return false;
   }
   cli.fd = new_socket(cli.st);
   bool ok = cli.fd >= 0;
@@ -486,24 +483,52 @@ bool SocketTable::listen_or_move(Sock& s, std::string* err) {
   close(s.fd);
   s.fd = new_socket(st);
   if (s.fd < 0) return fail(err, st, "socket");
-  return bind_moved(s, err);
+  int backlog = st.conn != SocketConn::kListening ? -1 : st.backlog ? st.backlog : SOMAXCONN;
+  return bind_moved(s, s.fd, static_cast<int>(backlog), err);
 }
 
-// Binds `s` to a port the kernel picks on its address and adds the moves
-// that send its old port there: for a wildcard address, one per address of
-// its old host and loopback.
-bool SocketTable::bind_moved(Sock& s, std::string* err) {
+// A listener on the address of `s`, the server end of a connection whose
+// real listener is not restored: its peer connects to it again. When the
+// port is held here by another socket (two old hosts' processes on one new
+// host), it listens on another port and records a port move like a
+// listener's, which the peer's connect follows (published to other hosts
+// by the exchange); the accepted end keeps that port, seen as the old one.
+int SocketTable::temporary_listener(Sock& s, int backlog, std::string* err) {
+  int l = socket(s.st.family, s.st.type | SOCK_CLOEXEC, 0);
+  if (l >= 0 && bind_to(l, s.st, real(s, s.st.local), s.cwd) && listen(l, backlog) == 0) return l;
+  int saved = errno;
+  if (l >= 0) close(l);
+  errno = saved;
+  if (l < 0 || errno != EADDRINUSE || !is_inet(s.st) || !net_.map) {
+    fail(err, s.st, "a temporary listener on its address");
+    return -1;
+  }
+  l = socket(s.st.family, s.st.type | SOCK_CLOEXEC, 0);
+  if (l < 0) {
+    fail(err, s.st, "a temporary listener on another port");
+    return -1;
+  }
+  set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+  if (!bind_moved(s, l, backlog, err)) {
+    close(l);
+    return -1;
+  }
+  return l;
+}
+
+// Binds `fd` (for `s`; listening when backlog >= 0) to a port the kernel
+// picks on its address and adds the moves that send its old port there:
+// for a wildcard address, one per address of its old host and loopback.
+bool SocketTable::bind_moved(Sock& s, int fd, int backlog, std::string* err) {
   const SocketState& st = s.st;
   std::string at = real(s, st.local);
   reinterpret_cast<sockaddr_in*>(at.data())->sin_port = 0;  // same place in sockaddr_in6
-  if (bind(s.fd, as_addr(at), static_cast<socklen_t>(at.size())) != 0)
+  if (bind(fd, as_addr(at), static_cast<socklen_t>(at.size())) != 0)
     return fail(err, st, "bind on another port");
-  if (st.conn == SocketConn::kListening &&
-      listen(s.fd, static_cast<int>(st.backlog ? st.backlog : SOMAXCONN)) != 0)
-    return fail(err, st, "listen on another port");
+  if (backlog >= 0 && listen(fd, backlog) != 0) return fail(err, st, "listen on another port");
   sockaddr_storage now = {};
   socklen_t len = sizeof(now);
-  getsockname(s.fd, reinterpret_cast<sockaddr*>(&now), &len);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&now), &len);
   InetEndpoint was, is;
   inet_endpoint(st.local, &was);
   inet_endpoint(std::string_view(reinterpret_cast<const char*>(&now), len), &is);
@@ -685,10 +710,8 @@ bool SocketTable::connect_hosts(std::string* err) {
     }
     servers.push_back(&s);
     if (listener_for(s, s.st.local)) continue;
-    int l = socket(s.st.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    s.temp_listener = l;
-    if (l < 0 || !bind_to(l, s.st, real(s, s.st.local), s.cwd) || listen(l, 16) != 0)
-      return fail(err, s.st, "a temporary listener on its address");
+    s.temp_listener = temporary_listener(s, 16, err);
+    if (s.temp_listener < 0) return false;
   }
   if (net_.exchange && !net_.exchange(err)) return false;
   for (Sock* c : clients) {

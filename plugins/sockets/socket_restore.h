@@ -100,7 +100,8 @@ class SocketTable {
   Sock* find(const std::string& host, uint64_t ino);
   Sock* server_of(Sock& a, Sock& b);
   bool listen_or_move(Sock& s, std::string* err);
-  bool bind_moved(Sock& s, std::string* err);
+  bool bind_moved(Sock& s, int fd, int backlog, std::string* err);
+  int temporary_listener(Sock& s, int backlog, std::string* err);
   bool accept_from_hosts(std::vector<Sock*>& servers, std::string* err);
   std::string real(const Sock& s, std::string_view vaddr) const;
   bool stream_bytes_for(const Sock& to, const Sock* from, std::string* bytes,
