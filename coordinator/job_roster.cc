@@ -13,7 +13,7 @@ void JobRoster::load(Clock::time_point now) {
     log_line("expecting process %s back: registered with the previous coordinator",
              e.label().c_str());
     // Loaded processes count as missing at once, not after kSettle.
-    expected_.push_back(Expected{std::move(e), now - kSettle});
+    expected_.push_back(Expected{std::move(e), now - kSettle, true});
   }
   dirty_ = true;
 }
@@ -26,6 +26,11 @@ RosterEntry JobRoster::entry_of(const Peer& peer) const {
 void JobRoster::on_registered(Peer& peer) {
   if (peer.process.host == local_host_)
     peer.process.start_time = process_start_time(peer.process.real_pid);
+  // A process restored from images (not one registering again): the run
+  // the previous coordinator knew was ended for this restart; its processes,
+  // maybe restored on other hosts now, are not expected back.
+  if (peer.process.restart_count > 0 && !peer.process.rejoining)
+    std::erase_if(expected_, [](const Expected& x) { return x.loaded; });
   std::erase_if(expected_, [&](const Expected& x) {
     return x.entry.vpid == peer.process.vpid && x.entry.host == peer.process.host;
   });

@@ -51,6 +51,7 @@ class JobRoster {
   struct Expected {
     RosterEntry entry;
     Clock::time_point since;  // loaded or disconnected then
+    bool loaded = false;      // from the previous coordinator's roster
   };
   RosterEntry entry_of(const Peer& peer) const;
   void forget_gone(Clock::time_point now);
