@@ -26,7 +26,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -94,22 +93,31 @@ def timed(argv):
     return time.monotonic() - t0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def job_args(doc, ranks):
+    """The options of an mpi_heat job bench (--build, --ranks, --mib,
+    --rounds): the parsed arguments, the build dir, mpi_heat's path and the
+    grid size N that gives each rank about MIB MiB."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(SOURCE_ROOT, "build"))
-    ap.add_argument("--ranks", type=int, default=8)
+    ap.add_argument("--ranks", type=int, default=ranks)
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     heat = os.path.join(build, "examples", "mpi_heat")
-    n = int((a.mib * 2**20 * a.ranks / 16) ** 0.5)
+    return a, build, heat, int((a.mib * 2**20 * a.ranks / 16) ** 0.5)
+
+
+def measure(build, ranks=8, mib=64, rounds=2):
+    """Runs the job and returns its figures (a dict; "skipped" when the
+    emulated nodes cannot be made here)."""
+    heat = os.path.join(build, "examples", "mpi_heat")
+    n = int((mib * 2**20 * ranks / 16) ** 0.5)
     cl = cluster.Cluster()
     try:
         cl.setup()
     except cluster.Unavailable as e:
-        print(f"skipped: {e}")
-        return
+        return {"skipped": str(e)}
     work = cluster.shared_dir("ckpt-bench-mpi-nodes-")
     ckpt = os.path.join(work, "ckpt")
     os.makedirs(ckpt)
@@ -119,20 +127,20 @@ def main():
     out = os.path.join(work, "heat.out")
     rows = []
     try:
-        half = a.ranks // 2
+        half = ranks // 2
         launch_env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                       "OMPI_MCA_plm_rsh_agent": cl.rsh_string(), "CKPT_DIR": ckpt, "CKPT_COORD_PORT": str(port)}
-        argv = [os.path.join(build, "launcher", "ckpt_launch"), "mpirun", "--oversubscribe", "-np", str(a.ranks),
+        argv = [os.path.join(build, "launcher", "ckpt_launch"), "mpirun", "--oversubscribe", "-np", str(ranks),
                 "--host", f"ckh1:{half},ckh2:{half}", heat, "1000000", str(n), "20"]
         remote = (f"cd {shlex.quote(work)} && env " + " ".join(shlex.quote(f"{k}={v}") for k, v in launch_env.items())
                   + " " + " ".join(shlex.quote(x) for x in argv) + f" > {out} 2> {out}.err")
         proc = subprocess.Popen([*cl.ssh(), "ckh1", remote], stdin=subprocess.DEVNULL)
         wait_steps(out, 3, proc, "launch", 300)
         coord = dict(env, CKPT_COORD_HOST=cluster.netns_hosts.HOSTS["ckh1"])
-        plans = ["ckh1=ckh1,ckh2=ckh2"] * a.rounds + ["ckh1=ckh2,ckh2=ckh3", "ckh2=ckh1,ckh3=ckh2"][:a.rounds]
+        plans = ["ckh1=ckh1,ckh2=ckh2"] * rounds + ["ckh1=ckh2,ckh2=ckh3", "ckh2=ckh1,ckh3=ckh2"][:rounds]
         for i, plan in enumerate(plans):
             wall, text = command(build, coord, "--checkpoint")
-            m = re.search(r"(\d+) ms", text)
+            m = re.search(r" in ([\d.]+) s \(", text)  # ckpt_command's summary line
             command(build, coord, "--kill")
             proc.wait(timeout=60)
             last = last_step(out)  # the last step the killed run printed
@@ -141,15 +149,16 @@ def main():
                                      "--rsh", cl.rsh_string(), ckpt], env=env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"r{i}.err"), "wb"))
             coord = dict(env, CKPT_COORD_HOST="127.0.0.1")
-            registered = wait_registered(build, coord, a.ranks + 4, proc, t0)
+            registered = wait_registered(build, coord, ranks + 4, proc, t0)
             # Every rank progressed: a step the killed run never printed (each
             # step ends in an MPI_Allreduce of all ranks; the steps between the
             # checkpoint and the kill are done again first).
             while last_step(out) <= last:
                 if proc.poll() is not None or time.monotonic() - t0 > 300:
-                    sys.exit(f"restart {plan}: no new step (status {proc.poll()})")
+                    raise RuntimeError(f"restart {plan}: no new step (status {proc.poll()})")
                 time.sleep(0.005)
-            rows.append((plan, wall, int(m.group(1)) / 1000 if m else None, registered, time.monotonic() - t0))
+            rows.append({"plan": plan, "checkpoint_s": wall, "coordinator_s": float(m.group(1)) if m else None,
+                         "registered_s": registered, "restart_s": time.monotonic() - t0})
         ssh_true = min(timed([*cl.ssh(), "ckh2", "true"]) for _ in range(3))
         ssh_cmd = min(timed([*cl.ssh(), "ckh2", os.path.join(build, "launcher", "ckpt_restart"), "--help"])
                       for _ in range(3))
@@ -157,16 +166,34 @@ def main():
         proc.wait(timeout=60)
     finally:
         cl.teardown()
-    print(f"MPI job across nodes: {a.ranks} ranks of mpi_heat (N={n}, ~{a.mib} MiB per rank) on 2 emulated "
-          f"nodes, Open MPI over TCP, ssh launch")
-    print(f"{'restart plan':24} {'checkpoint s':>13} {'(coordinator)':>14} {'all registered s':>17} "
-          f"{'a new step s':>13}")
-    for plan, wall, coord_s, registered, restart_s in rows:
-        print(f"{plan:24} {wall:13.2f} {coord_s if coord_s is not None else float('nan'):14.2f} "
-              f"{registered:17.2f} {restart_s:13.2f}")
-    print(f"ssh share: `ssh NODE true` {ssh_true:.2f} s (the reachability probe, nodes in parallel); "
-          f"one remote command {ssh_cmd:.2f} s")
-    print("targets: checkpoint <= 0.5 s, restart <= 1.0 s (restart = until every rank made progress)")
+    return {"ranks": ranks, "mib_per_rank": mib, "grid_n": n, "rounds": rows, "ssh_true_s": ssh_true,
+            "ssh_command_s": ssh_cmd}
+
+
+def report_lines(r):
+    """The table of measure()'s figures, with the targets."""
+    if not r:
+        return []
+    if "skipped" in r:
+        return ["", f"MPI job across nodes: skipped ({r['skipped']})"]
+    lines = ["", f"MPI job across nodes: {r['ranks']} ranks of mpi_heat (N={r['grid_n']}, ~{r['mib_per_rank']} MiB "
+             f"per rank) on 2 emulated nodes, Open MPI over TCP, ssh launch",
+             f"{'restart plan':24} {'checkpoint s':>13} {'(coordinator)':>14} {'all registered s':>17} "
+             f"{'a new step s':>13}"]
+    for row in r["rounds"]:
+        coord = row["coordinator_s"]
+        lines.append(f"{row['plan']:24} {row['checkpoint_s']:13.2f} {coord if coord is not None else float('nan'):14.2f} "
+                     f"{row['registered_s']:17.2f} {row['restart_s']:13.2f}")
+    lines.append(f"ssh share: `ssh NODE true` {r['ssh_true_s']:.2f} s (the reachability probe, nodes in parallel); "
+                 f"one remote command {r['ssh_command_s']:.2f} s")
+    lines.append("targets: checkpoint <= 0.5 s, restart <= 1.0 s (restart = until every rank made progress)")
+    return lines
+
+
+def main():
+    a, build, _, _ = job_args(__doc__, 8)
+    for line in report_lines(measure(build, a.ranks, a.mib, a.rounds)):
+        print(line)
 
 
 if __name__ == "__main__":

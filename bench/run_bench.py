@@ -5,14 +5,21 @@
                                [--json bench/results.json] [--only NAMES]
 
 Measures, on this machine and in this run: whole-process checkpoint and
-restart of bench_workload (mixed data, 1 and 4 threads), the hardware floors
+restart of bench_workload (mixed data, 1 and 4 threads; and the same data
+in malloc'd 64 KiB blocks, 4 KiB pages, as a plain program holds it), the hardware floors
 beside them, interposition overhead, start time under ckpt_launch, the
 coordinator's barrier with many fake processes, a job of many small
 processes, one process tree, and a job on several emulated hosts (network
-namespaces; needs root) restarted on other hosts, and the time lost per
-checkpoint by programs that sweep their memory (one process, an MPI job).
+namespaces; needs root) restarted on other hosts, the time lost per
+checkpoint by programs that sweep their memory (one process, an MPI job),
+a soak: a job of 16 processes through 500 checkpoints and 20
+kill/restart cycles, with what each process and the coordinator hold before
+and after, and incremental checkpoints beside a full one (1 GiB, 10% of the
+pages rewritten) with what dirty tracking costs, and an 8-rank MPI job on two
+emulated nodes (ssh, real sshd) checkpointed and restarted in place and moved.
 Prints a table (with the
-targets of issue 7) and writes the same figures as JSON. See docs/performance.md for what each figure means.
+targets of issue 7) and writes the same figures as JSON; --plot DIR also
+draws them as SVG against the floors (--report JSON --plot DIR: an earlier run). See docs/performance.md for what each figure means.
 """
 
 import argparse
@@ -27,11 +34,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_driver import hosts, many, memory_case, micro, procs, report, sweep, tree  # noqa: E402
+from bench_driver import hosts, incremental, lazy, many, memory_case, micro, procs, report, soak, sweep, tree  # noqa: E402
 from bench_driver.procs import BenchError, log  # noqa: E402
+import mpi_nodes  # noqa: E402
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARTS = ["floors", "memory", "interposition", "startup", "barrier", "small", "tree", "hosts", "sweep"]
+PARTS = ["floors", "memory", "malloc", "interposition", "startup", "barrier", "small", "tree", "hosts", "sweep", "soak",
+         "lazy", "incremental", "nodes"]
 
 
 def parse_args():
@@ -46,14 +55,26 @@ def parse_args():
     ap.add_argument("--reps", type=int, default=None, help="checkpoints and restarts per workload case "
                     "(default 3, --quick 1); figures are medians")
     ap.add_argument("--report", metavar="JSON", help="only print the tables of an earlier run's JSON")
+    ap.add_argument("--plot", metavar="DIR", nargs="?", const=os.path.join(SOURCE_ROOT, "docs", "bench"),
+                    help="also write SVG plots of the results against the floors into DIR "
+                         "(default docs/bench; needs python3-matplotlib)")
     ap.add_argument("--barrier-processes", type=int, default=1000)
     ap.add_argument("--small-processes", type=int, default=256)
     ap.add_argument("--host-pairs", type=int, default=4, help="server/client pairs of the hosts part (default 4)")
+    ap.add_argument("--soak-checkpoints", type=int, default=None, help="checkpoints of the soak part "
+                    "(default 500, --quick 40)")
+    ap.add_argument("--soak-cycles", type=int, default=None, help="kill/restart cycles of the soak part "
+                    "(default 20, --quick 4)")
+    ap.add_argument("--soak-interval", type=float, default=0.0, help="seconds between the soak part's "
+                    "checkpoints (default 0: back to back)")
+    ap.add_argument("--soak-processes", type=int, default=16)
     ap.add_argument("--merge", action="store_true", help="keep the other parts' figures already in the JSON "
                     "file (replace only the parts run now)")
     a = ap.parse_args()
     a.sizes = [int(x) for x in (a.sizes or ("256" if a.quick else "256,1024,4096")).split(",")]
     a.reps = a.reps or (1 if a.quick else 3)
+    a.soak_checkpoints = a.soak_checkpoints or (40 if a.quick else 500)
+    a.soak_cycles = a.soak_cycles if a.soak_cycles is not None else (4 if a.quick else 20)
     a.threads = [int(x) for x in a.threads.split(",")]
     a.only = set(a.only.split(","))
     unknown = a.only - set(PARTS)
@@ -91,18 +112,28 @@ def run_parts(args, bins, workdir, results):
         ("floors", lambda: micro.run_floors(bins, workdir, args.sizes)),
         ("memory", lambda: [memory_case.run_memory_case(bins, workdir, m, t, args.reps) for m in args.sizes
                             for t in args.threads]),
+        ("malloc", lambda: [memory_case.run_memory_case(bins, workdir, m, 1, args.reps, "malloc")
+                            for m in args.sizes if m <= 1024]),
         ("interposition", lambda: micro.run_interposition(bins, workdir, 1 if quick else 4,
                                                           0.1 if quick else 0.2)),
         ("startup", lambda: micro.run_startup(bins, workdir, 8 if quick else 25)),
         ("barrier", lambda: many.run_barrier(bins, workdir, args.barrier_processes, 3 if quick else 10)),
         ("small", lambda: many.run_small_job(bins, workdir, 64 if quick else args.small_processes, 256)),
-        ("tree", lambda: tree.run_tree(bins, workdir, 64 if quick else args.small_processes, 256)),
+        ("tree", lambda: [tree.run_tree(bins, workdir, n, 256) for n in
+                          ([64] if quick else [args.small_processes, 4 * args.small_processes])]),
         ("hosts", lambda: hosts.run_hosts(bins, workdir, args.host_pairs, 1 if quick else 3)),
         ("sweep", lambda: sweep.run_sweep(bins, workdir, 256 if quick else 1024, 64 if quick else 256,
                                           n=2 if quick else 3, rounds=1 if quick else 3)),
+        ("soak", lambda: soak.run_soak(bins, workdir, args.soak_processes, args.soak_checkpoints, args.soak_cycles,
+                                       args.soak_interval)),
+        ("lazy", lambda: lazy.run_lazy(bins, workdir, 256 if quick else 1024, args.reps or (1 if quick else 3))),
+        ("incremental", lambda: incremental.run_incremental(bins, workdir, 256 if quick else 1024, 10,
+                                                            2 if quick else 3)),
+        ("nodes", lambda: mpi_nodes.measure(os.path.abspath(args.build), 8, 16 if quick else 64,
+                                            1 if quick else 2)),
     ]
-    keys = {"memory": "memory_cases", "small": "small_job", "tree": "process_tree", "hosts": "several_hosts",
-            "sweep": "sweep"}
+    keys = {"memory": "memory_cases", "malloc": "memory_malloc_cases", "small": "small_job", "tree": "process_trees", "hosts": "several_hosts",
+            "sweep": "sweep", "lazy": "lazy_restart", "nodes": "mpi_nodes"}
     for name, fn in plan:
         if name not in args.only:
             continue
@@ -110,9 +141,9 @@ def run_parts(args, bins, workdir, results):
         t0 = time.monotonic()
         try:
             results[keys.get(name, name)] = r = fn()
-            if name == "hosts" and "error" in r:  # its figures are kept, and the part counts as failed
+            if name in ("hosts", "soak") and "error" in r:  # its figures are kept, and the part counts as failed
                 results.setdefault("failed_parts", {})[name] = r["error"]
-        except (BenchError, OSError, subprocess.SubprocessError) as e:
+        except (BenchError, OSError, RuntimeError, subprocess.SubprocessError) as e:
             log(f"{name}: FAILED: {e}")
             results.setdefault("failed_parts", {})[name] = str(e)
         results.setdefault("part_seconds", {})[name] = round(time.monotonic() - t0, 1)
@@ -129,11 +160,20 @@ def print_report(results, json_path):
     print(report.summary(results) + f"; {results['total_seconds']:.0f} s; JSON in {json_path}")
 
 
+def write_plots(args, results):
+    if args.plot:
+        from bench_driver import plots
+        for path in plots.write_plots(results, args.plot):
+            print(f"plot: {path}")
+
+
 def main():
     args = parse_args()
     if args.report:
         with open(args.report) as f:
-            print_report(json.load(f), args.report)
+            results = json.load(f)
+        print_report(results, args.report)
+        write_plots(args, results)
         return 0
     procs.make_subreaper()
     procs.raise_fd_limit()
@@ -149,7 +189,7 @@ def main():
     results["machine"]["loadavg_end"] = read_first("/proc/loadavg")
     results["total_seconds"] = round(time.monotonic() - t0, 1)
     results["targets"] = report.target_checks(results)
-    for case in results.get("memory_cases", []):  # the floors beside each case, in seconds
+    for case in results.get("memory_cases", []) + results.get("memory_malloc_cases", []):  # floors, in s
         case["floors"] = report.floors_for(results.get("floors", {}), case["mib"])
     if args.merge and os.path.exists(args.json):
         with open(args.json) as f:
@@ -166,6 +206,7 @@ def main():
         json.dump(results, f, indent=1, sort_keys=False)
         f.write("\n")
     print_report(results, args.json)
+    write_plots(args, results)
     return 1 if results.get("failed_parts") else 0
 
 

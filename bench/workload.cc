@@ -6,7 +6,12 @@
 //
 //   bench_workload --mib N | --kib N  [--threads T] --status PATH
 //                  [--report-ms 10] [--burst-pages 16] [--sleep-us 1000]
-//                  [--max-seconds 1800] [--seed 1]
+//                  [--max-seconds 1800] [--seed 1] [--layout mmap|malloc]
+//
+// --layout mmap (default): the data is one anonymous mapping. --layout
+// malloc: the data is what a plain program holds, many 64 KiB blocks from
+// malloc (the heap and glibc's arenas, 4 KiB pages, no huge page advice);
+// the page mix is laid over the page-aligned pages of the blocks.
 //
 // Every --report-ms, worker 0 rewrites PATH in place (one pwrite of a fixed
 // 4 KiB record through an fd kept open, so that no file is ever open only
@@ -54,6 +59,7 @@ struct Options {
   int sleep_us = 1000;
   int max_seconds = 1800;
   uint64_t seed = 1;
+  bool malloc_layout = false;
 };
 
 struct alignas(64) WorkerState {
@@ -64,7 +70,8 @@ struct alignas(64) WorkerState {
 
 struct Shared {
   Options opts;
-  char* base = nullptr;
+  char* base = nullptr;        // --layout mmap
+  std::vector<char*> page_at;  // --layout malloc: page p of the data
   uint64_t pages = 0;
   int status_fd = -1;
   std::vector<WorkerState> workers;
@@ -82,7 +89,7 @@ uint64_t now_ns() {
   std::fprintf(stderr,
                "bench_workload: %s\nusage: bench_workload --mib N | --kib N [--threads T] "
                "--status PATH [--report-ms MS] [--burst-pages N] [--sleep-us US] "
-               "[--max-seconds S] [--seed S]\n",
+               "[--max-seconds S] [--seed S] [--layout mmap|malloc]\n",
                why);
   std::exit(2);
 }
@@ -112,6 +119,8 @@ Options parse_options(int argc, char** argv) {
       o.max_seconds = static_cast<int>(n);
     else if (a == "--seed")
       o.seed = n;
+    else if (a == "--layout" && (std::string(v) == "mmap" || std::string(v) == "malloc"))
+      o.malloc_layout = std::string(v) == "malloc";
     else
       usage(("unknown option " + a).c_str());
   }
@@ -120,6 +129,30 @@ Options parse_options(int argc, char** argv) {
   if (o.report_ms < 1) o.report_ms = 1;
   o.bytes -= o.bytes % (kPageSize * 4 * static_cast<uint64_t>(o.threads));
   return o;
+}
+
+// Page p of the data.
+double* page_ptr(const Shared& s, uint64_t p) {
+  char* at = s.page_at.empty() ? s.base + p * kPageSize : s.page_at[p];
+  return reinterpret_cast<double*>(at);
+}
+
+// --layout malloc: 64 KiB blocks from malloc until `pages` page-aligned
+// pages are collected (each block holds 15 or 16 of them). Blocks are
+// never freed: the program holds its data to the end.
+bool malloc_pages(Shared& s) {
+  constexpr size_t kBlock = 64 * 1024;
+  s.page_at.reserve(s.pages);
+  while (s.page_at.size() < s.pages) {
+    auto* b = static_cast<char*>(std::malloc(kBlock));
+    if (!b) return false;
+    auto first = (reinterpret_cast<uintptr_t>(b) + kPageSize - 1) & ~uintptr_t{kPageSize - 1};
+    for (auto at = first;
+         at + kPageSize <= reinterpret_cast<uintptr_t>(b) + kBlock && s.page_at.size() < s.pages;
+         at += kPageSize)
+      s.page_at.push_back(reinterpret_cast<char*>(at));
+  }
+  return true;
 }
 
 // The pages [first, end) of worker i's slice.
@@ -186,7 +219,7 @@ void update_burst(Shared& s, uint64_t first, uint64_t end, uint64_t* cursor, uin
     uint64_t p = *cursor;
     *cursor = p + 1 < end ? p + 1 : first;
     if (page_kind(p) != PageKind::kRandom) continue;
-    fill_random_page(reinterpret_cast<double*>(s.base + p * kPageSize), rng);
+    fill_random_page(page_ptr(s, p), rng);
     done++;
   }
 }
@@ -194,7 +227,12 @@ void update_burst(Shared& s, uint64_t first, uint64_t end, uint64_t* cursor, uin
 void worker(Shared& s, int i) {
   uint64_t first, end;
   slice_of(s, i, &first, &end);
-  fill_mixed(s.base + first * kPageSize, (end - first) * kPageSize, first, s.opts.seed);
+  if (s.page_at.empty()) {
+    fill_mixed(s.base + first * kPageSize, (end - first) * kPageSize, first, s.opts.seed);
+  } else {
+    uint64_t rng = s.opts.seed * 0x100000001b3ull + first;
+    for (uint64_t p = first; p < end; p++) fill_page(page_ptr(s, p), p, &rng);
+  }
   s.filled.fetch_add(1);
   while (i == 0 && s.filled.load() < s.opts.threads) ::usleep(1000);
 
@@ -222,20 +260,27 @@ void worker(Shared& s, int i) {
 int main(int argc, char** argv) {
   using namespace ckpt::bench;
   Shared s(parse_options(argc, argv));
-  void* p = ::mmap(nullptr, s.opts.bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
-    std::fprintf(stderr, "bench_workload: mmap %llu bytes: %s\n",
-                 static_cast<unsigned long long>(s.opts.bytes), std::strerror(errno));
-    return 1;
+  s.pages = s.opts.bytes / kPageSize;
+  if (s.opts.malloc_layout) {
+    if (!malloc_pages(s)) {
+      std::fprintf(stderr, "bench_workload: malloc: out of memory\n");
+      return 1;
+    }
+  } else {
+    void* p = ::mmap(nullptr, s.opts.bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      std::fprintf(stderr, "bench_workload: mmap %llu bytes: %s\n",
+                   static_cast<unsigned long long>(s.opts.bytes), std::strerror(errno));
+      return 1;
+    }
+    s.base = static_cast<char*>(p);
   }
-  s.base = static_cast<char*>(p);
   s.status_fd = ::open(s.opts.status.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (s.status_fd < 0) {
     std::fprintf(stderr, "bench_workload: %s: %s\n", s.opts.status.c_str(), std::strerror(errno));
     return 1;
   }
-  s.pages = s.opts.bytes / kPageSize;
   std::vector<std::thread> threads;
   for (int i = 1; i < s.opts.threads; i++) threads.emplace_back([&s, i] { worker(s, i); });
   worker(s, 0);  // never returns

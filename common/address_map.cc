@@ -69,26 +69,48 @@ bool write_endpoint(sockaddr* sa, const Endpoint& e) {
   return true;
 }
 
+bool is_own(const AddressMove& m) { return m.vport == 0 && m.proto == kOwnAddress; }
+
+bool is_host_move(const AddressMove& m) { return m.vport == 0 && m.proto != kOwnAddress; }
+
+// The host move of a real address `r` a port `port` reads back through: the
+// only one, or, when several old addresses share `r`, the one of the port's
+// class (address_map.h). Null when `r` is no move's real address.
+const AddressMove* host_move_back(const AddressMap& map, const in6_addr& r, uint16_t port) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < map.n; i++)
+    k += is_host_move(map.moves[i]) && same_addr(map.moves[i].raddr, r);
+  if (k == 0) return nullptr;
+  uint32_t want = port % k;
+  for (uint32_t i = 0; i < map.n; i++) {
+    const AddressMove& m = map.moves[i];
+    if (is_host_move(m) && same_addr(m.raddr, r) && want-- == 0) return &m;
+  }
+  return nullptr;
+}
+
+const AddressMove* host_move_to(const AddressMap& map, const in6_addr& v) {
+  for (uint32_t i = 0; i < map.n; i++)
+    if (is_host_move(map.moves[i]) && same_addr(map.moves[i].vaddr, v)) return &map.moves[i];
+  return nullptr;
+}
+
 // One direction of the map: `from` (vaddr/vport or raddr/rport) matched,
 // `to` written. Endpoint moves first, then host moves.
 template <bool kToReal>
 bool translate(const AddressMap& map, int proto, sockaddr* sa, socklen_t len) {
   Endpoint e;
   if (map.n == 0 || !read_endpoint(sa, len, &e)) return false;
-  const AddressMove* host = nullptr;
   for (uint32_t i = 0; i < map.n; i++) {
     const AddressMove& m = map.moves[i];
-    const in6_addr& from = kToReal ? m.vaddr : m.raddr;
-    if (!same_addr(from, e.addr)) continue;
-    if (m.vport == 0) {
-      if (!host) host = &m;
-      continue;
-    }
-    if (m.proto == proto && (kToReal ? m.vport : m.rport) == e.port) {
+    if (m.vport == 0 || m.proto != proto) continue;
+    if (same_addr(kToReal ? m.vaddr : m.raddr, e.addr) && (kToReal ? m.vport : m.rport) == e.port) {
       Endpoint to = {kToReal ? m.raddr : m.vaddr, kToReal ? m.rport : m.vport};
       return write_endpoint(sa, to);
     }
   }
+  const AddressMove* host =
+      kToReal ? host_move_to(map, e.addr) : host_move_back(map, e.addr, e.port);
   if (!host) return false;
   return write_endpoint(sa, {kToReal ? host->raddr : host->vaddr, e.port});
 }
@@ -98,7 +120,8 @@ bool translate(const AddressMap& map, int proto, sockaddr* sa, socklen_t len) {
 bool AddressMap::add(const AddressMove& m) {
   for (uint32_t i = 0; i < n; i++) {
     AddressMove& o = moves[i];
-    if (same_addr(o.vaddr, m.vaddr) && o.vport == m.vport && (m.vport == 0 || o.proto == m.proto)) {
+    if (same_addr(o.vaddr, m.vaddr) && o.vport == m.vport && is_own(o) == is_own(m) &&
+        (m.vport == 0 || o.proto == m.proto)) {
       o = m;
       return true;
     }
@@ -117,15 +140,36 @@ bool AddressMap::to_virtual(int proto, sockaddr* sa, socklen_t len) const {
 }
 
 in6_addr AddressMap::host_to_real(const in6_addr& v) const {
-  for (uint32_t i = 0; i < n; i++)
-    if (moves[i].vport == 0 && same_addr(moves[i].vaddr, v)) return moves[i].raddr;
-  return v;
+  const AddressMove* m = host_move_to(*this, v);
+  return m ? m->raddr : v;
 }
 
 in6_addr AddressMap::host_to_virtual(const in6_addr& r) const {
   for (uint32_t i = 0; i < n; i++)
-    if (moves[i].vport == 0 && same_addr(moves[i].raddr, r)) return moves[i].vaddr;
-  return r;
+    if (is_own(moves[i]) && same_addr(moves[i].raddr, r)) return moves[i].vaddr;
+  const AddressMove* m = host_move_back(*this, r, 0);
+  return m ? m->vaddr : r;
+}
+
+bool AddressMap::port_class(const in6_addr& v, uint32_t* index, uint32_t* count) const {
+  const AddressMove* to = host_move_to(*this, v);
+  if (!to) return false;
+  uint32_t k = 0, at = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!is_host_move(moves[i]) || !same_addr(moves[i].raddr, to->raddr)) continue;
+    if (&moves[i] == to) at = k;
+    k++;
+  }
+  if (k < 2) return false;
+  *index = at;
+  *count = k;
+  return true;
+}
+
+const AddressMove* AddressMap::own(bool v4) const {
+  for (uint32_t i = 0; i < n; i++)
+    if (is_own(moves[i]) && is_v4_mapped(moves[i].vaddr) == v4) return &moves[i];
+  return nullptr;
 }
 
 }  // namespace ckpt

@@ -48,8 +48,14 @@ std::string msg_name(proto::Msg type) {
       return "Snapshotted";
     case Msg::kExecing:
       return "Execing";
+    case Msg::kExiting:
+      return "Exiting";
     case Msg::kOutside:
       return "Outside";
+    case Msg::kCheckpointRequest:
+      return "CheckpointRequest";
+    case Msg::kCheckpointDone:
+      return "CheckpointDone";
     case Msg::kCmdCheckpoint:
       return "CmdCheckpoint";
     case Msg::kCmdStatus:
@@ -64,6 +70,8 @@ std::string msg_name(proto::Msg type) {
       return "CmdInterval";
     case Msg::kCmdRendezvous:
       return "CmdRendezvous";
+    case Msg::kCmdProgress:
+      return "CmdProgress";
     case Msg::kCmdReply:
       return "CmdReply";
   }

@@ -1,6 +1,8 @@
-// Hex decoding, the one codec of the tree: the job secret (job_secret.cc)
-// and inotify's file handles in fdinfo (plugins/inotify). Header-only and
-// malloc-free, so the checkpoint path may use it.
+// Hex decoding, the one codec of the tree: the job secret (job_secret.cc,
+// the runtime's CKPT_SECRET), inotify's file handles and other numbers in
+// fdinfo, /proc/pid/maps, /proc/self/status signal masks, POSIX timers'
+// values, ckpt_rsh's launch requests and the address moves kept across an
+// exec. Header-only and malloc-free, so the checkpoint path may use it.
 #pragma once
 
 #include <cstddef>

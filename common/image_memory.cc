@@ -1,5 +1,7 @@
 // Parallel decompression of an image's memory chunks (load_memory,
 // verify_memory) and access to unlinked-file content (FileData).
+#include <fcntl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -7,6 +9,7 @@
 #include <thread>
 
 #include "chunk_codec.h"
+#include "chunk_read.h"
 #include "ckpt/crc32c.h"
 #include "image_io.h"
 #include "image_reader.h"
@@ -17,22 +20,6 @@ namespace {
 // Where a worker decodes chunk i; nullptr = skip it.
 using DestFn = std::function<uint8_t*(size_t chunk, uint8_t* scratch)>;
 
-// Reads, checks and decodes one chunk. `payload` is the worker's buffer.
-bool decode_one(int fd, const ChunkRef& c, uint8_t* dest, std::vector<uint8_t>& payload,
-                std::string* err) {
-  const ChunkHeader& h = c.hdr;
-  payload.resize(h.payload_size ? h.payload_size : 1);
-  if (!pread_exact(fd, payload.data(), h.payload_size, c.payload_offset, err)) return false;
-  uint8_t raw[kChunkHeaderSize];
-  ByteWriter w(raw, sizeof(raw));
-  h.encode(w);
-  if (crc32c(payload.data(), h.payload_size, crc32c(raw, sizeof(raw))) != c.section_crc) {
-    *err = "memory chunk checksum mismatch";
-    return false;
-  }
-  return decode_chunk(h, payload.data(), dest, err);
-}
-
 class ChunkRunner {
  public:
   ChunkRunner(const LoadedImage& img, DestFn dest) : img_(img), dest_(std::move(dest)) {}
@@ -40,6 +27,7 @@ class ChunkRunner {
   bool run(int threads, std::string* err) {
     ScopedFd fd(open_image(img_.path, err));
     if (fd.get() < 0) return false;
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);  // workers take chunks in file order
     size_t n = img_.chunks.size();
     size_t workers = std::clamp<size_t>(threads > 0 ? threads : 1, 1, n ? n : 1);
     std::vector<std::thread> pool;
@@ -62,7 +50,7 @@ class ChunkRunner {
       if (!scratch) scratch.reset(new uint8_t[size_t{kChunkPages} * kPageSize]);
       uint8_t* dest = dest_(i, scratch.get());
       if (!dest) continue;
-      if (!decode_one(fd, img_.chunks[i], dest, payload, &err)) {
+      if (!read_chunk(fd, img_.chunks[i], dest, payload, &err)) {
         const ChunkRef& c = img_.chunks[i];
         std::lock_guard lock(mu_);
         if (!failed_) {

@@ -2,6 +2,7 @@
 // checksums, order, sizes and counts before anything trusts the contents.
 #include "image_reader.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -40,9 +41,13 @@ std::string tag_name(uint32_t tag) {
       return "SysvObjects";
     case Tag::kJobDirs:
       return "JobDirs";
+    default:
+      break;
     case Tag::kEnd:
       return "End";
   }
+  if (tag == kTagLineage) return "Lineage";
+  if (tag == kTagKeptPages) return "KeptPages";
   char buf[16];
   std::snprintf(buf, sizeof(buf), "0x%x", tag);
   return buf;
@@ -94,6 +99,7 @@ class Parser {
   bool chunk_section(const SectionHeader& s);
   bool file_data_section(const SectionHeader& s);
   bool end_section(const uint8_t* p, uint64_t size);
+  bool lineage_section(uint32_t tag, const uint8_t* p, uint64_t size);
   bool final_checks();
 
   int fd_;
@@ -105,6 +111,8 @@ class Parser {
   uint64_t sections_ = 0, stored_bytes_ = 0, memory_bytes_ = 0;
   bool seen_[16] = {};  // by Tag value 1..15
   std::vector<uint8_t> scratch_;
+  uint8_t head_[sizeof(SectionHeader) + kChunkHeaderSize];  // read by next_section
+  size_t head_bytes_ = 0;  // of head_, those past the section header
 };
 
 bool Parser::file_header() {
@@ -125,6 +133,7 @@ bool Parser::file_header() {
   if (h.header_size != sizeof(FileHeader)) return fail("bad file header size");
   if (crc32c(&h, offsetof(FileHeader, header_crc)) != h.header_crc)
     return fail("file header checksum mismatch");
+  img_->link_crc = crc32c(&h, sizeof(h));
   off_ = sizeof(FileHeader);
   return true;
 }
@@ -155,9 +164,14 @@ bool Parser::next_section(bool* at_end) {
   const uint64_t left = img_->file_size - off_;
   if (left == 0) return fail("truncated: no End section");
   if (left < sizeof(SectionHeader)) return fail("truncated: incomplete section header" + where());
+  // The section header and, for a memory chunk, its chunk header: one read.
+  const auto n = static_cast<size_t>(std::min<uint64_t>(left, sizeof(head_)));
+  if (!pread_exact(fd_, head_, n, off_, err_)) return false;
+  head_bytes_ = n - sizeof(SectionHeader);
   SectionHeader s;
-  if (!pread_exact(fd_, &s, sizeof(s), off_, err_)) return false;
+  std::memcpy(&s, head_, sizeof(s));
   off_ += sizeof(s);
+  img_->link_crc = crc32c(&s, sizeof(s), img_->link_crc);
   const std::string name = tag_name(s.tag);
   if (s.size > left - sizeof(s))
     return fail("truncated: " + name + " section" + where() + " needs " + std::to_string(s.size) +
@@ -175,6 +189,11 @@ bool Parser::next_section(bool* at_end) {
     if (!read_payload(s.size, &p)) return false;
     if (crc32c(p, s.size) != s.crc) return fail(name + " section checksum mismatch" + where());
     if (!known_section(tag, p, s.size)) return false;
+  } else if (s.tag == kTagLineage || s.tag == kTagKeptPages) {
+    const uint8_t* p;
+    if (s.size > kMaxMetadataSection || !read_payload(s.size, &p)) return false;
+    if (crc32c(p, s.size) != s.crc) return fail(name + " section checksum mismatch" + where());
+    if (!lineage_section(s.tag, p, s.size)) return false;
   } else if (tag == Tag::kEnd) {
     const uint8_t* p;
     if (!read_payload(s.size, &p)) return false;
@@ -259,7 +278,10 @@ bool Parser::chunk_section(const SectionHeader& s) {
   uint8_t raw[kChunkHeaderSize];
   ChunkRef ref;
   if (s.size < kChunkHeaderSize) return fail("malformed memory chunk" + where());
-  if (!pread_exact(fd_, raw, sizeof(raw), off_, err_)) return false;
+  if (head_bytes_ >= sizeof(raw))
+    std::memcpy(raw, head_ + sizeof(SectionHeader), sizeof(raw));
+  else if (!pread_exact(fd_, raw, sizeof(raw), off_, err_))
+    return false;
   if (!decode_chunk_header(raw, s.size, &ref.hdr)) return fail("malformed memory chunk" + where());
   const ChunkHeader& h = ref.hdr;
   if (h.region >= img_->regions.size())
@@ -317,8 +339,46 @@ bool Parser::end_section(const uint8_t* p, uint64_t size) {
   return true;
 }
 
+// Lineage: at most one, before MemRegions. KeptPages: one per delta region,
+// after MemRegions and before the chunks.
+bool Parser::lineage_section(uint32_t tag, const uint8_t* p, uint64_t size) {
+  const bool regions = seen_[static_cast<uint32_t>(Tag::kMemRegions)];
+  ByteReader r(p, size);
+  if (tag == kTagLineage) {
+    if (img_->has_lineage) return fail("duplicate Lineage section" + where());
+    if (regions) return fail("Lineage section after MemRegions" + where());
+    if (!img_->lineage.decode(r)) return fail("malformed Lineage section" + where());
+    img_->has_lineage = true;
+    return true;
+  }
+  if (!regions || seen_[static_cast<uint32_t>(Tag::kMemChunk)])
+    return fail("KeptPages section outside MemRegions..MemChunk" + where());
+  KeptPagesRef kept;
+  kept.region = r.u32();
+  uint64_t pages = r.u64();
+  if (!r.ok() || kept.region >= img_->regions.size())
+    return fail("malformed KeptPages section" + where());
+  const RegionRecord& reg = img_->regions[kept.region];
+  if (reg.has_content != kContentDelta || pages != (reg.end - reg.start) / kPageSize ||
+      r.remaining() != KeptPagesHeader::words(pages) * 8)
+    return fail("KeptPages section" + where() + " does not match region " +
+                std::to_string(kept.region));
+  for (const auto& k : img_->kept)
+    if (k.region == kept.region) return fail("duplicate KeptPages section" + where());
+  kept.bits.resize(KeptPagesHeader::words(pages));
+  std::memcpy(kept.bits.data(), r.bytes(kept.bits.size() * 8), kept.bits.size() * 8);
+  img_->kept.push_back(std::move(kept));
+  return true;
+}
+
 bool Parser::final_checks() {
   if (!seen_[1]) return fail("no Process section");
+  size_t deltas = 0;
+  for (const auto& reg : img_->regions) deltas += reg.has_content == kContentDelta;
+  if (deltas != img_->kept.size())
+    return fail("a delta memory region without its KeptPages section");
+  if (deltas && (!img_->has_lineage || !img_->lineage.parent_generation))
+    return fail("delta memory regions in an image without a parent");
   for (auto& fd : img_->fds) {
     // A dup of an earlier fd shares its description, content included.
     if (fd.kind != FdKind::kUnlinked || fd.shares_with >= 0) continue;
@@ -348,6 +408,7 @@ bool read_image(const std::string& path, bool verify_chunks, LoadedImage* out, s
     return false;
   }
   out->file_size = static_cast<uint64_t>(st.st_size);
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);  // headers are read in file order
   try {
     return Parser(fd.get(), verify_chunks, out, err).run();
   } catch (const std::bad_alloc&) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ckpt/image_format.h"
+#include "ckpt/image_lineage.h"
 
 namespace ckpt::image {
 
@@ -29,6 +30,13 @@ struct FileDataRef {
   uint32_t index = 0;
   uint64_t offset = 0;  // file offset of the content
   uint64_t size = 0;
+};
+
+// A KeptPages section (ckpt/image_lineage.h): the pages of a delta region
+// that are its parent's.
+struct KeptPagesRef {
+  uint32_t region = 0;
+  std::vector<uint64_t> bits;  // one per page, (pages + 63) / 64 words
 };
 
 struct LoadedImage {
@@ -50,6 +58,11 @@ struct LoadedImage {
   std::vector<ChunkRef> chunks;
   std::vector<FileDataRef> file_data;
   EndRecord end;
+  // Lineage (ckpt/image_lineage.h); absent in images before it: full.
+  bool has_lineage = false;
+  LineageRecord lineage;
+  std::vector<KeptPagesRef> kept;
+  uint32_t link_crc = 0;  // image_link_crc of this file, computed while reading
   std::vector<std::string> warnings;
   // The section payloads the string_views above point into (stable when the
   // LoadedImage is moved).

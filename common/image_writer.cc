@@ -45,6 +45,7 @@ bool ImageWriter::write_all(const void* a, size_t an, const void* b, size_t bn) 
       iov[first].iov_len -= left;
     }
   }
+  behind_.wrote_up_to(bytes_);
   return true;
 }
 

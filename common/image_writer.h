@@ -13,12 +13,13 @@
 
 #include "ckpt/byte_codec.h"
 #include "ckpt/image_format.h"
+#include "write_behind.h"
 
 namespace ckpt::image {
 
 class ImageWriter {
  public:
-  explicit ImageWriter(int fd) : fd_(fd) {}
+  explicit ImageWriter(int fd) : fd_(fd), behind_(fd) {}
 
   // FileHeader: magic, version, arch, build_id(), CLOCK_REALTIME, generation.
   bool write_header(uint64_t generation);
@@ -66,6 +67,7 @@ class ImageWriter {
   bool finished_ = false;
   uint64_t bytes_ = 0;
   EndRecord end_;
+  WriteBehind behind_;  // the disk writes while the image is still being made
 };
 
 }  // namespace ckpt::image

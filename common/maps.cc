@@ -3,6 +3,8 @@
 
 #include <sys/mman.h>
 
+#include "common/hex.h"
+
 namespace ckpt {
 namespace {
 
@@ -11,15 +13,8 @@ bool hex(std::string_view& s, uint64_t& out, char stop) {
   size_t i = 0;
   for (; i < s.size() && s[i] != stop; i++) {
     char c = s[i];
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
+    int d = hex_digit(c);
+    if (d < 0) return false;
     v = v * 16 + d;
   }
   if (i == 0 || i >= s.size()) return false;

@@ -150,11 +150,41 @@ bool CmdRendezvous::decode(ByteReader& r) {
 void CmdReply::encode(ByteWriter& w) const {
   w.put_u8(ok);
   w.put_str(text);
+  w.put_u64(generation);
+  w.put_u32(processes);
+  w.put_u64(bytes);
+  w.put_u64(duration_ms);
 }
 
 bool CmdReply::decode(ByteReader& r) {
   ok = r.u8();
   text = r.str();
+  if (!r.ok() || r.remaining() == 0) return r.ok();
+  generation = r.u64();
+  processes = r.u32();
+  bytes = r.u64();
+  duration_ms = r.u64();
+  return r.ok();
+}
+
+void CmdProgress::encode(ByteWriter& w) const {
+  w.put_u64(generation);
+  w.put_u8(static_cast<uint8_t>(phase));
+  w.put_u32(processes);
+  w.put_u32(stopped);
+  w.put_u32(written);
+  w.put_u64(bytes);
+  w.put_u64(elapsed_ms);
+}
+
+bool CmdProgress::decode(ByteReader& r) {
+  generation = r.u64();
+  phase = static_cast<ProgressPhase>(r.u8());
+  processes = r.u32();
+  stopped = r.u32();
+  written = r.u32();
+  bytes = r.u64();
+  elapsed_ms = r.u64();
   return r.ok();
 }
 

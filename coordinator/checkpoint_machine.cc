@@ -50,12 +50,15 @@ std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now) 
   many_hosts_ = std::any_of(procs.begin(), procs.end(), [&](const Peer* p) {
     return p->process.host != procs[0]->process.host;
   });
+  stopped_ = written_ = 0;
+  bytes_ = 0;
+  started_ = now;
   for (Peer* p : procs) enlist(*p);
   phase_ = Phase::kSuspending;
-  started_ = now;
   deadline_ = now + phase_timeout_;
   log_line("checkpoint %llu started: %zu processes, dir %s", static_cast<unsigned long long>(gen),
            parts_.size(), dir_.c_str());
+  report_progress();
   return std::nullopt;
 }
 
@@ -88,6 +91,13 @@ void CheckpointMachine::on_registered(Peer& peer) {
            label.c_str());
   *part = Participant{peer.id, peer.process};
   suspend(peer);
+}
+
+bool CheckpointMachine::yet_to_suspend(PeerId id) const {
+  if (phase_ != Phase::kSuspending) return false;
+  for (const auto& part : parts_)
+    if (part.id == id) return !part.replied && !part.gone;
+  return false;
 }
 
 CheckpointMachine::Participant* CheckpointMachine::find(PeerId id) {
@@ -142,7 +152,9 @@ void CheckpointMachine::on_suspended(Peer& peer, const proto::Suspended& msg) {
   Participant* part = take_reply(peer, Phase::kSuspending);
   if (!part) return;
   if (!msg.ok) return fail(part, msg.error.empty() ? "could not suspend" : std::string(msg.error));
+  stopped_++;
   if (all_replied()) begin_phase(Phase::kSnapshotting, Clock::now());
+  report_progress();
 }
 
 void CheckpointMachine::on_snapshotted(Peer& peer, const proto::Snapshotted& msg) {
@@ -151,6 +163,7 @@ void CheckpointMachine::on_snapshotted(Peer& peer, const proto::Snapshotted& msg
   if (!msg.ok)
     return fail(part, msg.error.empty() ? "could not take its snapshot" : std::string(msg.error));
   if (all_replied()) begin_phase(Phase::kWriting, Clock::now());
+  report_progress();
 }
 
 void CheckpointMachine::on_written(Peer& peer, const proto::Written& msg) {
@@ -159,12 +172,16 @@ void CheckpointMachine::on_written(Peer& peer, const proto::Written& msg) {
   part->image = std::string(msg.image);
   if (!msg.ok)
     return fail(part, msg.error.empty() ? "could not write its image" : std::string(msg.error));
-  if (all_replied()) commit();
+  written_++;
+  bytes_ += msg.bytes;
+  if (all_replied()) return commit();
+  report_progress();
 }
 
 // Sends every participant the request of `next` (Snapshot or Write).
 void CheckpointMachine::begin_phase(Phase next, Clock::time_point now) {
   phase_ = next;
+  (next == Phase::kSnapshotting ? snapshot_at_ : write_at_) = now;
   deadline_ = now + phase_timeout_;
   for (auto& part : parts_) {
     part.replied = false;
@@ -181,6 +198,7 @@ void CheckpointMachine::begin_phase(Phase next, Clock::time_point now) {
 }
 
 void CheckpointMachine::commit() {
+  const auto commit_at = Clock::now();
   std::vector<std::string> images;
   std::set<std::string> seen;
   std::vector<std::string> hosts;
@@ -198,7 +216,9 @@ void CheckpointMachine::commit() {
     total += bytes;
   }
   std::string warnings;
-  std::string metadata = manifest_metadata(job_, restart_count, hosts);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
+  std::string metadata = manifest_metadata(job_, restart_count, hosts) +
+                         checkpoint_figures(static_cast<uint64_t>(ms), total);
   if (std::string error = store_.commit(gen_, images, metadata, &warnings); !error.empty())
     return fail(nullptr, error);
 
@@ -208,12 +228,39 @@ void CheckpointMachine::commit() {
     peer->state = ProcessState::kRunning;
     peer->conn.queue_message(proto::Msg::kResume, proto::Resume{1, gen_});
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
+  const auto now = Clock::now();
+  auto between = [](Clock::time_point a, Clock::time_point b) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+  };
   std::string text = prefix() + " committed: " + std::to_string(images.size()) +
                      (images.size() == 1 ? " image, " : " images, ") + std::to_string(total) +
-                     " bytes, " + std::to_string(ms) + " ms";
+                     " bytes, " + between(started_, now) + " ms";
   if (!warnings.empty()) text += " (warning: " + warnings + ")";
+  uint64_t gen = gen_;
+  log_line("%s: phases: suspend %s ms, snapshot %s ms, write %s ms, commit %s ms", prefix().c_str(),
+           between(started_, snapshot_at_).c_str(), between(snapshot_at_, write_at_).c_str(),
+           between(write_at_, commit_at).c_str(), between(commit_at, now).c_str());
   finish(true, text);
+  result_->generation = gen;
+  result_->processes = static_cast<uint32_t>(images.size());
+  result_->bytes = total;
+  result_->duration_ms = static_cast<uint64_t>(ms);
+}
+
+void CheckpointMachine::report_progress() {
+  if (!progress_ || !active()) return;
+  proto::CmdProgress p;
+  p.generation = gen_;
+  p.phase = phase_ == Phase::kWriting        ? proto::ProgressPhase::kWriting
+            : phase_ == Phase::kSnapshotting ? proto::ProgressPhase::kSnapshotting
+                                             : proto::ProgressPhase::kSuspending;
+  p.processes = static_cast<uint32_t>(parts_.size());
+  p.stopped = stopped_;
+  p.written = written_;
+  p.bytes = bytes_;
+  p.elapsed_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count());
+  progress_(p);
 }
 
 void CheckpointMachine::fail(const Participant* culprit, const std::string& reason) {
@@ -248,8 +295,12 @@ void CheckpointMachine::on_disconnect(Peer& peer) {
              part->process.label().c_str());
     return;
   }
+  if (phase_ == Phase::kSuspending && !part->replied && !peer.execing && !peer.exiting)
+    return fail(part,
+                "gone before it stopped, without exiting (killed by a signal, or its host "
+                "failed)");
   if (phase_ == Phase::kSuspending && !part->replied && !peer.execing) {
-    // It ended before it stopped: nothing of it belongs to this checkpoint
+    // It exited before it stopped: nothing of it belongs to this checkpoint
     // (its parent sees a zombie, or nothing if it was reaped).
     log_line("%s: process %s ended before it was suspended; not part of it", prefix().c_str(),
              part->process.label().c_str());

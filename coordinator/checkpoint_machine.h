@@ -45,6 +45,11 @@ namespace ckpt {
 struct CheckpointResult {
   bool ok = false;
   std::string text;  // one line, e.g. "checkpoint 3 committed: 2 images, ..."
+  // A committed checkpoint's figures (0 otherwise).
+  uint64_t generation = 0;
+  uint32_t processes = 0;
+  uint64_t bytes = 0;
+  uint64_t duration_ms = 0;
 };
 
 class CheckpointMachine {
@@ -59,6 +64,11 @@ class CheckpointMachine {
   // Asked before each checkpoint starts: "" to go on, else why not (e.g.
   // processes of the job that are not registered: job_roster.h).
   void set_gate(std::function<std::string()> gate) { gate_ = std::move(gate); }
+  // Told how far the running checkpoint is when it starts and after each
+  // reply of a process (for ckpt_command's progress display).
+  void set_progress(std::function<void(const proto::CmdProgress&)> progress) {
+    progress_ = std::move(progress);
+  }
   // Starts a checkpoint. Fails at once (result returned) when there is no
   // process or the generation dir cannot be created; nullopt once started.
   std::optional<CheckpointResult> start(Clock::time_point now);
@@ -71,6 +81,10 @@ class CheckpointMachine {
   void on_disconnect(Peer& peer);
   void on_tick(Clock::time_point now);
   std::optional<Clock::time_point> deadline() const;
+
+  // The running checkpoint has yet to suspend this process (it is enlisted
+  // and has not answered Suspend): its image will show what it did until now.
+  bool yet_to_suspend(PeerId id) const;
 
   // The result of the checkpoint that just ended, once.
   std::optional<CheckpointResult> take_result();
@@ -97,6 +111,7 @@ class CheckpointMachine {
   void commit();
   void fail(const Participant* culprit, const std::string& reason);
   void finish(bool ok, std::string text);
+  void report_progress();
   std::string prefix() const { return "checkpoint " + std::to_string(gen_); }
 
   PeerTable& peers_;
@@ -104,13 +119,19 @@ class CheckpointMachine {
   std::chrono::seconds phase_timeout_;
   JobMetadata job_;
   std::function<std::string()> gate_;
+  std::function<void(const proto::CmdProgress&)> progress_;
 
   Phase phase_ = Phase::kIdle;
   uint64_t gen_ = 0;
   std::string dir_;          // the generation dir, for late joiners' Suspend
   bool many_hosts_ = false;  // image names carry the host
   std::vector<Participant> parts_;
+  uint32_t stopped_ = 0;  // Suspended ok, this checkpoint
+  uint32_t written_ = 0;  // Written ok
+  uint64_t bytes_ = 0;    // their images' bytes
   Clock::time_point started_;
+  // When the Snapshot and Write phases began (the log splits the time by phase).
+  Clock::time_point snapshot_at_, write_at_;
   Clock::time_point deadline_;
   std::optional<CheckpointResult> result_;
 };

@@ -23,6 +23,9 @@ class CheckpointQueue {
   // `done` is called exactly once, from request() itself if the checkpoint
   // cannot start, else from a later on_tick().
   void request(Done done, Clock::time_point now);
+  // Served by the running checkpoint (machine active): for a requester the
+  // running checkpoint has not captured yet.
+  void join_running(Done done) { running_.push_back(std::move(done)); }
   // A checkpoint runs or is waiting to start.
   bool busy() const { return machine_.active() || !queued_.empty(); }
   // After every loop turn: deliver the result of a finished checkpoint and

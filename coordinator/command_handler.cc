@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lineage_status.h"
 #include "log.h"
 #include "status_report.h"
 
@@ -25,7 +26,8 @@ bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_poin
     case Msg::kCmdCheckpoint: {
       proto::CmdCheckpoint cmd;
       if (!decode_payload(frame, &cmd)) return false;
-      checkpoint(peer.id, (cmd.flags & proto::kCheckpointThenKill) != 0, now);
+      checkpoint(peer.id, (cmd.flags & proto::kCheckpointThenKill) != 0,
+                 (cmd.flags & proto::kCheckpointProgress) != 0, now);
       return true;
     }
     case Msg::kCmdStatus: {
@@ -70,23 +72,37 @@ bool CommandHandler::on_command(Peer& peer, const Frame& frame, Clock::time_poin
 
 // With then_kill, the processes are killed (SIGKILL, as --kill does) only
 // once the checkpoint committed; a failed checkpoint leaves them running.
-void CommandHandler::checkpoint(PeerId command, bool then_kill, Clock::time_point now) {
+void CommandHandler::checkpoint(PeerId command, bool then_kill, bool progress,
+                                Clock::time_point now) {
+  if (progress) progress_listeners_.push_back(command);
   ctx_.queue.request(
       [this, command, then_kill](const CheckpointResult& result) {
+        drop_listener(command);
         if (!then_kill || !result.ok) {
           std::string text = result.text;
           if (then_kill) text += "; not killing the computation";
-          return reply(command, result.ok, text);
+          return reply(command, result.ok, text, &result);
         }
         ctx_.killer.kill_all(
             -1, "checkpoint then kill",
-            [this, command, text = result.text](const std::string& killed) {
-              reply(command, true, text + "; " + killed);
+            [this, command, result](const std::string& killed) {
+              reply(command, true, result.text + "; " + killed, &result);
             },
             Clock::now());
       },
       now);
 }
+
+// To every command that asked, about whichever checkpoint runs (a request
+// that waits for the next one sees the running one's progress first).
+void CommandHandler::send_progress(const proto::CmdProgress& progress) {
+  for (PeerId id : progress_listeners_) {
+    Peer* peer = ctx_.peers.find(id);
+    if (peer && !peer->dead) peer->conn.queue_message(proto::Msg::kCmdProgress, progress);
+  }
+}
+
+void CommandHandler::drop_listener(PeerId command) { std::erase(progress_listeners_, command); }
 
 void CommandHandler::kill(PeerId command, bool quit, Clock::time_point now) {
   ctx_.killer.kill_all(
@@ -105,12 +121,19 @@ void CommandHandler::rendezvous(PeerId command, const proto::CmdRendezvous& requ
                    [this, command](bool ok, const std::string& text) { reply(command, ok, text); });
 }
 
-void CommandHandler::reply(PeerId command, bool ok, const std::string& text) {
+void CommandHandler::reply(PeerId command, bool ok, const std::string& text,
+                           const CheckpointResult* figures) {
   Peer* peer = ctx_.peers.find(command);
   if (!peer || peer->dead) return;
   peer->command_pending = false;
-  peer->conn.queue_message(proto::Msg::kCmdReply,
-                           proto::CmdReply{ok ? uint8_t{1} : uint8_t{0}, text});
+  proto::CmdReply msg{ok ? uint8_t{1} : uint8_t{0}, text};
+  if (figures) {
+    msg.generation = figures->generation;
+    msg.processes = figures->processes;
+    msg.bytes = figures->bytes;
+    msg.duration_ms = figures->duration_ms;
+  }
+  peer->conn.queue_message(proto::Msg::kCmdReply, msg);
 }
 
 std::string CommandHandler::status_text(bool json) {
@@ -119,6 +142,7 @@ std::string CommandHandler::status_text(bool json) {
   in.port = ctx_.port;
   in.dir = ctx_.store.dir();
   in.generation = ctx_.store.committed();
+  if (in.generation) in.images = lineage_status(ctx_.store.gen_dir(in.generation));
   in.state = ctx_.preemption.active() ? "preempting"
              : ctx_.machine.active()  ? "checkpointing"
                                       : "idle";
@@ -126,6 +150,7 @@ std::string CommandHandler::status_text(bool json) {
   for (const Peer* p : ctx_.peers.processes()) in.processes.push_back(p);
   in.outside = ctx_.outside.list();
   in.missing = ctx_.roster.missing(Clock::now());
+  if (in.generation) in.last = read_checkpoint_record(ctx_.store.gen_dir(in.generation));
   return json ? status_json(in) : ckpt::status_text(in);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "checkpoint_queue.h"
 #include "common/frame.h"
@@ -36,14 +37,19 @@ struct CommandContext {
 
 class CommandHandler {
  public:
-  explicit CommandHandler(CommandContext ctx) : ctx_(ctx) {}
+  explicit CommandHandler(CommandContext ctx) : ctx_(ctx) {
+    ctx_.machine.set_progress([this](const proto::CmdProgress& p) { send_progress(p); });
+  }
 
   // A frame from an authenticated command peer. False: not a command
   // (protocol violation; close the connection).
   bool on_command(Peer& peer, const Frame& frame, Clock::time_point now);
 
   // A command connection closed: forget its pending rendezvous.
-  void on_disconnect(PeerId command) { rendezvous_.drop_waiter(command); }
+  void on_disconnect(PeerId command) {
+    rendezvous_.drop_waiter(command);
+    drop_listener(command);
+  }
 
   // A quit was answered: the coordinator should exit.
   bool quit_requested() const { return quit_; }
@@ -55,13 +61,17 @@ class CommandHandler {
   std::string status_text(bool json);
 
  private:
-  void checkpoint(PeerId command, bool then_kill, Clock::time_point now);
+  void checkpoint(PeerId command, bool then_kill, bool progress, Clock::time_point now);
+  void send_progress(const proto::CmdProgress& progress);
+  void drop_listener(PeerId command);
   void kill(PeerId command, bool quit, Clock::time_point now);
   void rendezvous(PeerId command, const proto::CmdRendezvous& request);
-  void reply(PeerId command, bool ok, const std::string& text);
+  void reply(PeerId command, bool ok, const std::string& text,
+             const CheckpointResult* figures = nullptr);
 
   CommandContext ctx_;
   Rendezvous rendezvous_;
+  std::vector<PeerId> progress_listeners_;  // commands that asked for CmdProgress
   bool quit_ = false;
   std::optional<Clock::time_point> hold_until_;
 };

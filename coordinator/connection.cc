@@ -10,6 +10,11 @@
 #include <cstring>
 
 namespace ckpt {
+namespace {
+
+constexpr size_t kKeptCapacity = 1 << 20;
+
+}  // namespace
 
 Connection::ReadStatus Connection::read_available() {
   if (in_used_ > 0) {  // drop frames already returned
@@ -22,7 +27,7 @@ Connection::ReadStatus Connection::read_available() {
     if (n > 0) {
       in_.insert(in_.end(), buf, buf + n);
       // Do not let one peer make us buffer without bound.
-      if (in_.size() - in_used_ > proto::kMaxFrame + 2 * sizeof(proto::FrameHeader))
+      if (in_.size() - in_used_ > frame_limit_ + 2 * sizeof(proto::FrameHeader))
         return ReadStatus::kOpen;
       continue;
     }
@@ -40,6 +45,7 @@ Connection::FrameStatus Connection::next_frame(Frame* out, bool* bad_version) {
   proto::FrameHeader header;
   std::memcpy(&header, in_.data() + in_used_, sizeof(header));
   HeaderCheck check = check_header(header);
+  if (check == HeaderCheck::kOk && header.size > frame_limit_) check = HeaderCheck::kTooLarge;
   if (check != HeaderCheck::kOk) {
     *bad_version = check == HeaderCheck::kBadVersion;
     return FrameStatus::kBad;
@@ -49,11 +55,15 @@ Connection::FrameStatus Connection::next_frame(Frame* out, bool* bad_version) {
   out->type = static_cast<proto::Msg>(header.type);
   out->payload.assign(body, body + header.size);
   in_used_ += sizeof(header) + header.size;
-  if (in_used_ == in_.size()) {
-    in_.clear();
-    in_used_ = 0;
-  }
+  if (in_used_ == in_.size()) discard_input();
   return FrameStatus::kFrame;
+}
+
+// A peer that once sent a large frame does not keep its buffer for good.
+void Connection::discard_input() {
+  in_.clear();
+  in_used_ = 0;
+  if (in_.capacity() > kKeptCapacity) in_.shrink_to_fit();
 }
 
 bool Connection::flush() {
@@ -70,6 +80,7 @@ bool Connection::flush() {
   }
   out_.clear();
   out_sent_ = 0;
+  if (out_.capacity() > kKeptCapacity) out_.shrink_to_fit();
   return true;
 }
 

@@ -1,6 +1,7 @@
 // The coordinator's event loop (see coordinator.h).
 #include "coordinator.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -16,7 +17,6 @@
 namespace ckpt {
 namespace {
 
-constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr PeerId kListenerId = 0;
 
 bool proofs_equal(uint64_t a, uint64_t b) {  // constant time
@@ -31,6 +31,22 @@ void epoll_set(int epfd, int op, int fd, PeerId id, bool want_out) {
   ev.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0u);
   ev.data.u64 = id;
   ::epoll_ctl(epfd, op, fd, &ev);
+}
+
+// "10.0.0.2:40312", "[::1]:40312".
+std::string peer_address(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+  }
+  return "an unknown address";
 }
 
 }  // namespace
@@ -61,6 +77,7 @@ int Coordinator::run() {
     }
     settle(Clock::now());
     peers_.remove_dead();
+    resume_accepting(Clock::now());
     roster_.save(peers_, Clock::now());
     if (should_exit()) break;
   }
@@ -68,6 +85,7 @@ int Coordinator::run() {
   // coordinator instead of talking to one on its way out.
   listener_.reset();
   peers_.for_each([](Peer& p) { p.conn.flush_blocking(1000); });
+  bad_peers_.flush();
   log_line("exiting");
   return 0;
 }
@@ -93,17 +111,31 @@ bool Coordinator::should_exit() {
   return !(hold && now < *hold) && !connected;
 }
 
+// Accepts while there is room for one more pending connection (see
+// pending_limit.h); out of room, or out of fds, it stops accepting for a
+// moment instead of spinning on a listener that stays readable.
 void Coordinator::accept_all() {
   for (;;) {
-    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    Clock::time_point now = Clock::now();
+    if (!make_room(now)) return pause_accepting(now);
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof(addr);
+    int fd = ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &addr_len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) log_line("accept: %s", std::strerror(errno));
-      return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (!accept_failing_)
+        log_line("accept: %s (accepting again in a moment)", std::strerror(errno));
+      accept_failing_ = true;
+      return pause_accepting(now);
     }
+    accept_failing_ = false;
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     Peer& peer = peers_.add(ScopedFd(fd));
+    peer.address = peer_address(addr);
+    peer.conn.set_frame_limit(PendingLimit::kMaxHello);
     if (::getrandom(peer.nonce, sizeof(peer.nonce), 0) !=
         static_cast<ssize_t>(sizeof(peer.nonce))) {
       log_line("getrandom: %s", std::strerror(errno));
@@ -115,6 +147,41 @@ void Coordinator::accept_all() {
     std::memcpy(challenge.nonce, peer.nonce, sizeof(peer.nonce));
     peer.conn.queue_message(proto::Msg::kChallenge, challenge);
   }
+}
+
+bool Coordinator::make_room(Clock::time_point now) {
+  Peer* victim = nullptr;
+  switch (pending_.make_room(peers_, now, &victim)) {
+    case PendingLimit::Room::kYes:
+      return true;
+    case PendingLimit::Room::kEvict:
+      report_bad_peer(*victim, "evicted, " + std::to_string(pending_.max()) +
+                                   " connections were waiting to authenticate");
+      victim->dead = true;
+      return true;
+    case PendingLimit::Room::kFull:
+      return false;
+  }
+  return false;
+}
+
+void Coordinator::pause_accepting(Clock::time_point now) {
+  if (accept_paused_until_ || !listener_) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
+  accept_paused_until_ = now + PendingLimit::kPause;
+}
+
+void Coordinator::resume_accepting(Clock::time_point now) {
+  if (!accept_paused_until_ || now < *accept_paused_until_) return;
+  accept_paused_until_.reset();
+  if (listener_) epoll_set(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), kListenerId, false);
+}
+
+// A peer dropped before it authenticated: logged once (rate-limited).
+void Coordinator::report_bad_peer(Peer& peer, const std::string& reason) {
+  if (peer.reported) return;
+  peer.reported = true;
+  bad_peers_.note(peer.address, reason, Clock::now());
 }
 
 void Coordinator::on_peer_event(Peer& peer, uint32_t events) {
@@ -129,6 +196,10 @@ void Coordinator::on_peer_event(Peer& peer, uint32_t events) {
       if (peer.kind == PeerKind::kUnauthenticated && bad_version) {
         reject(peer, "protocol version mismatch (coordinator speaks version " +
                          std::to_string(proto::kProtocolVersion) + ")");
+      } else if (peer.kind == PeerKind::kUnauthenticated) {
+        std::string why = "oversized frame (a Hello has at most " +
+                          std::to_string(PendingLimit::kMaxHello) + " bytes)";
+        disconnect(peer, why.c_str());
       } else {
         disconnect(peer, bad_version ? "wrong protocol version" : "oversized frame");
       }
@@ -136,7 +207,10 @@ void Coordinator::on_peer_event(Peer& peer, uint32_t events) {
     }
     handle_frame(peer, frame);
   }
-  if (status == Connection::ReadStatus::kClosed) disconnect(peer, "connection closed");
+  if (peer.closing) peer.conn.discard_input();  // rejected: nothing more is read
+  if (status != Connection::ReadStatus::kClosed) return;
+  bool mid_frame = peer.kind == PeerKind::kUnauthenticated && peer.conn.has_partial_input();
+  disconnect(peer, mid_frame ? "closed in the middle of a frame" : "connection closed");
 }
 
 void Coordinator::handle_frame(Peer& peer, const Frame& frame) {
@@ -156,8 +230,8 @@ void Coordinator::handle_frame(Peer& peer, const Frame& frame) {
 
 void Coordinator::authenticate(Peer& peer, const Frame& frame) {
   proto::Hello hello;
-  if (frame.type != proto::Msg::kHello || !decode_payload(frame, &hello))
-    return reject(peer, "expected Hello");
+  if (frame.type != proto::Msg::kHello) return reject(peer, "expected Hello");
+  if (!decode_payload(frame, &hello)) return reject(peer, "malformed Hello");
   uint64_t expected = proto::prove(config_.secret.key, peer.nonce, hello.role);
   if (!proofs_equal(hello.proof, expected)) return reject(peer, "wrong job secret");
 
@@ -166,6 +240,7 @@ void Coordinator::authenticate(Peer& peer, const Frame& frame) {
     welcome.proof =
         proto::prove(config_.secret.key, hello.process.nonce, proto::Role::kCoordinator);
   peer.conn.queue_message(proto::Msg::kWelcome, welcome);
+  peer.conn.set_frame_limit(proto::kMaxFrame);
   if (hello.role != proto::Role::kProcess) {
     peer.kind = PeerKind::kCommand;
     return;
@@ -203,7 +278,7 @@ void Coordinator::note_generation(const ProcessRecord& process) {
 }
 
 void Coordinator::reject(Peer& peer, const std::string& reason) {
-  log_line("rejecting a connection: %s", reason.c_str());
+  report_bad_peer(peer, reason);
   peer.conn.queue_message(proto::Msg::kReject, proto::TextMsg{reason});
   peer.closing = true;
 }
@@ -236,6 +311,9 @@ bool Coordinator::dispatch_process_frame(Peer& peer, const Frame& frame) {
       machine_.on_written(peer, msg);
       return true;
     }
+    case proto::Msg::kExiting:
+      peer.exiting = true;
+      return true;
     case proto::Msg::kExecing:
       peer.execing = true;
       log_line("process %s is about to exec", peer.process.label().c_str());
@@ -253,9 +331,34 @@ bool Coordinator::dispatch_process_frame(Peer& peer, const Frame& frame) {
       preemption_.on_preempt(peer, msg.signo, Clock::now());
       return true;
     }
+    case proto::Msg::kCheckpointRequest:
+      on_checkpoint_request(peer);
+      return true;
     default:
       return false;
   }
+}
+
+// The application asked for a checkpoint (ckpt.h): served like a command's,
+// the answer going back to that process after the Resume. A checkpoint that
+// runs but has not suspended this process yet serves it too (its image is
+// taken after the request): the ranks of an MPI job that all ask at once
+// get one checkpoint, not two.
+void Coordinator::on_checkpoint_request(const Peer& peer) {
+  auto answer = [this, id = peer.id](const CheckpointResult& result) {
+    Peer* p = peers_.find(id);
+    if (!p || p->dead) return;
+    p->conn.queue_message(proto::Msg::kCheckpointDone,
+                          proto::CmdReply{result.ok ? uint8_t{1} : uint8_t{0}, result.text});
+  };
+  if (machine_.yet_to_suspend(peer.id)) {
+    log_line("process %s asks for a checkpoint: served by the one being taken",
+             peer.process.label().c_str());
+    queue_.join_running(answer);
+    return;
+  }
+  log_line("process %s asks for a checkpoint", peer.process.label().c_str());
+  queue_.request(answer, Clock::now());
 }
 
 void Coordinator::disconnect(Peer& peer, const char* why) {
@@ -269,6 +372,8 @@ void Coordinator::disconnect(Peer& peer, const char* why) {
     if (!peer.execing) outside_.prune(peers_);  // an exec'd parent comes back
   } else if (peer.kind == PeerKind::kCommand) {
     commands_.on_disconnect(peer.id);
+  } else {
+    report_bad_peer(peer, why);
   }
 }
 
@@ -276,17 +381,26 @@ void Coordinator::settle(Clock::time_point now) {
   // Each step can queue output, and a failed write can end a checkpoint, so
   // repeat until the output flushes without losing anyone.
   for (int round = 0; round < 4; round++) {
-    peers_.for_each([&](Peer& p) {
-      if (!p.dead && p.kind == PeerKind::kUnauthenticated && !p.closing &&
-          now - p.connected_at > kHandshakeTimeout)
-        disconnect(p, "no Hello within 10 s");
-    });
+    drop_late_handshakes(now);
     machine_.on_tick(now);
     queue_.on_tick(now);
     killer_.on_tick(now);
     periodic_.on_tick(now, preemption_.active());
     if (!flush_all()) break;
   }
+}
+
+// A peer still unauthenticated after the deadline is dropped, a rejected
+// one too if its Reject could not go out.
+void Coordinator::drop_late_handshakes(Clock::time_point now) {
+  peers_.for_each([&](Peer& p) {
+    if (!PendingLimit::pending(p) || now - p.connected_at <= PendingLimit::kDeadline) return;
+    if (p.closing)
+      p.dead = true;
+    else
+      disconnect(p, "no Hello within 10 s");
+  });
+  bad_peers_.on_tick(now);
 }
 
 // Flushes every peer and keeps EPOLLOUT requested where output remains.
@@ -320,9 +434,12 @@ int Coordinator::wait_timeout_ms(Clock::time_point now) {
   if (auto d = periodic_.deadline()) next = std::min(next, *d);
   if (empty_since_) next = std::min(next, *empty_since_ + kExitGrace);
   if (auto hold = commands_.hold_deadline(); hold && *hold > now) next = std::min(next, *hold);
+  if (auto d = bad_peers_.deadline()) next = std::min(next, *d);
+  if (accept_paused_until_) next = std::min(next, *accept_paused_until_);
   peers_.for_each([&](Peer& p) {
-    if (p.kind == PeerKind::kUnauthenticated)
-      next = std::min(next, p.connected_at + kHandshakeTimeout + std::chrono::milliseconds(1));
+    if (PendingLimit::pending(p))
+      next =
+          std::min(next, p.connected_at + PendingLimit::kDeadline + std::chrono::milliseconds(1));
   });
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
   return static_cast<int>(std::clamp<long long>(ms + 1, 0, 60000));

@@ -2,7 +2,9 @@
 // and every peer; authenticates peers (Challenge/Hello), routes process
 // frames to the checkpoint machine (Suspended, Snapshotted, Written,
 // Execing), the preemption handler (Preempt) and the list of outside
-// processes (Outside), command frames to the command handler, wakes for
+// processes (Outside), command frames to the command handler, bounds and
+// logs the connections that never authenticate (pending_limit.h,
+// bad_peer_log.h), wakes for
 // timeouts and periodic checkpoints, keeps the job's roster file
 // (job_roster.h), and decides when to exit.
 #pragma once
@@ -12,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "bad_peer_log.h"
 #include "checkpoint_machine.h"
 #include "checkpoint_queue.h"
 #include "command_handler.h"
@@ -23,6 +26,7 @@
 #include "kill_tracker.h"
 #include "outside_processes.h"
 #include "peer_table.h"
+#include "pending_limit.h"
 #include "periodic_checkpoints.h"
 #include "preemption.h"
 
@@ -36,6 +40,7 @@ struct CoordinatorConfig {
   uint32_t interval_s = 0;  // periodic checkpoints; 0 = off
   PreemptionConfig preemption;
   JobMetadata job;
+  size_t max_pending = 1024;  // connections held before they authenticate
 };
 
 class Coordinator {
@@ -44,6 +49,7 @@ class Coordinator {
       : listener_(std::move(listener)),
         store_(store),
         config_(config),
+        pending_(config.max_pending),
         machine_(peers_, store_, config.phase_timeout, config.job),
         queue_(machine_),
         killer_(peers_),
@@ -62,11 +68,17 @@ class Coordinator {
 
  private:
   void accept_all();
+  bool make_room(Clock::time_point now);
+  void pause_accepting(Clock::time_point now);
+  void resume_accepting(Clock::time_point now);
+  void drop_late_handshakes(Clock::time_point now);
+  void report_bad_peer(Peer& peer, const std::string& reason);
   void on_peer_event(Peer& peer, uint32_t events);
   void handle_frame(Peer& peer, const Frame& frame);
   void authenticate(Peer& peer, const Frame& frame);
   void on_process_frame(Peer& peer, const Frame& frame);
   bool dispatch_process_frame(Peer& peer, const Frame& frame);
+  void on_checkpoint_request(const Peer& peer);
   void reject(Peer& peer, const std::string& reason);
   void disconnect(Peer& peer, const char* why);
   void settle(Clock::time_point now);
@@ -79,6 +91,10 @@ class Coordinator {
   ScopedFd epoll_;
   GenerationStore& store_;
   CoordinatorConfig config_;
+  PendingLimit pending_;
+  BadPeerLog bad_peers_;
+  std::optional<Clock::time_point> accept_paused_until_;  // listener out of epoll until then
+  bool accept_failing_ = false;                           // accept() failed (out of fds): logged
   PeerTable peers_;
   CheckpointMachine machine_;
   CheckpointQueue queue_;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <set>
 
+#include "chain_keep.h"
 #include "common/scoped_fd.h"
 #include "log.h"
 
@@ -212,8 +213,12 @@ void GenerationStore::drop_old_generations(uint64_t gen, std::string* warnings) 
     if (g <= gen) committed.push_back(g);
   size_t keep = static_cast<size_t>(std::max(keep_, 1));
   if (committed.size() <= keep) return;
+  // An incremental image needs its parents: their generations stay.
+  std::set<uint64_t> needed =
+      generations_needed(std::vector<uint64_t>(committed.end() - keep, committed.end()),
+                         [this](uint64_t g) { return gen_dir(g); });
   for (size_t i = 0; i + keep < committed.size(); i++) {
-    if (committed[i] == gen) continue;
+    if (committed[i] == gen || needed.count(committed[i])) continue;
     std::error_code ec;
     fs::remove_all(gen_dir(committed[i]), ec);
     if (ec)

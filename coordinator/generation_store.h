@@ -43,10 +43,10 @@ class GenerationStore {
   // generation dir; *bytes gets its size. "" or an error.
   std::string check_image(uint64_t gen, const std::string& image, uint64_t* bytes) const;
   // Commits `gen` (see the top of this file), then drops generations beyond
-  // the newest `keep`: an older generation goes only once a newer one is
-  // committed. "" when committed; an error means it was not, and the
-  // previous generation is intact. Problems after the commit point (links,
-  // cleanup) go to *warnings. `metadata` ("key: value" lines) ends the MANIFEST.
+  // the newest `keep`, except those an incremental image of a kept one
+  // builds on: an older generation goes only once a newer one is committed. "" when committed; an
+  // error means it was not, and the previous generation is intact. Problems after the commit point
+  // (links, cleanup) go to *warnings. `metadata` ("key: value" lines) ends the MANIFEST.
   std::string commit(uint64_t gen, const std::vector<std::string>& images,
                      const std::string& metadata, std::string* warnings);
   // Removes an uncommitted generation dir and everything in it.

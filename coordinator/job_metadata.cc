@@ -90,4 +90,8 @@ std::string manifest_metadata(const JobMetadata& job, uint32_t restart_count,
   return out;
 }
 
+std::string checkpoint_figures(uint64_t duration_ms, uint64_t bytes) {
+  return "duration_ms: " + std::to_string(duration_ms) + "\nbytes: " + std::to_string(bytes) + "\n";
+}
+
 }  // namespace ckpt

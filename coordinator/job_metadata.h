@@ -28,5 +28,8 @@ JobMetadata job_metadata_from_env();
 // The MANIFEST trailer lines for one checkpoint ("key: value\n" each).
 std::string manifest_metadata(const JobMetadata& job, uint32_t restart_count,
                               const std::vector<std::string>& hosts);
+// The checkpoint's own lines: "duration_ms: N" (Suspend sent to commit) and
+// "bytes: N" (the images' total), read back by ckpt_command --history.
+std::string checkpoint_figures(uint64_t duration_ms, uint64_t bytes);
 
 }  // namespace ckpt

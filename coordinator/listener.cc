@@ -31,7 +31,8 @@ ScopedFd listen_tcp(const std::string& addr, uint16_t port, uint16_t* bound_port
   ScopedFd fd(::socket(list->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   int one = 1;
   bool ok = fd && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-            ::bind(fd.get(), list->ai_addr, list->ai_addrlen) == 0 && ::listen(fd.get(), 128) == 0;
+            ::bind(fd.get(), list->ai_addr, list->ai_addrlen) == 0 &&
+            ::listen(fd.get(), SOMAXCONN) == 0;
   int err = errno;
   ::freeaddrinfo(list);
   if (!ok) {

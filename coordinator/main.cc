@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "common/config_file.h"
 #include "common/job_secret.h"
 #include "common/roster_file.h"
 #include "coordinator.h"
@@ -37,6 +38,7 @@ int run(int argc, char** argv) {
   // 1. Options.
   CoordinatorOptions opts;
   std::string error;
+  if (!load_config_or_complain("ckpt_coordinator")) return 1;
   if (!parse_coordinator_options(argc, argv, &opts, &error)) {
     std::fprintf(stderr, "ckpt_coordinator: %s (see --help)\n", error.c_str());
     return 1;
@@ -88,6 +90,7 @@ int run(int argc, char** argv) {
   config.phase_timeout = std::chrono::seconds(opts.timeout_s);
   config.interval_s = static_cast<uint32_t>(opts.interval_s);
   config.preemption.requeue = opts.requeue;
+  config.max_pending = static_cast<size_t>(opts.max_pending);
   config.job = job_metadata_from_env();
   log_line("job: scheduler %s%s%s, keep %d, interval %d s, requeue %s",
            config.job.scheduler.c_str(), config.job.job_id.empty() ? "" : ", id ",

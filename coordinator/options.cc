@@ -11,7 +11,7 @@ namespace ckpt {
 const char kCoordinatorUsage[] =
     "usage: ckpt_coordinator [--port P] [--port-file F] [--listen ADDR] [--ckpt-dir D]\n"
     "                        [--keep K] [--interval S] [--requeue] [--timeout S]\n"
-    "                        [--daemon] [--exit-on-last]\n"
+    "                        [--max-pending N] [--daemon] [--exit-on-last]\n"
     "  --port P        TCP port (0: any free port; env CKPT_COORD_PORT, default 7781)\n"
     "  --port-file F   write the bound port to F once listening\n"
     "  --listen ADDR   address to listen on (default 0.0.0.0)\n"
@@ -23,6 +23,8 @@ const char kCoordinatorUsage[] =
     "  --timeout S     limit in seconds for each checkpoint phase: a process that does not\n"
     "                  answer in time (a host that died) fails the checkpoint\n"
     "                  (env CKPT_TIMEOUT, default 600)\n"
+    "  --max-pending N connections held before they authenticate; past that the\n"
+    "                  oldest, once 1 s old, is dropped (env CKPT_MAX_PENDING, default 1024)\n"
     "  --daemon        run in the background; exits 0 once listening\n"
     "  --exit-on-last  exit when the last process disconnects\n"
     "The job secret comes from env CKPT_SECRET or <dir>/.ckpt_secret.\n";
@@ -55,10 +57,15 @@ bool take_env(CoordinatorOptions* out, std::string* err) {
     *err = std::string("CKPT_TIMEOUT=") + v + ": not a positive number of seconds";
     return false;
   }
+  if (const char* v = std::getenv("CKPT_MAX_PENDING");
+      v && *v && !parse_number(v, 1, &out->max_pending)) {
+    *err = std::string("CKPT_MAX_PENDING=") + v + ": not a positive number";
+    return false;
+  }
   return true;
 }
 
-// --keep, --timeout, --interval, --port-file, --listen at argv[*i].
+// --keep, --timeout, --interval, --max-pending, --port-file, --listen at argv[*i].
 OptionStatus take_own_value(int argc, char** argv, int* i, CoordinatorOptions* out,
                             std::string* error) {
   std::string value;
@@ -69,7 +76,8 @@ OptionStatus take_own_value(int argc, char** argv, int* i, CoordinatorOptions* o
   };
   for (const Numeric& n :
        {Numeric{"--keep", &out->keep, 1}, Numeric{"--timeout", &out->timeout_s, 1},
-        Numeric{"--interval", &out->interval_s, 0}}) {
+        Numeric{"--interval", &out->interval_s, 0},
+        Numeric{"--max-pending", &out->max_pending, 1}}) {
     OptionStatus st = take_option_value(argc, argv, i, n.name, &value, error);
     if (st != OptionStatus::kTaken) {
       if (st == OptionStatus::kBad) return st;

@@ -1,5 +1,6 @@
 // The coordinator's command-line options, with environment fallbacks
-// (CKPT_COORD_PORT, CKPT_DIR, CKPT_KEEP, CKPT_INTERVAL, CKPT_REQUEUE).
+// (CKPT_COORD_PORT, CKPT_DIR, CKPT_KEEP, CKPT_INTERVAL, CKPT_REQUEUE,
+// CKPT_TIMEOUT, CKPT_MAX_PENDING).
 #pragma once
 
 #include <cstdint>
@@ -14,11 +15,12 @@ struct CoordinatorOptions {
   std::string dir;  // absolute checkpoint dir
   bool daemon = false;
   bool exit_on_last = false;
-  int keep = 2;          // committed generations kept
-  int timeout_s = 600;   // limit for each checkpoint phase
-  int interval_s = 0;    // periodic checkpoints; 0 = off
-  bool requeue = false;  // ask the scheduler to requeue after a preemption checkpoint
-  bool help = false;     // --help: print the usage and exit
+  int keep = 2;            // committed generations kept
+  int timeout_s = 600;     // limit for each checkpoint phase
+  int interval_s = 0;      // periodic checkpoints; 0 = off
+  bool requeue = false;    // ask the scheduler to requeue after a preemption checkpoint
+  int max_pending = 1024;  // connections held before they authenticate
+  bool help = false;       // --help: print the usage and exit
 };
 
 // Parses the environment and argv into *out; false with a one-line *err.

@@ -46,6 +46,8 @@ struct Peer {
   PeerId id;
   Connection conn;
   PeerKind kind = PeerKind::kUnauthenticated;
+  std::string address;    // "127.0.0.1:40312", for the log
+  bool reported = false;  // dropped before authenticating, and logged (BadPeerLog)
   uint8_t nonce[proto::kNonceSize] = {};
   Clock::time_point connected_at = Clock::now();
   bool epollout = false;  // EPOLLOUT currently requested
@@ -59,6 +61,7 @@ struct Peer {
   // next Hello with the same vpid and host) takes its place. Cleared by its
   // next frame of any kind (the exec failed and it carries on).
   bool execing = false;
+  bool exiting = false;  // said it exits on its own (Msg::kExiting)
   // A reply (Suspended, Snapshotted or Written) still owed for a checkpoint that was
   // aborted: when it arrives it is dropped, not taken for the next one.
   std::optional<proto::Msg> stale_reply;

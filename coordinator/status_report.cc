@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/text.h"
+
 namespace ckpt {
 namespace {
 
@@ -32,23 +34,6 @@ std::string plural(size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 std::string process_json(const Peer& p) {
   const ProcessRecord& r = p.process;
   return "{\"vpid\": " + std::to_string(r.vpid) + ", \"ppid\": " + std::to_string(r.vppid) +
@@ -70,6 +55,29 @@ std::string missing_json(const RosterEntry& e) {
          ", \"program\": " + json_string(e.program) + ", \"host\": " + json_string(e.host) + "}";
 }
 
+std::string seconds_text(uint64_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f s", static_cast<double>(ms) / 1000.0);
+  return buf;
+}
+
+std::string last_text(const CheckpointRecord& r) {
+  std::string out = "last checkpoint: generation " + std::to_string(r.generation);
+  if (!r.time.empty()) out += " at " + r.time;
+  out += ", " + plural(r.processes, "process", "processes") + ", " + human_bytes(r.bytes);
+  out += r.duration_ms ? ", took " + seconds_text(*r.duration_ms) : ", duration not recorded";
+  return out + "\n";
+}
+
+std::string last_json(const std::optional<CheckpointRecord>& last) {
+  if (!last) return "null";
+  const CheckpointRecord& r = *last;
+  return "{\"generation\": " + std::to_string(r.generation) + ", \"time\": " + json_string(r.time) +
+         ", \"processes\": " + std::to_string(r.processes) +
+         ", \"bytes\": " + std::to_string(r.bytes) +
+         ", \"duration_ms\": " + (r.duration_ms ? std::to_string(*r.duration_ms) : "null") + "}";
+}
+
 }  // namespace
 
 std::string status_text(const StatusInputs& in) {
@@ -78,6 +86,8 @@ std::string status_text(const StatusInputs& in) {
                     plural(in.processes.size(), "process", "processes") + ", state " + in.state;
   if (in.interval) out += ", interval " + std::to_string(in.interval) + " s";
   out += "\n";
+  if (in.last) out += last_text(*in.last);
+  if (!in.images.empty()) out += in.images + "\n";
   if (!in.processes.empty()) {
     std::vector<Row> rows{{"VPID", "PPID", "PROGRAM", "HOST", "STATE", "RANK", "RESTARTS"}};
     for (const Peer* p : in.processes) {
@@ -113,9 +123,11 @@ std::string status_text(const StatusInputs& in) {
 std::string status_json(const StatusInputs& in) {
   std::string out = "{\"port\": " + std::to_string(in.port) + ", \"dir\": " + json_string(in.dir) +
                     ", \"generation\": " + std::to_string(in.generation) +
+                    ", \"images\": " + json_string(in.images) +
                     ", \"interval\": " + std::to_string(in.interval) +
                     ", \"process_count\": " + std::to_string(in.processes.size()) +
-                    ", \"state\": " + json_string(in.state) + ", \"processes\": [";
+                    ", \"state\": " + json_string(in.state) +
+                    ", \"last_checkpoint\": " + last_json(in.last) + ", \"processes\": [";
   for (size_t i = 0; i < in.processes.size(); i++)
     out += (i ? ", " : "") + process_json(*in.processes[i]);
   out += "], \"outside\": [";

@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "common/cpu_list.h"
+#include "common/image_chain.h"
 #include "common/image_reader.h"
 #include "common/text.h"
+#include "launcher/info/lineage_describe.h"
 #include "plugins/fd/fd_describe_ops.h"
 #include "plugins/shm/shm_describe.h"
 #include "plugins/sockets/host_addresses_describe.h"
@@ -33,7 +35,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: ckpt_info [--verify] IMAGE...\n"
     "  Print the contents of checkpoint images.\n"
-    "  --verify  check every checksum and decompress every memory chunk; print OK\n";
+    "  --verify  check every checksum and decompress every memory chunk, and every\n"
+    "            link of an incremental image's chain; print OK\n";
 
 std::string cmdline_text(std::string_view cmd) {
   std::string out;
@@ -262,6 +265,8 @@ void print_memory(const LoadedImage& img) {
     char prot[4] = {r.prot & PROT_READ ? 'r' : '-', r.prot & PROT_WRITE ? 'w' : '-',
                     r.prot & PROT_EXEC ? 'x' : '-', 0};
     std::string pages = r.has_content ? std::to_string(stored[i]) + " pages stored" : "no content";
+    if (r.has_content == kContentDelta)
+      pages += ", " + std::to_string(kept_pages(img, i)) + " kept";
     std::printf("  %012" PRIx64 "-%012" PRIx64 " %s %-11s %10s  %-18s %s\n", r.start, r.end, prot,
                 region_kind_name(r.kind), human_bytes(r.end - r.start).c_str(), pages.c_str(),
                 printable(r.path).c_str());
@@ -283,6 +288,11 @@ int info_one(const std::string& path, bool verify) {
   if (ok && verify) {
     int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     ok = verify_memory(img, threads, &err);
+    std::vector<LoadedImage> ancestors;  // every link of an incremental image's chain
+    if (ok && !read_ancestors(img, true, &ancestors, &err)) {
+      std::fprintf(stderr, "ckpt_info: %s\n", err.c_str());
+      return 1;
+    }
   }
   if (!ok) {
     std::fprintf(stderr, "ckpt_info: %s: %s\n", path.c_str(), err.c_str());
@@ -295,6 +305,7 @@ int info_one(const std::string& path, bool verify) {
     return 0;
   }
   print_header(img);
+  print_lineage(img);
   print_job(path);
   print_process(img.process);
   print_threads(img.threads);

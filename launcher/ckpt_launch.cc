@@ -3,6 +3,7 @@
 //   ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]
 //               [--preempt-signals LIST] [--requeue] [--restart-if-exists]
 //               [--no-file-rollback] [--embed-files] [--compress LEVEL | --no-compress]
+//               [--full-every K] [--chain-max-percent P]
 //               [--mpi-shm | --no-mpi-defaults] [--verbose] [--] PROGRAM [ARGS...]
 //
 // Makes sure a coordinator of this job answers (starting one if needed),
@@ -15,13 +16,16 @@
 // execs ckpt_restart on that dir instead (a requeued batch job continues).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "common/config_file.h"
 #include "common/job_secret.h"
 #include "common/settings.h"
 #include "launcher/common/binary_paths.h"
@@ -29,6 +33,8 @@
 #include "launcher/common/ensure_coordinator.h"
 #include "launcher/common/remote_shell_env.h"
 #include "launcher/common/schedule_options.h"
+#include "launcher/common/slurm_allocation.h"
+#include "launcher/common/step_coordinator.h"
 #include "plugins/mpi/mpi_environment.h"
 
 namespace ckpt {
@@ -38,6 +44,7 @@ constexpr const char* kUsage =
     "usage: ckpt_launch [--host H] [--port P] [--dir D] [--interval S] [--keep K]\n"
     "                   [--preempt-signals LIST] [--requeue] [--restart-if-exists]\n"
     "                   [--no-file-rollback] [--embed-files] [--compress LEVEL | --no-compress]\n"
+    "                   [--full-every K] [--chain-max-percent P]\n"
     "                   [--mpi-shm | --no-mpi-defaults] [--verbose] [--] PROGRAM [ARGS...]\n";
 
 constexpr const char* kOptionHelp =
@@ -51,10 +58,16 @@ constexpr const char* kOptionHelp =
     "  --no-compress       store memory pages uncompressed (same as --compress 0)\n"
     "  --embed-files       store mapped files (libraries, programs) in the images, for a\n"
     "                      machine without them (env CKPT_EMBED_FILES=1)\n"
+    "  --full-every K      incremental images: every K-th checkpoint of a process is full,\n"
+    "                      the others store the pages written since the previous one\n"
+    "                      (env CKPT_FULL_EVERY, default 8; 1: always full, writes not tracked)\n"
+    "  --chain-max-percent P  also full once a chain's incremental images together pass P%\n"
+    "                      of its full image (env CKPT_CHAIN_MAX_PERCENT, default 100)\n"
     "  --mpi-shm      keep MPI's shared-memory transports between local ranks instead of\n"
     "                 TCP on lo (env CKPT_MPI_SHM=1; see docs/mpi.md)\n"
     "  --no-mpi-defaults  set no MPI transport variables at all (env CKPT_MPI_DEFAULTS=0)\n"
-    "  --verbose      the runtime logs what it does (env CKPT_VERBOSE=1)\n";
+    "  --verbose      the runtime logs what it does (env CKPT_VERBOSE=1, the same as\n"
+    "                 CKPT_LOG=info; CKPT_LOG=debug says more)\n";
 
 struct LaunchOptions {
   Settings settings;
@@ -66,6 +79,7 @@ struct LaunchOptions {
   bool mpi_defaults = true;
   MpiEnvOptions mpi;
   int program_index = 0;
+  bool rsh_from_config = false;  // CKPT_RSH is the config file's remote_shell
 };
 
 void read_env(LaunchOptions* o) {
@@ -78,6 +92,30 @@ void read_env(LaunchOptions* o) {
   if (const char* v = getenv("CKPT_MPI_DEFAULTS"); v && *v == '0') o->mpi_defaults = false;
 }
 
+// --full-every K, --chain-max-percent P: exported for the runtime
+// (incremental_image.h).
+OptionStatus take_chain_option(int argc, char** argv, int* i, std::string* error) {
+  for (auto [flag, var, low] : {std::tuple{"--full-every", "CKPT_FULL_EVERY", 1L},
+                                std::tuple{"--chain-max-percent", "CKPT_CHAIN_MAX_PERCENT", 0L}}) {
+    std::string value;
+    OptionStatus st = take_option_value(argc, argv, i, flag, &value, error);
+    if (st != OptionStatus::kTaken) {
+      if (st == OptionStatus::kBad) return st;
+      continue;
+    }
+    char* end = nullptr;
+    long n = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end || n < low || n > 100000) {
+      *error =
+          std::string(flag) + " takes a whole number from " + std::to_string(low) + " to 100000";
+      return OptionStatus::kBad;
+    }
+    setenv(var, value.c_str(), 1);
+    return OptionStatus::kTaken;
+  }
+  return OptionStatus::kNotMine;
+}
+
 // The options that are only ckpt_launch's, at argv[*i].
 OptionStatus take_launch_option(int argc, char** argv, int* i, LaunchOptions* o,
                                 std::string* error) {
@@ -88,6 +126,7 @@ OptionStatus take_launch_option(int argc, char** argv, int* i, LaunchOptions* o,
     setenv("CKPT_PREEMPT_SIGNALS", value.c_str(), 1);
   }
   if (st != OptionStatus::kNotMine) return st;
+  if (st = take_chain_option(argc, argv, i, error); st != OptionStatus::kNotMine) return st;
   if (arg == "--restart-if-exists") {
     o->restart_if_exists = true;
   } else if (arg == "--no-file-rollback") {
@@ -183,9 +222,19 @@ void export_job_environment(const LaunchOptions& o, const Secret& secret,
 
 // A job across hosts: remote shells of MPI launchers go through ckpt_rsh
 // (remote_shell_env.h; argv may change), no loopback-only MPI settings.
+// A remote shell named on the command line wins over the config file's.
 void prepare_remote_shells(LaunchOptions* o, std::vector<std::string>* argv) {
-  auto lookup = [](const char* name) -> const char* { return getenv(name); };
+  auto lookup = [o](const char* name) -> const char* {
+    return o->rsh_from_config && std::strcmp(name, "CKPT_RSH") == 0 ? nullptr : getenv(name);
+  };
   if (std::string rsh = find_tool("ckpt_rsh"); !rsh.empty()) {
+    // Inside a SLURM allocation of several nodes: daemons through srun (slurm_allocation.h).
+    if (std::string srun = find_tool("ckpt_srun"); !srun.empty())
+      for (const EnvSetting& e : slurm_launch_env(lookup, rsh, srun)) {
+        setenv(e.name.c_str(), e.value.c_str(), 1);
+        if (o->verbose)
+          std::fprintf(stderr, "ckpt_launch: %s=%s\n", e.name.c_str(), e.value.c_str());
+      }
     for (const EnvSetting& e : wrap_remote_shells(argv, lookup, rsh)) {
       setenv(e.name.c_str(), e.value.c_str(), 1);
       if (o->verbose) std::fprintf(stderr, "ckpt_launch: %s=%s\n", e.name.c_str(), e.value.c_str());
@@ -226,11 +275,20 @@ int restart_instead(const LaunchOptions& o, uint64_t gen, const char* program) {
 int run(int argc, char** argv) {
   LaunchOptions o;
   std::string error;
+  std::vector<std::string> from_config;
+  if (!load_config_or_complain("ckpt_launch", &from_config)) return 2;
+  o.rsh_from_config =
+      std::find(from_config.begin(), from_config.end(), "CKPT_RSH") != from_config.end();
   if (!parse(argc, argv, &o, &error)) {
     std::fprintf(stderr, "ckpt_launch: %s\n%s", error.c_str(), kUsage);
     return 2;
   }
   char** program = argv + o.program_index;
+  error = join_step_coordinator(&o.settings);  // srun ckpt_launch PROG: one coordinator
+  if (!error.empty()) {
+    std::fprintf(stderr, "ckpt_launch: %s\n", error.c_str());
+    return 1;
+  }
   if (o.restart_if_exists) {
     if (uint64_t gen = committed_generation(o.settings.dir, nullptr))
       return restart_instead(o, gen, program[0]);

@@ -8,8 +8,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential meson ninja-build pkg-config libzstd-dev libhwloc-dev libboost-dev
           libgtest-dev googletest openmpi-bin libopenmpi-dev mpich libmpich-dev python3 zstd
-          lammps python3-mpi4py python3-numpy sqlite3 redis-server redis-tools
-          openssh-server openssh-client)
+          lammps quantum-espresso python3-mpi4py python3-numpy sqlite3 redis-server redis-tools
+          openssh-server openssh-client scdoc python3-matplotlib
+          gfortran debhelper dpkg-dev fakeroot clang libclang-rt-14-dev
+          slurmctld slurmd slurm-client munge procps)
 
 install_packages() {
   if ! command -v dpkg-query >/dev/null; then

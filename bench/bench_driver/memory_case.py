@@ -17,6 +17,7 @@ Phases (each timed, each with a timeout):
 """
 
 import os
+import re
 import statistics
 import time
 
@@ -31,15 +32,25 @@ def fnv1a(data):
     return h
 
 
-def read_status(path):
-    """The workload's status record as a dict; None if absent or torn."""
+def read_record(path):
+    """A status record's key=value fields (strings); None if absent or torn."""
     try:
         with open(path, "rb") as f:
             data = f.read(8192).rstrip()
         body, sep, digest = data.rpartition(b" sum=")
         if not sep or int(digest, 16) != fnv1a(body):
             return None
-        fields = dict(kv.split("=", 1) for kv in body.decode().split())
+        return dict(kv.split("=", 1) for kv in body.decode().split())
+    except (OSError, ValueError):
+        return None
+
+
+def read_status(path):
+    """The workload's status record as a dict; None if absent or torn."""
+    fields = read_record(path)
+    if fields is None:
+        return None
+    try:
         return {
             "progress": int(fields["progress"]),
             "max_gap_ns": int(fields["max_gap_ns"]),
@@ -50,10 +61,12 @@ def read_status(path):
         return None
 
 
-def wait_status(path, cond, timeout, what, proc=None):
+def wait_status(path, cond, timeout, what, proc=None, reader=None):
+    """Waits for a status record (read by `reader`, default read_status)
+    that satisfies cond."""
     deadline = time.monotonic() + timeout
     while True:
-        st = read_status(path)
+        st = (reader or read_status)(path)
         if st and cond(st):
             return st
         if proc is not None and proc.poll() not in (None, 0):  # 0: it may have handed over
@@ -92,7 +105,12 @@ def drop_page_cache():
 
 
 def parse_coordinator_ms(text):
-    """'checkpoint 3 committed: 1 image, 123 bytes, 254 ms' -> 254.0"""
+    """The coordinator's duration of a checkpoint from ckpt_command's line:
+    'checkpoint 3 committed: 1 process, 12.0 MiB in 0.254 s (47.2 MiB/s)' or
+    (older) 'checkpoint 3 committed: 1 image, 123 bytes, 254 ms' -> 254.0"""
+    m = re.search(r"committed: .* in ([\d.]+) s \(", text)
+    if m:
+        return float(m.group(1)) * 1000.0
     words = text.replace(",", " ").split()
     for i, w in enumerate(words[1:], 1):
         if w == "ms":
@@ -182,17 +200,23 @@ def restarts(job, images, status, threads, app_rss_kb, mib, reps):
     return runs
 
 
-def run_memory_case(bins, workdir, mib, threads, reps=1):
+def run_memory_case(bins, workdir, mib, threads, reps=1, layout="mmap"):
     """One (size, threads) case: `reps` checkpoints of the running workload,
     then `reps` restarts from the last image; each figure is the median over
-    its runs (every run is kept under "checkpoint_runs"/"restart_runs")."""
-    job = Job(f"mem{mib}x{threads}", bins, workdir)
-    result = {"mib": mib, "threads": threads, "loadavg": loadavg()}
+    its runs (every run is kept under "checkpoint_runs"/"restart_runs").
+    layout: "mmap" (the data is one mapping) or "malloc" (64 KiB blocks from
+    malloc, 4 KiB pages: what a plain program holds)."""
+    job = Job(f"mem{mib}x{threads}{layout}", bins, workdir)
+    result = {"mib": mib, "threads": threads, "layout": layout, "loadavg": loadavg()}
+    # Every checkpoint here is a full one (the incremental part measures the
+    # others): with dirty tracking on, the 2nd and 3rd would store only the
+    # few pages the workload wrote in between, and their medians would say so.
+    job.env["CKPT_FULL_EVERY"] = "1"
     try:
         job.start_coordinator()
         status = job.path("status")
         proc = job.start([bins.launch, bins.workload, "--mib", str(mib), "--threads", str(threads),
-                          "--status", status, "--max-seconds", "1200"], "app")
+                          "--status", status, "--max-seconds", "1200", "--layout", layout], "app")
         t = time.monotonic()
         wait_status(status, lambda s: True, 60 + mib / 20, "workload ready", proc)
         result["fill_s"] = time.monotonic() - t

@@ -4,6 +4,10 @@ of a run. The same figures go to the JSON file."""
 
 import math
 
+from . import lazy
+
+import mpi_nodes  # bench/mpi_nodes.py (bench/ is on sys.path under run_bench.py)
+
 GB = 1e9
 MiB = 1 << 20
 
@@ -22,10 +26,16 @@ INTERPOSE_TARGETS = {"write_devnull": (1.02, 1.21), "open_close": (1.10, 6.8), "
                      "compute": (1.01, 1.00)}
 STARTUP_TARGET_MS, STARTUP_DMTCP_MS = 50.0, 1030.0
 BARRIER_TARGET_MS = 100.0
+# A tree of 256 processes of 256 KiB under one ckpt_launch (issue 19, part 6).
+TREE_TARGETS = {"checkpoint_s": 1.5, "restart_s": 2.0}
 SMALL_TARGETS = {"checkpoint_s": (1.5, 11.6), "restart_s": (2.0, 8.9), "image_mb": (1.0, 23.7)}
 # Time lost per checkpoint by a program sweeping 1 GiB (issue 14); DMTCP's
 # stop-the-world and CRIU's freeze of the same program here.
 SWEEP_TARGET_S, SWEEP_DMTCP_S, SWEEP_CRIU_S = 0.3, 4.0, 0.35
+# Incremental checkpoints of 1 GiB with 10% of its pages rewritten (issue 19).
+INCR_TARGETS = [("pause_ms", "pause (ms)", 10.0), ("checkpoint_s", "committed (s)", 0.1),
+                ("image_mb", "image (MB)", 60.0)]
+INCR_TRACKING_TARGET_PCT = 1.0
 
 
 def met(value, target):
@@ -47,7 +57,13 @@ def fmt(v, digits=3):
 
 def case_label(c):
     size = f"{c['mib'] // 1024} GiB" if c["mib"] >= 1024 else f"{c['mib']} MiB"
-    return f"{size} x{c['threads']}"
+    layout = " malloc" if c.get("layout") == "malloc" else ""
+    return f"{size} x{c['threads']}{layout}"
+
+
+def all_memory_cases(results):
+    """The mixed-data cases: one mapping, then malloc'd blocks."""
+    return results.get("memory_cases", []) + results.get("memory_malloc_cases", [])
 
 
 def derived(case):
@@ -78,11 +94,11 @@ def floors_for(floors, mib):
 def target_checks(results):
     """[{what, target, measured, met}] for the JSON and the summary."""
     checks = []
-    for c in (derived(c) for c in results.get("memory_cases", [])):
+    for c in (derived(c) for c in all_memory_cases(results)):
         if c["mib"] != 1024:
             continue
         for key, label, target in MEMORY_TARGETS:
-            checks.append({"what": f"1 GiB x{c['threads']}: {label}", "target": target, "measured": c.get(key),
+            checks.append({"what": f"{case_label(c)}: {label}", "target": target, "measured": c.get(key),
                            "met": met(c.get(key), target)})
     for name, r in results.get("interposition", {}).items():
         target = INTERPOSE_TARGETS.get(name, (None, None))[0]
@@ -103,12 +119,59 @@ def target_checks(results):
             else small.get(key)
         checks.append({"what": f"{small.get('processes', 256)} small processes: {key}", "target": target,
                        "measured": v, "met": met(v, target)})
+    for t in results.get("process_trees", []):
+        for key, target in TREE_TARGETS.items() if t.get("processes") == 256 else ():
+            checks.append({"what": f"tree of 256 processes: {key}", "target": target, "measured": t.get(key),
+                           "met": met(t.get(key), target)})
+    checks += soak_checks(results.get("soak"))
+    inc = results.get("incremental", {})
+    if "incremental" in inc:
+        for key, label, target in INCR_TARGETS:
+            v = incr_value(inc["incremental"], key)
+            checks.append({"what": f"incremental, {inc['percent']}% of {inc['mib']} MiB rewritten: {label}",
+                           "target": target, "measured": v, "met": met(v, target)})
+        v = inc.get("tracking_overhead_pct")
+        checks.append({"what": "dirty tracking: cost of the first writes after a checkpoint (%)",
+                       "target": INCR_TRACKING_TARGET_PCT, "measured": v, "met": met(v, INCR_TRACKING_TARGET_PCT)})
     for c in results.get("sweep", {}).get("cases", []):
         if c.get("mode") == "auto" and not c["case"].startswith("MPI") and "lost_per_checkpoint_s" in c:
             v = c["lost_per_checkpoint_s"]
             checks.append({"what": f"sweeping {c['case']}: time lost per checkpoint (s)", "target": SWEEP_TARGET_S,
                            "measured": v, "met": met(v, SWEEP_TARGET_S)})
+    checks += lazy.lazy_checks(results.get("lazy_restart"), met)
     return checks
+
+
+def incr_value(run, key):
+    return run["image_bytes"] / 1e6 if key == "image_mb" else run.get(key)
+
+
+def incremental_lines(inc):
+    """The incremental part: a full and incremental checkpoints of the same
+    process in one run, and what tracking costs the program."""
+    if not inc:
+        return []
+    lines = ["", f"incremental checkpoints: {inc['mib']} MiB malloc'd, {inc['percent']}% of the pages rewritten "
+                 f"between checkpoints ({inc['rounds']} rounds, medians)"]
+    if "incremental" not in inc:
+        return lines + [f"  FAILED: {inc.get('error', '?')[:300]}"]
+    lines.append(f"  {'':14} {'pause ms':>9} {'committed s':>11} {'coordinator ms':>14} {'image MB':>9} "
+                 f"{'floor: write+fsync s':>20}")
+    for label, run, targets in (("full", inc["full"], False), ("incremental", inc["incremental"], True)):
+        marks = {k: mark(incr_value(run, k), t) if targets else "" for k, _, t in INCR_TARGETS}
+        lines.append(f"  {label:14} {fmt(run['pause_ms'], 1):>9}{marks.get('pause_ms', '')} "
+                     f"{fmt(run['checkpoint_s'], 3):>11}{marks.get('checkpoint_s', '')} "
+                     f"{fmt(run['coordinator_ms'], 0):>14} {fmt(incr_value(run, 'image_mb'), 1):>9}"
+                     f"{marks.get('image_mb', '')} {fmt(run.get('floor_write_fsync_s'), 3):>20}")
+    lines.append(f"  targets (incremental): pause 10 ms, committed 0.1 s, image 60 MB; the dirty-page scan "
+                 f"inside the pause: {fmt(inc.get('scan_ms'), 2)} ms")
+    lines.append(f"  restart from the chain (full + {inc['rounds']} incremental): {fmt(inc.get('restart_chain_s'), 2)} s")
+    lines.append(f"  rewriting {inc['percent']}% of the pages right after a checkpoint, CPU time: "
+                 f"{fmt(inc['rewrite_ms_tracking'], 1)} ms tracked, {fmt(inc['rewrite_ms_no_tracking'], 1)} ms "
+                 f"untracked (--full-every 1): {fmt(inc['tracking_overhead_pct'], 2)}% "
+                 f"(target 1%){mark(inc['tracking_overhead_pct'], INCR_TRACKING_TARGET_PCT)}; wall clock "
+                 f"{fmt(inc.get('rewrite_wall_ms_tracking'), 1)} / {fmt(inc.get('rewrite_wall_ms_no_tracking'), 1)} ms")
+    return lines
 
 
 def sweep_lines(sw):
@@ -140,7 +203,7 @@ def sweep_lines(sw):
 
 
 def memory_table(results):
-    cases = [derived(c) for c in results.get("memory_cases", [])]
+    cases = [derived(c) for c in all_memory_cases(results)]
     if not cases:
         return []
     floors = results.get("floors", {})
@@ -210,8 +273,66 @@ def other_tables(results):
                      f"(coordinator {fmt(b['coordinator_ms'], 0)} ms, fakes {fmt(b.get('clients_ms'), 1)} ms), "
                      f"target {BARRIER_TARGET_MS:.0f} ms{mark(b['wall_ms'], BARRIER_TARGET_MS)}")
     lines += small_lines(results.get("small_job"))
+    lines += tree_lines(results.get("process_trees", []))
     lines += sweep_lines(results.get("sweep"))
+    lines += incremental_lines(results.get("incremental"))
     lines += hosts_lines(results.get("several_hosts"))
+    lines += soak_lines(results.get("soak"))
+    lines += lazy.lazy_lines(results.get("lazy_restart"), fmt, mark)
+    lines += mpi_nodes.report_lines(results.get("mpi_nodes"))
+    return lines
+
+
+def soak_checks(s):
+    """Issue 18's soak targets: no failed checkpoint, p99 within 2x p50, nothing grows."""
+    if not s or "wall_ms" not in s:
+        return []
+    w = s["wall_ms"]
+    grew = sorted(k for k, v in s.get("growth", {}).items() if v)
+    return [{"what": "soak: failed checkpoints", "target": 0,
+             "measured": len(s["checkpoints_failed"]) + len(s.get("job_failures", [])),
+             "met": not s["checkpoints_failed"] and not s.get("job_failures")},
+            {"what": "soak: checkpoint p99 / p50", "target": 2.0, "measured": w["p99"] / w["p50"],
+             "met": met(w["p99"] / w["p50"], 2.0)},
+            {"what": "soak: processes or coordinator that grew", "target": 0, "measured": len(grew),
+             "met": not grew}]
+
+
+def usage_text(u):
+    return "gone" if not u else f"{u['rss_kb'] / 1024:.1f} MiB, {u['fds']} fds, {u['threads']} thr, {u['maps']} maps"
+
+
+def soak_lines(s):
+    if not s:
+        return []
+    lines = ["", f"soak: {s.get('processes', '?')} processes, {s.get('checkpoints_committed', 0)} of "
+             f"{s.get('checkpoints_planned', '?')} checkpoints committed, {s.get('cycles', '?')} kill/restart cycles"
+             f" in {fmt(s.get('seconds'), 0)} s"]
+    if "error" in s:
+        lines.append(f"  FAILED: {s['error'][:300]}")
+    for f in s.get("checkpoints_failed", [])[:5]:
+        lines.append(f"  failed checkpoint (segment {f['segment']}): {f['message'][:200]}")
+    for f in s.get("job_failures", [])[:5]:
+        lines.append(f"  job self-check: {f[:200]}")
+    if "wall_ms" not in s:
+        return lines
+    w, c = s["wall_ms"], s.get("coordinator_ms", {})
+    lines.append(f"  checkpoint (ms)   p50 {w['p50']:.0f}  p99 {w['p99']:.0f}  max {w['max']:.0f}  "
+                 f"(p99/p50 {w['p99'] / w['p50']:.2f}, target 2){mark(w['p99'] / w['p50'], 2.0)}")
+    if c:
+        lines.append(f"  coordinator (ms)  p50 {c['p50']:.0f}  p99 {c['p99']:.0f}  max {c['max']:.0f}")
+    if s.get("restart_s"):
+        rs = sorted(s["restart_s"])
+        lines.append(f"  restart to all registered (s): median {rs[len(rs) // 2]:.2f}, max {rs[-1]:.2f}")
+    pts = s["points"]
+    later = "restarted" if "restarted" in pts else "start"
+    lines.append(f"  {'coordinator':14} start {usage_text(pts['start']['coordinator']):>38} -> "
+                 f"end {usage_text(pts['end']['coordinator'])}")
+    for vpid, u in pts["end"]["processes"].items():
+        lines.append(f"  {'process ' + vpid:14} {later:>5} {usage_text(pts[later]['processes'].get(vpid)):>38} -> "
+                     f"end {usage_text(u)}")
+    grew = {k: v for k, v in s.get("growth", {}).items() if v}
+    lines.append(f"  grew: {grew if grew else 'nothing'}")
     return lines
 
 
@@ -230,6 +351,32 @@ def small_lines(s):
         lines.append(f"  restart: not measurable: {s.get('restart_error', s.get('error', '?'))[:300]}")
     lines.append(f"  image per process {mb:.2f} MB mean, {s['image_bytes_max'] / 1e6:.2f} MB max "
                  f"(target 1, DMTCP 23.7){mark(mb, 1.0)}")
+    return lines
+
+
+def tree_lines(trees):
+    """The process trees: checkpoint and restart, each split by phase."""
+    lines = []
+    for t in trees:
+        n = t["processes"]
+        lines += ["", f"one tree of {n} processes x {t['kib']} KiB under one ckpt_launch:"]
+        if "checkpoint_s" not in t:
+            lines.append(f"  FAILED: {t.get('error', '?')[:300]}")
+            continue
+        target = TREE_TARGETS if n == 256 else {}
+        cp = t.get("checkpoint_phases", {})
+        lines.append(f"  checkpoint {fmt(t['checkpoint_s'], 2)} s{mark(t['checkpoint_s'], target.get('checkpoint_s'))}"
+                     f" (coordinator: suspend {cp.get('suspend_ms', '-')} ms, snapshot {cp.get('snapshot_ms', '-')} ms,"
+                     f" write {cp.get('write_ms', '-')} ms, commit {cp.get('commit_ms', '-')} ms);"
+                     f" image {t['image_bytes_each'] / 1e6:.3f} MB per process")
+        if "restart_s" in t:
+            rp = t.get("restart_phases", {})
+            order = ("images_read", "coordinator", "files_restored", "spawned", "memory_loaded", "all_ready")
+            split = ", ".join(f"{k.replace('_', ' ')} {rp[k + '_ms']:.0f}" for k in order if k + "_ms" in rp)
+            lines.append(f"  restart until all registered {fmt(t['restart_s'], 2)} s"
+                         f"{mark(t['restart_s'], target.get('restart_s'))} (ckpt_restart phases ended at, ms: {split})")
+        if "error" in t:
+            lines.append(f"  FAILED: {t['error'][:300]}")
     return lines
 
 

@@ -44,4 +44,14 @@ std::string local_address_towards(const std::string& host, std::string* error) {
   return out;
 }
 
+std::string numeric_host(const std::string& host) {
+  addrinfo hints = {}, *res = nullptr;
+  hints.ai_family = AF_INET;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res) return "";
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof(buf));
+  freeaddrinfo(res);
+  return buf;
+}
+
 }  // namespace ckpt

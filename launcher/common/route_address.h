@@ -12,6 +12,9 @@ namespace ckpt {
 // address), or "" with *error saying why (unknown name, no route).
 std::string local_address_towards(const std::string& host, std::string* error);
 
+// The IPv4 address `host` (a name or an address) resolves to, or "".
+std::string numeric_host(const std::string& host);
+
 // Whether `host` is empty, "localhost" or a loopback address.
 bool is_loopback_name(const std::string& host);
 

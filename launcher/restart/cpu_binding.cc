@@ -2,6 +2,7 @@
 #include "cpu_binding.h"
 
 #include <hwloc.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -63,6 +64,17 @@ std::vector<int> saved_cpus(const image::LoadedImage& img) {
   return {all.begin(), all.end()};
 }
 
+// The CPUs this thread may run on now (sorted); empty if unknown.
+std::vector<int> current_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
+}
+
 // The image's file name: program, rank and virtual pid.
 std::string who(const image::LoadedImage& img) { return img.path.substr(img.path.rfind('/') + 1); }
 
@@ -71,6 +83,10 @@ std::string who(const image::LoadedImage& img) { return img.path.substr(img.path
 bool apply_cpu_binding(const image::LoadedImage& img, std::string* note, std::string* err) {
   std::vector<int> saved = saved_cpus(img);
   if (saved.empty()) return true;  // an image without the section
+  // The usual case, without loading the topology (tens of ms, paid by every
+  // process of a tree): the saved CPUs are exactly those this process may
+  // use now, so there is nothing to bind.
+  if (saved == current_cpus()) return true;
   Topology topo;
   if (!topo.loaded()) {
     *err = "hwloc cannot read this node's topology";

@@ -65,21 +65,15 @@ std::string last_line(std::string text) {
   return nl == std::string::npos ? text : text.substr(nl + 1);
 }
 
-std::string words(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& w : v) out += (out.empty() ? "" : " ") + w;
-  return out;
-}
-
 }  // namespace
 
 bool probe_hosts(const std::vector<std::string>& hosts, const std::vector<std::string>& rsh,
-                 int timeout_s, std::string* err) {
+                 const std::string& shown, int timeout_s, std::string* err) {
   std::vector<Probe> probes(hosts.size());
   for (size_t i = 0; i < hosts.size(); i++) {
     probes[i].host = hosts[i];
     if (!start(&probes[i], rsh)) {
-      *err = "cannot start the remote shell " + words(rsh) + " for host " + hosts[i];
+      *err = "cannot start the remote shell " + shown + " for host " + hosts[i];
       return false;
     }
   }
@@ -112,7 +106,7 @@ bool probe_hosts(const std::vector<std::string>& hosts, const std::vector<std::s
   for (const Probe& p : probes) {
     if (p.status == 0) continue;
     std::string why = last_line(p.stderr_text);
-    *err = "host " + p.host + " cannot be reached through `" + words(rsh) + "` (status " +
+    *err = "host " + p.host + " cannot be reached through `" + shown + "` (status " +
            std::to_string(p.status) + ")" + (why.empty() ? "" : ": " + why) +
            "; nothing was restarted";
     return false;

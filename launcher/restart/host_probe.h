@@ -11,8 +11,9 @@
 namespace ckpt {
 
 // Runs `rsh... HOST true` for every host in parallel (at most timeout_s
-// seconds). False with *err = one line about the first host that failed.
+// seconds). False with *err = one line about the first host that failed,
+// naming the remote shell as `shown` (the user's words for it).
 bool probe_hosts(const std::vector<std::string>& hosts, const std::vector<std::string>& rsh,
-                 int timeout_s, std::string* err);
+                 const std::string& shown, int timeout_s, std::string* err);
 
 }  // namespace ckpt

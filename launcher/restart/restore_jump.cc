@@ -13,6 +13,8 @@
 
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
+#include "plugins/sockets/network_plan.h"
+#include "restore_bounds.h"
 
 extern "C" {
 extern const uint8_t ckpt_restorer_blob[];
@@ -56,24 +58,6 @@ HoleLayout layout(const image::LoadedImage& img, uint64_t base, uint64_t parking
   return h;
 }
 
-// Copies the (virtual, real) pairs of `ids` into one of RestoreArgs's id
-// maps; false, naming `what`, when they do not fit.
-template <uint32_t N>
-bool fill_id_map(RestoreIdMap<N>& map, const std::vector<std::pair<int32_t, int32_t>>& ids,
-                 const char* what, std::string* err) {
-  if (ids.size() > N) {
-    *err = std::to_string(ids.size()) + " " + what + " changed their ids at this restart; " +
-           "ckpt_restart can pass on " + std::to_string(N) + " at most";
-    return false;
-  }
-  map.n = 0;
-  for (const auto& [virt, real] : ids) {
-    map.virt[map.n] = virt;
-    map.real[map.n++] = real;
-  }
-  return true;
-}
-
 // Mappings of shared memory objects: from the descriptor every process
 // inherited, or the SysV segment; then the descriptors closed and the
 // temporary attachments detached.
@@ -110,11 +94,12 @@ bool fill_shm_ops(const image::LoadedImage& img, const MemoryPlan& plan, const S
                                       sysv ? kMapSysV : kMapByFd,
                                       sysv ? o->shmid : o->fd};
   }
-  for (int fd : shm.fds())
-    if (a->n_shm_fds < kMaxRestoreShm) a->shm_fds[a->n_shm_fds++] = fd;
-  for (uint64_t at : shm.temp_attachments())
-    if (a->n_shm_detach < kMaxRestoreShm) a->shm_detach[a->n_shm_detach++] = at;
-  return fill_id_map(a->shmids, shm.shmid_map(), "System V shared memory segments", err);
+  return fill_bounded(a->shm_fds, a->n_shm_fds, kMaxRestoreShm, shm.fds(),
+                      "shared memory objects to map by descriptor", err) &&
+         fill_bounded(a->shm_detach, a->n_shm_detach, kMaxRestoreShm, shm.temp_attachments(),
+                      "temporary System V attachments to detach", err) &&
+         fill_id_map(a->shmids, shm.shmid_map(), "System V shared memory segments whose id changed",
+                     err);
 }
 
 void fill_memory_ops(const image::LoadedImage& img, const MemoryPlan& plan, RestoreArgs* a,
@@ -194,20 +179,55 @@ void fill_process_ops(const image::LoadedImage& img, RestoreArgs* a) {
   }
 }
 
-// The scheduler's variables of this allocation, for the restored process.
-void fill_scheduler_env(RestoreArgs* a, const HoleLayout& h) {
+// The scheduler's variables of this allocation, for the restored process;
+// false when they do not fit in kSchedulerEnvSize.
+bool fill_scheduler_env(RestoreArgs* a, const HoleLayout& h, std::string* err) {
   auto* out = reinterpret_cast<char*>(h.sched_env);
   size_t used = 0;
   for (char** e = environ; *e; e++) {
     std::string_view v(*e);
     if (!v.starts_with("SLURM_") && !v.starts_with("PBS_") && !v.starts_with("LSB_")) continue;
-    if (used + v.size() + 1 > kSchedulerEnvSize) break;
+    if (used + v.size() + 1 > kSchedulerEnvSize) {
+      *err = "the batch scheduler's variables exceed " + std::to_string(kSchedulerEnvSize) +
+             " bytes: ckpt_restart cannot pass them on";
+      return false;
+    }
     std::memcpy(out + used, v.data(), v.size());
     out[used + v.size()] = 0;
     used += v.size() + 1;
   }
   a->scheduler_env = h.sched_env;
   a->scheduler_env_size = static_cast<uint32_t>(used);
+  return true;
+}
+
+// ckpt_restart's own mappings must all fit in the unmap list (each may be
+// split in two around the reservation) and /proc/self/maps in its buffer;
+// checked here, where an error can still stop every process, with room for
+// the few mappings made between now and the jump.
+bool check_own_mappings(std::string* err) {
+  FILE* f = std::fopen("/proc/self/maps", "r");
+  if (!f) {
+    *err = std::string("cannot read /proc/self/maps: ") + std::strerror(errno);
+    return false;
+  }
+  uint64_t lines = 0, bytes = 0;
+  for (int c; (c = std::fgetc(f)) != EOF; bytes++) lines += c == '\n';
+  std::fclose(f);
+  if (2 * lines + 256 > kMaxUnmap || bytes + 64 * 1024 > kMapsBuffer) {
+    *err = overflow_message(lines, "mappings in ckpt_restart", kMaxUnmap / 2 - 128);
+    return false;
+  }
+  return true;
+}
+
+// Past the point of no return nothing can be sent back: one line and exit.
+char g_image_path[512];  // of the process being restored, for die_raw
+
+[[noreturn]] void die_raw(const char* msg) {
+  for (const char* part : {"ckpt_restart: ", static_cast<const char*>(g_image_path), ": ", msg})
+    sys::write(2, part, std::strlen(part));
+  sys::exit_group(70);
 }
 
 }  // namespace
@@ -221,6 +241,7 @@ bool prepare_restore_args(const image::LoadedImage& img, const MemoryPlan& plan,
                           const JumpSettings& settings, RestoreArgs** out, std::string* err) {
   HoleLayout h = layout(img, plan.hole_start, plan.parking_len);
   g_layout = h;
+  std::strncpy(g_image_path, img.path.c_str(), sizeof(g_image_path) - 1);
   if (h.stack_top > plan.hole_start + plan.hole_len) {
     *err = "internal error: the restore hole is too small";
     return false;
@@ -238,9 +259,11 @@ bool prepare_restore_args(const image::LoadedImage& img, const MemoryPlan& plan,
   a->unmap = reinterpret_cast<RestoreRange*>(h.unmap);
   fill_memory_ops(img, plan, a, h);
   if (settings.shm && !fill_shm_ops(img, plan, *settings.shm, a, err)) return false;
-  if (!fill_id_map(a->semids, settings.semid_map, "System V semaphore sets", err) ||
-      !fill_id_map(a->msgids, settings.msgid_map, "System V message queues", err) ||
-      !fill_id_map(a->pids, settings.pid_map, "processes", err))
+  if (!fill_id_map(a->semids, settings.semid_map, "System V semaphore sets whose id changed",
+                   err) ||
+      !fill_id_map(a->msgids, settings.msgid_map, "System V message queues whose id changed",
+                   err) ||
+      !fill_id_map(a->pids, settings.pid_map, "processes whose pid changed", err))
     return false;
   fill_process_ops(img, a);
   a->real_pid = getpid();
@@ -250,11 +273,20 @@ bool prepare_restore_args(const image::LoadedImage& img, const MemoryPlan& plan,
   std::strncpy(a->coord_host, settings.coord_host.c_str(), sizeof(a->coord_host) - 1);
   std::strncpy(a->ckpt_dir, settings.ckpt_dir.c_str(), sizeof(a->ckpt_dir) - 1);
   if (!settings.file_rollback) a->restart_flags |= kRestartNoRollback;
-  fill_scheduler_env(a, h);
+  if (!fill_scheduler_env(a, h, err) || !check_own_mappings(err)) return false;
   if (settings.addresses) {
-    a->addresses.n = std::min(settings.addresses->n, kMaxAddressMoves);
+    if (settings.addresses->n > kMaxAddressMoves) {
+      *err = overflow_message(settings.addresses->n, "address moves", kMaxAddressMoves);
+      return false;
+    }
+    a->addresses.n = settings.addresses->n;
     std::memcpy(a->addresses.moves, settings.addresses->moves,
                 a->addresses.n * sizeof(AddressMove));
+    // Its own old address, where old hosts share this host's (address_map.h).
+    if (!add_own_addresses(image_host_ips(img), &a->addresses)) {
+      *err = overflow_message(a->addresses.n + 1, "address moves", kMaxAddressMoves);
+      return false;
+    }
   }
   std::memcpy(reinterpret_cast<void*>(h.blob), ckpt_restorer_blob,
               ckpt_restorer_blob_end - ckpt_restorer_blob);
@@ -275,9 +307,12 @@ void jump_to_restorer(RestoreArgs* a, const MemoryPlan& plan) {
        fd >= 0 && (n = sys::read(static_cast<int>(fd), buf + len, kMapsBuffer - len - 1)) > 0;)
     len += static_cast<size_t>(n);
   if (fd >= 0) sys::close(static_cast<int>(fd));
+  if (fd < 0 || len + 1 >= kMapsBuffer) die_raw("cannot list its own mappings for the restorer\n");
   uint64_t keep_start = plan.reserve_start, keep_end = plan.reserve_start + plan.reserve_len;
   auto add = [&](uint64_t s, uint64_t e) {
-    if (s < e && a->n_unmap < kMaxUnmap) a->unmap[a->n_unmap++] = {s, e - s};
+    if (s >= e) return;
+    if (a->n_unmap == kMaxUnmap) die_raw("more mappings to unmap than the restorer's list holds\n");
+    a->unmap[a->n_unmap++] = {s, e - s};
   };
   for_each_map(std::string_view(buf, len), [&](const MapEntry& e) {
     if (e.path == "[vdso]" || e.path == "[vvar]" || e.path == "[vvar_vclock]" ||

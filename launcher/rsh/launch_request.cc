@@ -2,14 +2,10 @@
 // KEY=VALUE entries ("env:NAME" for variables), written as hex.
 #include "launch_request.h"
 
+#include "common/hex.h"
+
 namespace ckpt::rsh {
 namespace {
-
-int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
 
 void add(std::string* out, const std::string& key, const std::string& value) {
   *out += key + "=" + value;
@@ -58,7 +54,7 @@ std::optional<LaunchRequest> decode(const std::string& hex) {
   if (hex.size() % 2) return std::nullopt;
   std::string raw;
   for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     raw.push_back(static_cast<char>(hi << 4 | lo));
   }

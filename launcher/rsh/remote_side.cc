@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -36,6 +37,15 @@ void to_dev_null(int fd, int flags) {
   }
 }
 
+// The shell that runs the command, as sshd picks it: the user's login
+// shell, else $SHELL (under srun, the submitting shell's), else /bin/sh.
+std::string login_shell() {
+  if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_shell && *pw->pw_shell)
+    return pw->pw_shell;
+  const char* shell = getenv("SHELL");
+  return shell && *shell ? shell : "/bin/sh";
+}
+
 // The grandchild that becomes the relay: a new session, the job's
 // environment, ckpt_launch. Its stderr stays the remote shell's until the
 // relay connected (ckpt_launch's errors reach the caller).
@@ -43,8 +53,7 @@ void to_dev_null(int fd, int flags) {
   to_dev_null(0, O_RDONLY);
   to_dev_null(1, O_WRONLY);
   for (const auto& [name, value] : req.env) setenv(name.c_str(), value.c_str(), 1);
-  const char* shell = getenv("SHELL");
-  setenv("CKPT_RSH_SHELL", shell && *shell ? shell : "/bin/sh", 1);
+  setenv("CKPT_RSH_SHELL", login_shell().c_str(), 1);
   std::string launch = self_dir() + "/ckpt_launch", self = self_dir() + "/ckpt_rsh";
   execl(launch.c_str(), launch.c_str(), "--", self.c_str(), "--relay", request.c_str(),
         static_cast<char*>(nullptr));

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <new>
+
 #include "ckpt/image_format.h"
 #include "ckpt/sys.h"
 #include "common/image_writer.h"
@@ -30,13 +32,19 @@ const FdCaptureOps* family_of(const struct stat& st, std::string_view target, im
   return nullptr;
 }
 
-// Fds listed in /proc/self/fd, ascending.
+constexpr int kListFailed = -1, kTooManyFds = -2;
+
+// Fds listed in /proc/self/fd, ascending; kTooManyFds past `max`.
 int list_fds(int* out, int max) {
   int n = 0;
+  bool more = false;
   bool ok = for_each_numbered_entry("/proc/self/fd", [&](long fd, int dir) {
-    if (fd != dir && n < max) out[n++] = static_cast<int>(fd);
+    if (fd == dir) return;
+    if (n == max) more = true;
+    if (n < max) out[n++] = static_cast<int>(fd);
   });
-  if (!ok) return -1;
+  if (!ok) return kListFailed;
+  if (more) return kTooManyFds;
   for (int i = 1; i < n; i++)  // insertion sort: n is small
     for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
       int t = out[j];
@@ -52,7 +60,11 @@ bool unsupported(int fd, std::string_view target, MessageString& err) {
   return false;
 }
 
-FdFacts g_facts[kMaxFds];
+// Raw storage, each entry constructed when gather_facts fills it: an array
+// of FdFacts constructed at load time would write to all of its 17 MiB, so
+// every process would carry it resident (and each checkpoint would scan it).
+alignas(FdFacts) unsigned char g_facts_storage[kMaxFds * sizeof(FdFacts)];
+FdFacts* const g_facts = reinterpret_cast<FdFacts*>(g_facts_storage);
 const FdCaptureOps* g_ops[kMaxFds];  // each descriptor's family (null: none)
 FdOwner g_owners[kMaxFds];
 
@@ -65,13 +77,14 @@ int index_of(int fd, int n) {
 int gather_facts(const int* skip, int n_skip, FdFacts* facts) {
   static int fds[kMaxFds];
   int listed = list_fds(fds, kMaxFds);
+  if (listed < 0) return listed;
   int n = 0;
   static char info[16384];
   for (int i = 0; i < listed; i++) {
     bool skipped = false;
     for (int s = 0; s < n_skip; s++) skipped |= skip[s] == fds[i];
     if (skipped) continue;
-    FdFacts& f = facts[n];
+    FdFacts& f = *new (&facts[n]) FdFacts();
     f.fd = fds[i];
     FixedString<64> link;
     link.append("/proc/self/fd/").append_int(f.fd);
@@ -120,12 +133,18 @@ int32_t shared_with(const FdFacts* facts, int i) {
 
 // A regular file open read-write (not append-only) may be changed in place,
 // as databases do (SQLite's database and -wal files): its content is saved
-// so that the restart puts it back as it was (rollback). Size rollback is
-// enough for append-only and write-only files. /dev/shm files are shared
-// memory (shm_capture). Files past kMaxContentBytes get size rollback only.
+// so that the restart puts it back as it was (rollback). A small write-only
+// file too: programs write a temporary file and rename it over the real one
+// once complete, so the path it had at the checkpoint may be gone at the
+// restart, which makes it again. Size rollback is enough for append-only
+// files. /dev/shm files are shared memory (shm_capture). Files past
+// kMaxContentBytes (kMaxWriteOnlyBytes) get size rollback only.
 bool saved_by_content(const FdFacts& f, FdCapture& cap) {
-  bool take = (f.flags & O_ACCMODE) == O_RDWR && !(f.flags & O_APPEND) &&
-              f.st.st_size <= FdCapture::kMaxContentBytes &&
+  int mode = f.flags & O_ACCMODE;
+  int64_t limit = mode == O_RDWR     ? FdCapture::kMaxContentBytes
+                  : mode == O_WRONLY ? FdCapture::kMaxWriteOnlyBytes
+                                     : -1;
+  bool take = !(f.flags & O_APPEND) && f.st.st_size <= limit &&
               cap.content_bytes + f.st.st_size <= FdCapture::kMaxContentTotal &&
               !f.target.view().starts_with("/dev/shm/");
   if (take) cap.content_bytes += f.st.st_size;
@@ -148,6 +167,10 @@ bool capture_locks(const FdFacts& f, FdCapture& cap, MessageString& err) {
 
 bool capture_fds(const int* skip, int n_skip, FdCapture& cap, ByteWriter& out, MessageString& err) {
   int n = gather_facts(skip, n_skip, g_facts);
+  if (n == kTooManyFds) {
+    err.append("more than ").append_int(kMaxFds).append(" open descriptors: not supported");
+    return false;
+  }
   if (n < 0) {
     err.append("cannot list /proc/self/fd");
     return false;

@@ -24,6 +24,8 @@ struct FdCapture {
   // A read-write file up to this size is saved by content (fd_capture.cc),
   // up to kMaxContentTotal bytes of such files per process.
   static constexpr int64_t kMaxContentBytes = 64 << 20;
+  // A write-only file (not append-only) up to this size, in the same total.
+  static constexpr int64_t kMaxWriteOnlyBytes = 8 << 20;
   static constexpr int64_t kMaxContentTotal = 256 << 20;
   int count = 0;
   // fds whose content goes into FileData: unlinked, job-private and

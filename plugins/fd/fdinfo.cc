@@ -1,6 +1,7 @@
 // /proc/self/fdinfo parsing (see fdinfo.h).
 #include "fdinfo.h"
 
+#include "common/hex.h"
 #include "runtime/core/fixed_string.h"
 #include "runtime/core/proc_files.h"
 
@@ -8,7 +9,7 @@ namespace ckpt {
 namespace {
 
 int digit(char c, int base) {
-  int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  int d = hex_digit(c);
   return d >= 0 && d < base ? d : -1;
 }
 

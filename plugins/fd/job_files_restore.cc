@@ -23,9 +23,28 @@ std::string failure(const std::string& what, const std::string& path) {
   return "cannot make again " + what + " " + path + ": " + std::strerror(errno);
 }
 
+// The missing parents of `path` (which were not the job's own: made before
+// it started, such as Open MPI's /tmp/ompi.<node>.<uid> left by an earlier
+// job on the old node, and absent on a new node): made private to the
+// directory's owner, as their children are.
+void make_parents(const std::string& path, const JobDirRecord& d) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string parent = path.substr(0, slash);
+    if (mkdir(parent.c_str(), 0700) == 0 && geteuid() == 0) {
+      if (chown(parent.c_str(), d.uid, d.gid) != 0) return;
+    }
+  }
+}
+
 bool make_dir(const JobDirRecord& d, std::string* err) {
   std::string path(d.path);
-  if (mkdir(path.c_str(), 0700) != 0) {
+  int rc = mkdir(path.c_str(), 0700);
+  if (rc != 0 && errno == ENOENT) {
+    make_parents(path, d);
+    rc = mkdir(path.c_str(), 0700);
+  }
+  if (rc != 0) {
     if (errno == EEXIST) return true;  // still there: left as it is
     *err = failure("the job's directory", path);
     return false;

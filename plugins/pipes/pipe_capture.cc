@@ -2,8 +2,11 @@
 // end is an anonymous FIFO; both ends in the process make it a pipe inside;
 // its bytes in flight are copied without being consumed (pipe_content.h).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
+#include "ckpt/sys.h"
 #include "pipe_content.h"
 #include "plugins/fd/fd_capture_ops.h"
 
@@ -37,14 +40,26 @@ void mark_pipes_inside(FdFacts* facts, int n) {
       facts[i].kind = image::FdKind::kPipeInside;
 }
 
-// A pipe end: its inode, which end, and (read ends) the bytes in flight,
+// Whether every descriptor of the pipe's other end is closed: a read end
+// with no writer left polls POLLHUP, a write end with no reader POLLERR.
+// (A shell's `echo` that wrote into the pipe and exited before the
+// checkpoint leaves its reader with bytes and then end of file.)
+bool far_end_closed(const FdFacts& f) {
+  pollfd p{f.fd, static_cast<short>(is_read_end(f) ? POLLIN : POLLOUT), 0};
+  if (sys::call3(SYS_poll, reinterpret_cast<long>(&p), 1, 0) < 0) return false;
+  return p.revents & (is_read_end(f) ? POLLHUP : POLLERR);
+}
+
+// A pipe end: its inode, which end, (read ends) the bytes in flight,
 // copied with tee(2) so that nothing is consumed: several processes may
-// hold the read end and capture at once.
+// hold the read end and capture at once; then whether the far end is
+// closed everywhere.
 bool capture_pipe(const FdFacts& f, const AddressMap*, ByteWriter& extra, MessageString&) {
   if (!f.target.view().starts_with("pipe:")) return true;
   extra.put_u64(f.st.st_ino);
   extra.put_u8(is_read_end(f));
   tee_pipe_content(f.fd, is_read_end(f), extra);
+  extra.put_u8(far_end_closed(f));
   return true;
 }
 

@@ -22,18 +22,20 @@ bool decode_pipe_end(const image::FdRecord& r, PipeEnd* out) {
   uint32_t len = in.u32();
   const uint8_t* bytes = in.bytes(len);
   out->data = std::string_view(reinterpret_cast<const char*>(bytes), bytes ? len : 0);
+  out->far_end_closed = in.remaining() > 0 && in.u8();  // absent in older images
   return in.ok();
 }
 
 void PipeTable::note(const PipeEnd& end) {
   Pipe& p = pipes_[end.ino];
   (end.read_end ? p.has_read : p.has_write) = true;
+  p.far_end_closed |= end.far_end_closed;
   if (p.data.empty() && !end.data.empty()) p.data = std::string(end.data);
 }
 
 int PipeTable::open_end(const image::FdRecord& r, const PipeEnd& end, std::string* err) {
   Pipe& p = pipes_[end.ino];
-  bool outside = !(p.has_read && p.has_write);
+  bool outside = !(p.has_read && p.has_write) && !p.far_end_closed;
   if (outside) {
     struct stat st;
     if (fstat(r.fd, &st) == 0 && S_ISFIFO(st.st_mode)) return fcntl(r.fd, F_DUPFD_CLOEXEC, 0);

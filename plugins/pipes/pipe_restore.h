@@ -1,7 +1,10 @@
 // Pipes at restart, across every image: each pipe (by inode) is created once
 // and each of its ends handed to the descriptions that hold it; the bytes in
-// flight go back in once. A pipe with only one end in the computation leads
-// outside: the end is ckpt_restart's own descriptor of the same number if
+// flight go back in once. A pipe whose far end was closed everywhere at the
+// checkpoint comes back the same way: a reader gets the saved bytes, then
+// end of file; a writer gets EPIPE. A pipe with only one end in the
+// computation otherwise leads outside: the end is ckpt_restart's own
+// descriptor of the same number if
 // that is a pipe (its stdout to a reader that is still there), else a fresh
 // pipe whose far end is gone (the reader sees end-of-file after the saved
 // bytes; a writer's end becomes /dev/null so that it gets no SIGPIPE).
@@ -19,6 +22,7 @@ struct PipeEnd {
   uint64_t ino = 0;
   bool read_end = false;
   std::string_view data;  // in-flight bytes (read ends)
+  bool far_end_closed = false;
 };
 
 // Decodes a pipe record's extra; false if malformed.
@@ -35,7 +39,7 @@ class PipeTable {
 
  private:
   struct Pipe {
-    bool has_read = false, has_write = false;
+    bool has_read = false, has_write = false, far_end_closed = false;
     std::string data;
     int read = -1, write = -1;
   };

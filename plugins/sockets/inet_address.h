@@ -23,6 +23,14 @@ struct InetEndpoint {
   bool any = false;   // the wildcard address
 };
 
+// The address family of raw sockaddr bytes (which an image or a message
+// holds at any alignment): 0 if there are not even two bytes.
+inline sa_family_t address_family(std::string_view raw) {
+  sa_family_t family = 0;
+  if (raw.size() >= sizeof(family)) std::memcpy(&family, raw.data(), sizeof(family));
+  return family;
+}
+
 inline bool inet_endpoint(std::string_view raw, InetEndpoint* e) {
   sockaddr_storage sa = {};
   if (raw.size() < sizeof(sockaddr_in) || raw.size() > sizeof(sa)) return false;
@@ -62,8 +70,7 @@ inline std::string inet_in_family(std::string_view raw, int family) {
   InetEndpoint e;
   if (!inet_endpoint(raw, &e)) return std::string(raw);
   if (family == AF_INET6) {
-    if (reinterpret_cast<const sockaddr*>(raw.data())->sa_family == AF_INET6)
-      return std::string(raw);
+    if (address_family(raw) == AF_INET6) return std::string(raw);
     sockaddr_in6 a = {};
     a.sin6_family = AF_INET6;
     a.sin6_port = htons(e.port);

@@ -1,6 +1,7 @@
 // Restart of a job that ran on several hosts (see multi_host.h).
 #include "multi_host.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,6 +121,38 @@ bool read_hostfile(const std::string& path, std::string* spec, std::string* err)
   return true;
 }
 
+namespace {
+
+// The restart workers, for forward_signal (a signal handler reads them).
+constexpr size_t kMaxWorkers = 256;
+volatile pid_t g_workers[kMaxWorkers];
+volatile size_t g_worker_count = 0;
+
+void forward_signal(int sig) {
+  int saved = errno;
+  for (size_t i = 0; i < g_worker_count; i++)
+    if (g_workers[i] > 0) kill(g_workers[i], sig);
+  errno = saved;
+}
+
+constexpr int kSchedulerSignals[] = {SIGUSR1, SIGUSR2, SIGTERM, SIGHUP, SIGXCPU, SIGALRM};
+
+}  // namespace
+
+// The front end passes the signals a scheduler sends to warn or preempt a
+// job (SIGUSR1 of `--signal=B:USR1@N` forwarded by the batch shell, SIGTERM
+// of a preemption, ...) on to its workers, whose restored processes take
+// them (the local one is restored here; a remote one's srun or ssh passes
+// them on or ends the connection), instead of dying of them and ending the
+// batch job before the checkpoint and requeue are done.
+void forward_scheduler_signals() {
+  struct sigaction sa = {};
+  sa.sa_handler = forward_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : kSchedulerSignals) sigaction(sig, &sa, nullptr);
+}
+
 int run_on_hosts(const HostsPlan& plan, const HostsLaunch& launch, std::string* err) {
   std::string me = this_host();
   std::vector<pid_t> kids;
@@ -139,6 +172,7 @@ int run_on_hosts(const HostsPlan& plan, const HostsLaunch& launch, std::string* 
     cargv.push_back(nullptr);
     pid_t pid = fork();
     if (pid == 0) {
+      for (int sig : kSchedulerSignals) signal(sig, SIG_DFL);
       execvp(cargv[0], cargv.data());
       std::string line = "ckpt_restart: cannot run " + argv[0] + " for host " + host + ": " +
                          std::strerror(errno) + "\n";
@@ -151,7 +185,9 @@ int run_on_hosts(const HostsPlan& plan, const HostsLaunch& launch, std::string* 
       return 1;
     }
     kids.push_back(pid);
+    if (g_worker_count < kMaxWorkers) g_workers[g_worker_count++] = pid;
   }
+  forward_scheduler_signals();
   int result = 0;
   for (size_t i = 0; i < kids.size(); i++) {
     int status = 0;

@@ -37,7 +37,13 @@ std::vector<std::string> remote_hosts(const HostsPlan& plan);
 // as a "NEW1,NEW2,..." --hosts spec. Error: one line.
 bool read_hostfile(const std::string& path, std::string* spec, std::string* err);
 
-// Starts every group and waits for all. Returns the exit status.
+// From now on the signals a scheduler sends to warn or preempt a job
+// (USR1, USR2, TERM, HUP, XCPU, ALRM) do not end this front end: they go to
+// the workers run_on_hosts starts (whose restored processes take them).
+void forward_scheduler_signals();
+
+// Starts every group and waits for all (forwarding the signals above to
+// them). Returns the exit status.
 int run_on_hosts(const HostsPlan& plan, const HostsLaunch& launch, std::string* err);
 
 }  // namespace ckpt

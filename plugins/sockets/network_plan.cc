@@ -93,6 +93,12 @@ void collect_host_ips(const image::LoadedImage& img, std::vector<in6_addr>* ips)
 
 }  // namespace
 
+std::vector<in6_addr> image_host_ips(const image::LoadedImage& img) {
+  std::vector<in6_addr> ips;
+  collect_host_ips(img, &ips);
+  return ips;
+}
+
 std::string ip_text(const in6_addr& a) {
   char buf[INET6_ADDRSTRLEN] = {};
   if (v4(a))
@@ -106,9 +112,11 @@ namespace {
 
 // Several old addresses now on one real address (old hosts restarted on one
 // host): the way back would be ambiguous. An old address still here answers
-// for itself (its identity move comes first), and every socket of a moved
-// address gets an endpoint move of its own, so getsockname, getpeername and
-// accept tell the old hosts apart again.
+// for itself (its identity move comes first), and every socket of an old
+// address there gets an endpoint move of its own, so getsockname,
+// getpeername and accept tell the old hosts apart again for the sockets the
+// checkpoint had; new ones are told apart by their port's class
+// (address_map.h).
 bool add_moves_back(const std::vector<image::LoadedImage>& here,
                     const std::map<std::string, std::vector<in6_addr>>& host_ips,
                     const std::vector<in6_addr>& kept, const std::vector<AddressMove>& moves,
@@ -119,12 +127,22 @@ bool add_moves_back(const std::vector<image::LoadedImage>& here,
     for (const auto& m : moves) n += same(m.raddr, r) ? 1 : 0;
     return n >= 2;
   };
+  std::vector<AddressMove> to_shared;  // in the map's order: the groups' order (address_map.h)
+  for (const auto& k : kept)
+    if (shared(k)) to_shared.push_back(AddressMove{k, k, 0, 0, 0, {}});
+  for (const auto& m : moves)
+    if (shared(m.raddr)) to_shared.push_back(m);
   for (const auto& k : kept)
     if (shared(k) && !map->add(AddressMove{k, k, 0, 0, 0, {}})) return false;
   for (const auto& m : moves)
     if (!map->add(m)) return false;
   for (const auto& img : here) {
-    const auto& ips = host_ips.at(std::string(img.process.host));
+    // A wildcard socket speaks for its process's old addresses: those its
+    // image recorded (an image taken on a host old hosts were packed onto
+    // names its own old host's alone), else its host's.
+    const std::vector<in6_addr> own =
+        img.host_addresses.empty() ? std::vector<in6_addr>{} : image_host_ips(img);
+    const auto& ips = own.empty() ? host_ips.at(std::string(img.process.host)) : own;
     auto of_host = [&](const in6_addr& a) {
       return std::any_of(ips.begin(), ips.end(), [&](const in6_addr& x) { return same(x, a); });
     };
@@ -134,8 +152,8 @@ bool add_moves_back(const std::vector<image::LoadedImage>& here,
       if (r.kind != image::FdKind::kSocket || r.extra.empty() || !st.decode(r.extra) ||
           !inet_endpoint(st.local, &e) || e.port == 0)
         continue;
-      for (const auto& m : moves) {  // a wildcard address: each of its host's
-        if (!(e.any ? of_host(m.vaddr) : same(m.vaddr, e.addr)) || !shared(m.raddr)) continue;
+      for (const auto& m : to_shared) {  // a wildcard address: each of its host's
+        if (!(e.any ? of_host(m.vaddr) : same(m.vaddr, e.addr))) continue;
         uint8_t proto = st.type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
         if (!map->add(AddressMove{m.vaddr, m.raddr, e.port, e.port, proto, {}})) return false;
       }
@@ -189,10 +207,22 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
   return true;
 }
 
+bool add_own_addresses(const std::vector<in6_addr>& old_ips, AddressMap* map) {
+  for (const auto& v : old_ips) {
+    uint32_t index, count;
+    if (!map->port_class(v, &index, &count)) continue;
+    if (map->own(v4(v))) continue;  // one per family: the first
+    if (!map->add(AddressMove{v, map->host_to_real(v), 0, 0, kOwnAddress, {}})) return false;
+  }
+  return true;
+}
+
 std::string encode_moves(const AddressMap& map) {
   ByteWriter w;
   uint32_t n = 0;
-  auto shared = [](const AddressMove& m) { return !loopback(m.vaddr) && !unspecified(m.vaddr); };
+  auto shared = [](const AddressMove& m) {
+    return !loopback(m.vaddr) && !unspecified(m.vaddr) && !(m.vport == 0 && m.proto == kOwnAddress);
+  };
   for (uint32_t i = 0; i < map.n; i++) n += shared(map.moves[i]) ? 1 : 0;
   w.put_u32(n);
   for (uint32_t i = 0; i < map.n; i++)

@@ -32,6 +32,15 @@ bool plan_network(const std::vector<image::LoadedImage>& here,
                   const std::vector<image::LoadedImage>& elsewhere, const std::string& coord_host,
                   uint16_t coord_port, NetworkPlan* plan, std::string* err);
 
+// The old addresses of the host an image's process ran on (virtual): those
+// it recorded and its sockets' own.
+std::vector<in6_addr> image_host_ips(const image::LoadedImage& img);
+
+// For one restored process whose old host had `old_ips`: the entries that
+// name its own old address (one per family, address_map.h: kOwnAddress)
+// where several old addresses share a real one. False when the map is full.
+bool add_own_addresses(const std::vector<in6_addr>& old_ips, AddressMap* map);
+
 // The moves of `map` other hosts need (all but loopback and wildcard ones), as a blob
 // for the rendezvous, and back.
 std::string encode_moves(const AddressMap& map);

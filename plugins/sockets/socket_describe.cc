@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "plugins/fd/fd_describe_ops.h"
 #include "socket_state.h"
 
@@ -13,23 +16,25 @@ namespace {
 
 using image::FdRecord;
 
-// A socket address as text: a UNIX path, @abstract, ip:port.
+// A socket address as text: a UNIX path, @abstract, ip:port. The bytes come
+// from the image at any alignment: copied into a sockaddr_storage first.
 std::string address_text(std::string_view a) {
   if (a.empty()) return "-";
-  auto* sa = reinterpret_cast<const sockaddr*>(a.data());
+  sockaddr_storage ss = {};
+  std::memcpy(&ss, a.data(), std::min(a.size(), sizeof(ss)));
   char buf[INET6_ADDRSTRLEN] = "?";
-  if (sa->sa_family == AF_UNIX) {
-    std::string_view path = a.substr(sizeof(sa_family_t));
+  if (ss.ss_family == AF_UNIX) {
+    std::string_view path = a.substr(std::min(a.size(), sizeof(sa_family_t)));
     if (!path.empty() && path[0] == '\0') return "@" + printable(path.substr(1));
     return printable(path.substr(0, path.find('\0')));
   }
-  if (sa->sa_family == AF_INET && a.size() >= sizeof(sockaddr_in)) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(a.data());
+  if (ss.ss_family == AF_INET && a.size() >= sizeof(sockaddr_in)) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
     return std::string(buf) + ":" + std::to_string(ntohs(in->sin_port));
   }
-  if (sa->sa_family == AF_INET6 && a.size() >= sizeof(sockaddr_in6)) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.data());
+  if (ss.ss_family == AF_INET6 && a.size() >= sizeof(sockaddr_in6)) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
     return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
   }

@@ -45,12 +45,14 @@ bool is_stream_like(const SocketState& st) {
 
 uint16_t port_of(std::string_view a) {
   if (a.size() < sizeof(sockaddr_in)) return 0;
-  return ntohs(reinterpret_cast<const sockaddr_in*>(a.data())->sin_port);  // same place in6
+  sockaddr_in in;  // the bytes may sit at any alignment in the image
+  std::memcpy(&in, a.data(), sizeof(in));
+  return ntohs(in.sin_port);  // same place in6
 }
 
 // A UNIX address with a path in the file system (not abstract, not unnamed).
 bool unix_path(std::string_view a) {
-  return a.size() > sizeof(sa_family_t) && as_addr(a)->sa_family == AF_UNIX &&
+  return a.size() > sizeof(sa_family_t) && address_family(a) == AF_UNIX &&
          a[sizeof(sa_family_t)] != '\0';
 }
 

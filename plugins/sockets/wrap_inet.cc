@@ -7,6 +7,10 @@
 // sockaddr_storage so that a short caller's buffer gets the truncated
 // virtual form and the full length, as from the kernel.
 //
+// After a restart that packed old hosts onto one host, new ports are taken
+// in the class of the old address they speak for (port_claim.h): bind to
+// port 0, and connect or a send with an address on a socket not bound yet.
+//
 // Fast path: with an empty map (every process that was never restarted
 // with moves) each wrapper is the real call and one load. These wrappers
 // do not defer checkpoints: connect, accept and the receives block, and the
@@ -19,6 +23,7 @@
 
 #include "ckpt/sys.h"
 #include "net_addresses.h"
+#include "port_claim.h"
 #include "runtime/shim/real_functions.h"
 
 using ckpt::address_map;
@@ -71,10 +76,18 @@ bool wants_incoming(const void* addr, const socklen_t* len) {
   return !address_map().empty() && addr && len && static_cast<int>(*len) >= 0;
 }
 
+// A socket about to connect or send to `addr` unbound takes its port
+// (port_claim.h).
+void claim_port(int fd, const sockaddr* addr, socklen_t len) {
+  if (is_inet(addr, len) && (address_map().own(true) || address_map().own(false)))
+    ckpt::claim_before_connect(address_map(), fd, socket_proto(fd), addr, len);
+}
+
 }  // namespace
 
 CKPT_WRAPPER int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (address_map().empty()) return real().connect(fd, addr, len);
+  claim_port(fd, addr, len);
   sockaddr_storage copy;
   return real().connect(fd, outgoing(fd, addr, len, &copy), len);
 }
@@ -82,12 +95,18 @@ CKPT_WRAPPER int connect(int fd, const sockaddr* addr, socklen_t len) {
 CKPT_WRAPPER int bind(int fd, const sockaddr* addr, socklen_t len) {
   if (address_map().empty()) return real().bind(fd, addr, len);
   sockaddr_storage copy;
-  return real().bind(fd, outgoing(fd, addr, len, &copy), len);
+  const sockaddr* to = outgoing(fd, addr, len, &copy);
+  int rc;
+  if (is_inet(addr, len) &&
+      ckpt::bind_in_class(address_map(), fd, socket_proto(fd), addr, to, len, &rc))
+    return rc;
+  return real().bind(fd, to, len);
 }
 
 CKPT_WRAPPER ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
                             socklen_t len) {
   if (address_map().empty()) return real().sendto(fd, buf, n, flags, addr, len);
+  claim_port(fd, addr, len);
   sockaddr_storage copy;
   return real().sendto(fd, buf, n, flags, outgoing(fd, addr, len, &copy), len);
 }
@@ -95,6 +114,7 @@ CKPT_WRAPPER ssize_t sendto(int fd, const void* buf, size_t n, int flags, const 
 CKPT_WRAPPER ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   if (address_map().empty() || !msg || !is_inet(msg->msg_name, msg->msg_namelen))
     return real().sendmsg(fd, msg, flags);
+  claim_port(fd, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
   msghdr m = *msg;
   sockaddr_storage copy;
   m.msg_name = const_cast<sockaddr*>(

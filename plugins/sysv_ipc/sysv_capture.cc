@@ -117,6 +117,14 @@ bool capture_kind(const SysvIdSet& used, const SysvIdTable& ids, Capture capture
 bool capture_sysv_objects(const Runtime& rt, ByteWriter& out, MessageString& err) {
   out.clear();
   if (rt.used_sems.size() == 0 && rt.used_msgs.size() == 0) return true;
+  for (const SysvIdSet* used : {&rt.used_sems, &rt.used_msgs})
+    if (used->full()) {
+      err.append("used more than ")
+          .append_int(SysvIdSet::kMax)
+          .append(used == &rt.used_sems ? " System V semaphore sets" : " System V message queues")
+          .append(": not supported");
+      return false;
+    }
   size_t count_at = out.reserve(4);
   uint32_t count = 0;
   if (!capture_kind(rt.used_sems, rt.semids, capture_semaphores, out, count, err) ||

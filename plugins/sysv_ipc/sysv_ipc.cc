@@ -37,7 +37,7 @@ void SysvIdSet::add(int32_t id) {
     if (at(i) == id) return;
   int slot = n_.fetch_add(1, std::memory_order_relaxed);
   if (slot >= kMax) {
-    n_.store(kMax, std::memory_order_relaxed);
+    n_.store(kMax + 1, std::memory_order_relaxed);  // full(): an id was left out
     return;
   }
   slots_[slot].store(id + 1, std::memory_order_release);

@@ -26,12 +26,14 @@ class SysvIdTable {
 };
 
 // The (virtual) ids of the objects a process used: its wrappers add them,
-// a checkpoint reads them. Concurrent adds may store an id twice.
+// a checkpoint reads them. Concurrent adds may store an id twice. Past kMax
+// ids the set is full(): a checkpoint then fails rather than miss objects.
 class SysvIdSet {
  public:
   static constexpr int kMax = 256;
   void add(int32_t id);
   int size() const;
+  bool full() const { return n_.load(std::memory_order_acquire) > kMax; }
   int32_t at(int i) const { return slots_[i].load(std::memory_order_acquire) - 1; }
 
  private:

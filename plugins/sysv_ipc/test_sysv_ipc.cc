@@ -37,8 +37,12 @@ TEST(SysvIdSet, HoldsEachIdOnceUpToItsBound) {
   ASSERT_EQ(s.size(), 2);
   EXPECT_EQ(s.at(0), 0);
   EXPECT_EQ(s.at(1), 5);
+  for (int id = 100; id < 100 + SysvIdSet::kMax - 2; id++) s.add(id);
+  EXPECT_EQ(s.size(), SysvIdSet::kMax);
+  EXPECT_FALSE(s.full());  // exactly kMax ids: none left out
   for (int id = 100; id < 100 + 2 * SysvIdSet::kMax; id++) s.add(id);
   EXPECT_EQ(s.size(), SysvIdSet::kMax);
+  EXPECT_TRUE(s.full());
 }
 
 }  // namespace

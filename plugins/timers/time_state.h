@@ -13,7 +13,8 @@
 
 namespace ckpt {
 
-void capture_time_state(Runtime& rt);
+// False when the process holds more timers than the runtime saves.
+bool capture_time_state(Runtime& rt, MessageString& err);
 // After recreate_threads(), before the threads resume.
 bool restore_time_state(Runtime& rt, int32_t stopped_threads, MessageString& err);
 

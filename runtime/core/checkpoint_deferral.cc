@@ -24,8 +24,8 @@ bool wait_deferred_sections(Runtime& rt, MessageString& err) {
   for (int32_t n; (n = rt.checkpoint_deferred.load()) > 0; waited += 50) {
     if (waited >= rt.defer_timeout_ms) {
       err.append(
-             "a thread stayed inside MPI_Init/MPI_Finalize (a section where checkpoints "
-             "are deferred) for ")
+             "a thread stayed inside a section where checkpoints wait (MPI_Init/MPI_Finalize, "
+             "or ckpt_critical_begin of the application API) for ")
           .append_int(rt.defer_timeout_ms / 1000)
           .append(" s; the checkpoint was given up (CKPT_DEFER_TIMEOUT sets the wait)");
       return false;

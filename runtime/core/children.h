@@ -1,7 +1,8 @@
 // The process's children at a checkpoint.
 //
 // A child is a member of the computation (its checkpoint thread, named
-// kControlThreadName, is connected to the coordinator), a zombie (exited,
+// kControlThreadName, is connected to the coordinator, or, on demand, it
+// catches the runtime's serve signal: on_demand_server.h), a zombie (exited,
 // not yet reaped: its parent will still wait for it after a restart), or
 // outside (a statically linked or setuid program, or one started without
 // the runtime). A child that is still starting (forked, spawned, or between

@@ -10,8 +10,11 @@
 #include <sys/syscall.h>
 
 #include "ckpt/sys.h"
+#include "fork_fence.h"
 #include "futex.h"
+#include "high_fd.h"
 #include "proc_files.h"
+#include "thread_suspend.h"
 
 namespace ckpt {
 namespace {
@@ -43,18 +46,6 @@ bool write_full(int fd, const void* buf, size_t n) {
   return true;
 }
 
-// Keep the runtime's descriptor away from the low numbers applications use.
-int move_high(int fd) {
-  uint64_t lim[2] = {1024, 1024};
-  sys::call4(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(lim));
-  long target = lim[0] > 1000 ? 1000 : static_cast<long>(lim[0]) - 16;
-  if (target <= fd) return fd;
-  long high = sys::fcntl(fd, F_DUPFD_CLOEXEC, target);
-  if (high < 0) return fd;
-  sys::close(fd);
-  return static_cast<int>(high);
-}
-
 // A coordinator host that is down must not hold the checkpoint thread for
 // the kernel's whole SYN retry time, nor a listener that never greets it:
 // connect and handshake get kHandshakeTimeout; later reads block (poll first).
@@ -69,25 +60,31 @@ void set_io_timeout(long fd, long seconds) {
 }  // namespace
 
 bool coordinator_connect(Runtime& rt, MessageString& err, bool rejoining) {
-  long fd = sys::call3(sys::kSocket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    err.append("socket: ").append(errno_name(-fd));
-    return false;
+  {
+    // The application may fork meanwhile: its child must find the socket
+    // in rt.coord_fd (which it closes), never as a number nobody knows.
+    ForkFence fence;
+    long fd = sys::call3(sys::kSocket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      err.append("socket: ").append(errno_name(-fd));
+      return false;
+    }
+    rt.coord_fd = move_fd_high(static_cast<int>(fd));  // away from the application's numbers
   }
-  set_io_timeout(fd, kHandshakeTimeoutS);
+  set_io_timeout(rt.coord_fd, kHandshakeTimeoutS);
   long r;
   do {
-    r = sys::call3(sys::kConnect, fd, reinterpret_cast<long>(&rt.coord_addr),
+    r = sys::call3(sys::kConnect, rt.coord_fd, reinterpret_cast<long>(&rt.coord_addr),
                    sizeof(rt.coord_addr));
   } while (r == -EINTR);
   if (r < 0) {
-    sys::close(static_cast<int>(fd));
+    coordinator_close(rt);
     err.append("cannot reach the coordinator: ").append(errno_name(-r));
     return false;
   }
   int one = 1;
-  sys::call5(SYS_setsockopt, fd, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<long>(&one), 4);
-  rt.coord_fd = move_high(static_cast<int>(fd));
+  sys::call5(SYS_setsockopt, rt.coord_fd, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<long>(&one),
+             4);
 
   proto::Msg type;
   ByteReader in(nullptr, 0);
@@ -146,16 +143,25 @@ void coordinator_close(Runtime& rt) {
   rt.coord_fd = -1;
 }
 
+namespace {
+// The checkpoint thread and an application thread about to exec or exit
+// may send at once: one frame at a time. An application thread is not
+// suspended while it holds the lock (the suspend signal waits until it is
+// released): the checkpoint thread would wait for it forever.
+SpinFutexLock g_send_lock;
+}  // namespace
+
+void coordinator_forget_in_child() { g_send_lock.reset_in_child(); }
+
 bool coordinator_send(Runtime& rt, proto::Msg type, const ByteWriter& payload) {
-  // The checkpoint thread and an application thread about to exec may send
-  // at once: one frame at a time.
-  static SpinFutexLock lock;
   proto::FrameHeader h{static_cast<uint32_t>(payload.size()), static_cast<uint16_t>(type),
                        proto::kProtocolVersion};
-  lock.lock();
+  uint64_t old_mask = block_suspend_signal();
+  g_send_lock.lock();
   bool ok = rt.coord_fd >= 0 && write_full(rt.coord_fd, &h, sizeof(h)) &&
             write_full(rt.coord_fd, payload.data(), payload.size());
-  lock.unlock();
+  g_send_lock.unlock();
+  restore_signal_mask(old_mask);
   return ok;
 }
 

@@ -15,6 +15,9 @@ namespace ckpt {
 // give up after a few seconds.
 bool coordinator_connect(Runtime& rt, MessageString& err, bool rejoining = false);
 void coordinator_close(Runtime& rt);
+// In a fork child: the send lock may be held by a parent's thread that
+// does not exist here.
+void coordinator_forget_in_child();
 bool coordinator_send(Runtime& rt, proto::Msg type, const ByteWriter& payload);
 // Blocks for the next frame. The reader views a static buffer that stays
 // valid until the next call. False when the connection is gone.

@@ -7,6 +7,7 @@
 
 #include <string_view>
 
+#include "common/hex.h"
 #include "plugins/sockets/net_addresses.h"
 
 namespace ckpt {
@@ -57,12 +58,6 @@ long number(std::string_view& s) {
   return neg ? -v : v;
 }
 
-int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // The address map the program before the exec had (hex of its moves).
 void adopt_addresses(std::string_view s) {
   static AddressMap map;
@@ -70,11 +65,7 @@ void adopt_addresses(std::string_view s) {
   size_t each = 2 * sizeof(AddressMove);
   for (size_t at = 0; at + each <= s.size() && map.n < kMaxAddressMoves; at += each) {
     auto* out = reinterpret_cast<uint8_t*>(&map.moves[map.n]);
-    for (size_t i = 0; i < sizeof(AddressMove); i++) {
-      int hi = nibble(s[at + 2 * i]), lo = nibble(s[at + 2 * i + 1]);
-      if (hi < 0 || lo < 0) return;
-      out[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
+    if (!decode_hex(s.substr(at), out, sizeof(AddressMove))) return;
     map.n++;
   }
   set_address_map(map);

@@ -1,6 +1,7 @@
 // The forked image writer (see forked_writer.h).
 #include "forked_writer.h"
 
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -8,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "ckpt/sys.h"
@@ -39,7 +41,26 @@ void collapse_huge_pages(const WriterResult& r) {
 }
 
 long g_child = 0;
+long g_exiting = 0;  // a writer that reported and is still exiting: reaped later
 WriterResult* g_result = nullptr;
+
+// Waits for the writer's report, or for its death without one. *reaped:
+// whether the writer was collected here (a writer that reported may still
+// be exiting). *status: its wait status when reaped.
+void wait_report(bool* reaped, int* status) {
+  *reaped = false;
+  for (;;) {
+    if (__atomic_load_n(&g_result->done, __ATOMIC_ACQUIRE)) return;
+    long r =
+        sys::call4(sys::kWait4, g_child, reinterpret_cast<long>(status), __WCLONE | WNOHANG, 0);
+    if (r == g_child || (r < 0 && r != -EINTR)) {
+      *reaped = true;
+      return;
+    }
+    timespec ts = {0, 20 * 1000000L};  // the child's wake ends this at once
+    sys::futex(&g_result->done, FUTEX_WAIT, 0, &ts);
+  }
+}
 
 void unmap_result() {
   if (g_result) sys::munmap(g_result, 4096);
@@ -75,7 +96,10 @@ void pace_writer(int nice_delta) {
   int n_huge = huge_regions(&regions, &huge);
   for (int i = 0; i < n_huge && i < 200; i++)
     g_result->huge[g_result->n_huge++] = {regions[huge[i]].start, regions[huge[i]].end};
-  g_result->done = 1;
+  // The parent goes on as soon as it sees this: tearing this copy of the
+  // address space down (tens of ms per GiB) is not part of the checkpoint.
+  __atomic_store_n(&g_result->done, 1, __ATOMIC_RELEASE);
+  sys::futex(&g_result->done, FUTEX_WAKE, INT32_MAX);
   sys::exit_group(ok ? 0 : 1);
 }
 
@@ -87,6 +111,7 @@ bool forked_writes_enabled() {
 }
 
 bool start_forked_writer(Runtime& rt, ImageJob& job) {
+  reap_forked_writer();
   long page = sys::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (page < 0) return false;
   g_result = reinterpret_cast<WriterResult*>(page);
@@ -106,12 +131,21 @@ bool start_forked_writer(Runtime& rt, ImageJob& job) {
 
 bool forked_writer_running() { return g_child > 0; }
 
-bool finish_forked_writer(ImageJob& job, MessageString& err) {
+void reap_forked_writer() {
+  if (g_exiting <= 0) return;
   int status = 0;
   long r;
   do {
-    r = sys::call4(sys::kWait4, g_child, reinterpret_cast<long>(&status), __WCLONE, 0);
+    r = sys::call4(sys::kWait4, g_exiting, reinterpret_cast<long>(&status), __WCLONE, 0);
   } while (r == -4 /* EINTR */);
+  g_exiting = 0;
+}
+
+bool finish_forked_writer(ImageJob& job, MessageString& err) {
+  int status = 0;
+  bool reaped = false;
+  wait_report(&reaped, &status);
+  g_exiting = reaped ? 0 : g_child;
   g_child = 0;
   bool ok = g_result->done && g_result->ok;
   if (g_result->done) collapse_huge_pages(*g_result);
@@ -138,8 +172,15 @@ void cancel_forked_writer(ImageJob& job) {
   unmap_result();
 }
 
+void drop_parent_writer() {
+  unmap_result();
+  g_child = 0;
+  g_exiting = 0;
+}
+
 void forget_forked_writer() {
   g_child = 0;
+  g_exiting = 0;
   g_result = nullptr;  // not part of the image
 }
 

@@ -40,6 +40,9 @@ class SpinFutexLock {
       sys::futex(&word_, FUTEX_WAKE_PRIVATE, 1);
     }
   }
+  // In a fork child only: a thread of the parent may have held the lock at
+  // the fork, and it does not exist here to release it.
+  void reset_in_child() { word_.store(0); }
 
  private:
   std::atomic<int32_t> word_{0};

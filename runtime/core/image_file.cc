@@ -9,6 +9,8 @@
 #include "ckpt/sys.h"
 #include "common/image_writer.h"
 #include "copy_first.h"
+#include "dirty_tracking.h"
+#include "incremental_image.h"
 #include "log.h"
 #include "memory_capture.h"
 #include "plugins/shm/shm_capture.h"
@@ -18,6 +20,7 @@
 #include "proc_files.h"
 #include "process_capture.h"
 #include "runtime_ranges.h"
+#include "thread_local_state.h"
 
 namespace ckpt {
 namespace {
@@ -64,13 +67,19 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   section.clear();
   capture_signals(section);
   if (!w.add_section(image::Tag::kSignals, section)) return write_error(w, err);
+  // The runtime's buffer, unmapped before the memory plan reads the maps: an
+  // image that carried it would bring it back at every restart, one more
+  // mapping each time (the soak benchmark saw them pile up).
+  section.release();
   // 7. File descriptors (captured in prepare_image), unlinked files' content.
   if (!w.add_section(image::Tag::kFds, job.fds_section)) return write_error(w, err);
   if (!write_unlinked_files(job.fds, w, err)) return false;
   // 8. System V semaphore sets and message queues (captured in prepare_image).
   if (job.sysv_section.size() > 0 && !w.add_section(image::Tag::kSysvObjects, job.sysv_section))
     return write_error(w, err);
-  // 9. Memory: the shared memory objects mapped, the region list, then every
+  // 9. Lineage: full, or incremental on the previous generation's image.
+  if (!write_lineage(w, err)) return false;
+  // 10. Memory: the shared memory objects mapped, the region list, then every
   //    chunk, compressed in parallel.
   MemoryPlan plan;
   bool ok = plan_memory(plan, err) && write_shm_objects(w, err);
@@ -78,7 +87,7 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   ok = ok && write_memory(plan, w, compression_level(), err);
   finish_memory(plan);
   if (!ok) return false;
-  // 10. End, with the counts a reader checks against.
+  // 11. End, with the counts a reader checks against.
   if (!w.finish()) return write_error(w, err);
   return true;
 }
@@ -112,6 +121,7 @@ void append_host(FixedString<256>& name, const char* host) {
 
 bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageString& err) {
   clear_excluded_ranges();
+  exclude_copy_buffers();
   job.out.name.clear();
   // ckpt_<program>_<vpid>.img, or ckpt_<program>_r<rank>_<vpid>.img for an MPI rank;
   // ckpt_<program>_<host>_... when the computation spans several hosts.
@@ -138,9 +148,9 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
   }
   if (job.sysv_section.capacity() > 0)
     exclude_range(job.sysv_section.data(), job.sysv_section.capacity());
-  int skip[3] = {rt.coord_fd, rt.event_fd, job.fd};
+  int skip[4] = {rt.coord_fd, rt.event_fd, job.fd, tracking_fd()};
   job.fds.addresses = &address_map();
-  if (!capture_fds(skip, 3, job.fds, job.fds_section, err) || !save_unlinked_files(job.fds, err)) {
+  if (!capture_fds(skip, 4, job.fds, job.fds_section, err) || !save_unlinked_files(job.fds, err)) {
     abandon_image(job);
     return false;
   }
@@ -154,11 +164,28 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
   return true;
 }
 
+namespace {
+
+// CKPT_VERBOSE: how long making the image and its final fsync took.
+void log_write_times(const image::ImageWriter& w, int64_t t0, int64_t t1, int64_t t2) {
+  if (!log_enabled(LogLevel::kInfo)) return;
+  MessageString msg;
+  msg.append("image ").append_int(static_cast<long>(w.bytes_written() >> 20));
+  msg.append(" MiB: sections ").append_int((t1 - t0) / 1000000).append(" ms, final fsync ");
+  msg.append_int((t2 - t1) / 1000000).append(" ms");
+  log_line(LogLevel::kInfo, msg.view());
+}
+
+}  // namespace
+
 bool write_image(Runtime& rt, ImageJob& job, MessageString& err) {
   image::ImageWriter w(job.fd);
+  const int64_t t0 = monotonic_ns();
   bool ok = write_sections(rt, w, job, err);
+  const int64_t t1 = monotonic_ns();
   if (ok) {
     long r = sys::fsync(job.fd);
+    log_write_times(w, t0, t1, monotonic_ns());
     if (r < 0) {
       err.append("cannot sync ").append(job.tmp.view()).append(": ").append(errno_name(-r));
       ok = false;

@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "ckpt/image_lineage.h"
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
 #include "common/chunk_codec.h"
 #include "common/image_writer.h"
 #include "copy_first.h"
 #include "futex.h"
+#include "incremental_image.h"
 #include "plugins/shm/shm_capture.h"
 #include "proc_files.h"
 #include "raw_thread.h"
@@ -166,6 +168,14 @@ bool is_volatile(const WorkShared& w, const RegionRecord& r) {
   return false;
 }
 
+constexpr uint64_t kScratchBytes = image::kChunkPages * kPage;
+
+uint8_t* map_scratch() {
+  long p =
+      sys::mmap(nullptr, kScratchBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p < 0 ? nullptr : reinterpret_cast<uint8_t*>(p);
+}
+
 void chunk_worker(void* arg) {
   auto& w = *static_cast<WorkShared*>(arg);
   image::ChunkEncoder enc;
@@ -176,6 +186,7 @@ void chunk_worker(void* arg) {
   ByteWriter out;
   uint64_t pm[image::kChunkPages];
   uint64_t present[image::kChunkPages / 64];
+  uint8_t* scratch = nullptr;  // one chunk gathered from a dirty copy
   for (;;) {
     size_t i = w.next.fetch_add(1);
     if (i >= w.n_tasks || w.error.load()) break;
@@ -187,12 +198,25 @@ void chunk_worker(void* arg) {
     // Copy-first: the pages were copied during the pause (zero where absent).
     bool broken = false;
     const uint8_t* copy = copied_pages(base, t.pages * kPage, &broken);
+    if (!copy && !broken && dirty_copy_in_use()) {
+      if (!scratch) scratch = map_scratch();
+      if (!scratch) {
+        w.error.store(-ENOMEM);
+        break;
+      }
+      copy = gather_dirty_pages(base, t.pages, scratch, &broken);
+      // Only the written pages were copied: a full region there is a bug.
+      if (copy && r.has_content != image::kContentDelta) broken = true;
+    }
     if (broken) {
       w.error.store(-EFAULT);  // a copied mapping changed shape: refuse rather than guess
       break;
     }
     const uint8_t* src = copy ? copy : reinterpret_cast<const uint8_t*>(base);
-    if (!copy && (pagemap_says(r.kind) || modified_only)) {
+    if (r.has_content == image::kContentDelta) {  // the pages written since the parent image
+      if (!delta_chunk_pages(t.region, t.first_page, t.pages, present)) continue;
+      present_ptr = present;
+    } else if (!copy && (pagemap_says(r.kind) || modified_only)) {
       for (auto& word : present) word = 0;
       long got = sys::pread(w.pagemap, pm, t.pages * 8, static_cast<long>(base / kPage * 8));
       if (got == static_cast<long>(t.pages * 8)) {
@@ -219,6 +243,7 @@ void chunk_worker(void* arg) {
       break;
     }
   }
+  if (scratch) sys::munmap(scratch, kScratchBytes);
   enc.destroy();
 }
 
@@ -313,6 +338,7 @@ bool plan_memory(MemoryPlan& plan, MessageString& err) {
         ok = false;
         return;
       }
+      mark_delta_region(r);
       plan.made_readable[plan.count] = 0;
       if (r.has_content && !(r.prot & PROT_READ)) {
         // A shared object's pages may be present only in other processes.
@@ -336,17 +362,45 @@ namespace {
 uint32_t g_huge[kMaxRegions];
 int g_n_huge = 0;
 
+// Whether /proc/<who>/smaps_rollup shows any AnonHugePages (true if it
+// cannot tell; false at once when the machine has none). The full smaps
+// costs a line per field per region, formatted by the kernel: a process
+// without huge pages (most of them) skips it.
+bool any_huge_pages(const PathString& who) {
+  // No anonymous huge page on the whole machine (the kernel's counter):
+  // nothing to walk the page tables for (15-20 ms per GiB).
+  uint64_t system_wide = 0;
+  if (read_kb_fields("/proc/meminfo", "AnonHugePages:", &system_wide) && system_wide == 0)
+    return false;
+  PathString path;
+  path.append(who.view()).append("/smaps_rollup");
+  ByteWriter text;
+  if (!read_whole_file(path.c_str(), text)) return true;
+  std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
+  size_t at = s.find("AnonHugePages:");
+  bool any = true;
+  if (at != std::string_view::npos) {
+    std::string_view line = s.substr(at, s.find('\n', at) - at);
+    any = line.find_first_of("123456789") != std::string_view::npos;
+  }
+  text.release();
+  return any;
+}
+
 // Marks the regions that /proc/self/smaps shows with AnonHugePages.
 void mark_huge_regions(MemoryPlan& plan) {
   g_n_huge = 0;
   ByteWriter text;
   // A copy-first writer has the copied mappings empty: the application's
   // (its parent's, whose pages the fork did not share) tell.
-  PathString smaps;
+  PathString who;
   if (copy_in_use())
-    smaps.append("/proc/").append_int(sys::getppid()).append("/smaps");
+    who.append("/proc/").append_int(sys::getppid());
   else
-    smaps.append("/proc/self/smaps");
+    who.append("/proc/self");
+  if (!any_huge_pages(who)) return;
+  PathString smaps;
+  smaps.append(who.view()).append("/smaps");
   if (!read_whole_file(smaps.c_str(), text)) return;
   std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
   uint64_t start = 0;
@@ -390,6 +444,7 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
     err.append("cannot write image: ").append(errno_name(-writer.error()));
     return false;
   }
+  if (!write_kept_pages(plan.regions, plan.count, writer, err)) return false;
   WorkShared w;
   w.plan = &plan;
   w.n_tasks = count_tasks(plan);
@@ -416,7 +471,7 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
   if (n_workers > 8) n_workers = 8;
   // Copy-first: the application runs on meanwhile and has nothing to wait
   // for; leave it a CPU.
-  if (copy_in_use() && n_workers > 1) n_workers--;
+  if (full_copy_in_use() && n_workers > 1) n_workers--;
   map_copy_in_writer();
   if (static_cast<size_t>(n_workers) > w.n_tasks / 8 + 1)
     n_workers = static_cast<int>(w.n_tasks / 8 + 1);
@@ -434,6 +489,7 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
 }
 
 void finish_memory(MemoryPlan& plan) {
+  release_delta_pages();
   for (int i = 0; i < plan.count; i++) {
     if (!plan.made_readable[i]) continue;
     const RegionRecord& r = plan.regions[i];

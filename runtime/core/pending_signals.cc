@@ -8,7 +8,9 @@
 #include <atomic>
 
 #include "ckpt/sys.h"
+#include "common/hex.h"
 #include "fixed_string.h"
+#include "fork_fence.h"
 #include "futex.h"
 #include "proc_files.h"
 
@@ -38,7 +40,7 @@ uint64_t pending_mask(const char* path, std::string_view field) {
   for (size_t i = at + field.size(); i < s.size(); i++) {
     char c = s[i];
     if (c == '\t' || c == ' ') continue;
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    int d = hex_digit(c);
     if (d < 0) break;
     v = v * 16 + d;
   }
@@ -86,12 +88,23 @@ void reset_pending_signals() {
   g_shared_taken = false;
 }
 
+void forget_parent_pending_signals() {
+  g_lock.reset_in_child();
+  reset_pending_signals();
+}
+
 void save_pending_signals(int32_t slot) {
   g_lock.lock();
   FixedString<64> path;
   path.append("/proc/self/task/").append_int(sys::gettid()).append("/status");
-  uint64_t own = pending_mask(path.c_str(), "SigPnd:");
-  uint64_t shared = pending_mask("/proc/self/status", "ShdPnd:");
+  uint64_t own, shared;
+  {
+    // Threads not stopped yet may fork: their child must not inherit our
+    // descriptor of this thread's status (it would save it as its own).
+    ForkFence fence;
+    own = pending_mask(path.c_str(), "SigPnd:");
+    shared = pending_mask("/proc/self/status", "ShdPnd:");
+  }
   int32_t first = g_count.load();
   for (int sig = 1; sig <= 64; sig++) {
     uint64_t bit = 1ull << (sig - 1);
@@ -114,6 +127,10 @@ void requeue_pending_signals(const Runtime& rt) {
   for (int32_t i = 0; i < n; i++) {
     siginfo_t& info = g_pending[i].info;
     int32_t slot = g_pending[i].slot;
+    // A preemption signal (the runtime's own) that came while the
+    // checkpoint ran was for the run that ended: the restored job must not
+    // take it for a new preemption and end at once.
+    if (info.si_signo > 0 && (rt.owned_signals.load() & (1ull << (info.si_signo - 1)))) continue;
     if (slot < 0)
       sys::call3(SYS_rt_sigqueueinfo, rt.real_pid, info.si_signo, reinterpret_cast<long>(&info));
     else if (info.si_code < 0 && info.si_code != SI_TKILL)

@@ -12,6 +12,9 @@
 namespace ckpt {
 
 void reset_pending_signals();
+// In a fork child: the records and the lock are the parent's (one of its
+// threads may have been in its suspend handler at the fork).
+void forget_parent_pending_signals();
 // In each thread's suspend handler: the signals pending for that thread,
 // and (for the first thread to get there) the process-wide ones.
 void save_pending_signals(int32_t slot);

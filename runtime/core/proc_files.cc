@@ -24,6 +24,28 @@ bool read_whole_file(const char* path, ByteWriter& out) {
   return ok && !out.overflow();
 }
 
+namespace {
+
+uint64_t field_bytes(std::string_view text, std::string_view name) {
+  size_t at = text.find(name);
+  if (at == std::string_view::npos) return 0;
+  uint64_t v = 0;
+  for (size_t i = at + name.size(); i < text.size() && text[i] != '\n'; i++)
+    if (text[i] >= '0' && text[i] <= '9') v = v * 10 + static_cast<uint64_t>(text[i] - '0');
+  return v * 1024;
+}
+
+}  // namespace
+
+bool read_kb_fields(const char* path, std::string_view name, uint64_t* value) {
+  ByteWriter text;
+  if (!read_whole_file(path, text)) return false;
+  std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
+  *value = field_bytes(s, name);
+  text.release();
+  return true;
+}
+
 bool read_link(const char* path, PathString& out) {
   char buf[4096];
   long n = sys::readlink(path, buf, sizeof(buf) - 1);

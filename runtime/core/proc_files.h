@@ -11,6 +11,10 @@ namespace ckpt {
 
 // Append the whole file to out. Returns false (and leaves out partial) on error.
 bool read_whole_file(const char* path, ByteWriter& out);
+// The value of field `name` ("RssAnon:", in kB) of a /proc file such as
+// /proc/self/status or /proc/meminfo, in bytes (0 when absent). False if
+// the file cannot be read.
+bool read_kb_fields(const char* path, std::string_view name, uint64_t* value);
 // readlink into out; returns false on error.
 bool read_link(const char* path, PathString& out);
 // Calls f(number, dir_fd) for each entry of a directory (such as

@@ -10,8 +10,10 @@
 #include "futex.h"
 #include "thread_suspend.h"
 
+// The new thread's entry and argument are at the top of its stack (fn, arg);
+// tls is the thread pointer it starts with (CLONE_SETTLS only).
 extern "C" long ckpt_raw_clone(unsigned long flags, void* stack, void* ptid, void* ctid,
-                               void (*fn)(void*), void* arg);
+                               unsigned long tls);
 
 asm(R"(
 	.text
@@ -19,11 +21,7 @@ asm(R"(
 	.hidden ckpt_raw_clone
 	.type ckpt_raw_clone, @function
 ckpt_raw_clone:
-	subq $16, %rsi
-	movq %r8, 0(%rsi)
-	movq %r9, 8(%rsi)
 	movq %rcx, %r10
-	xorl %r8d, %r8d
 	movl $56, %eax
 	syscall
 	testq %rax, %rax
@@ -42,17 +40,29 @@ ckpt_raw_clone:
 
 namespace ckpt {
 
+namespace {
+
+constexpr unsigned long kThreadFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+                                       CLONE_THREAD | CLONE_SYSVSEM | CLONE_PARENT_SETTID |
+                                       CLONE_CHILD_CLEARTID;
+
+long clone_on_stack(RawThread& t, void (*fn)(void*), void* arg, unsigned long flags,
+                    unsigned long tls) {
+  auto** top = reinterpret_cast<void**>(static_cast<char*>(t.stack) + t.stack_size - 16);
+  top[0] = reinterpret_cast<void*>(fn);
+  top[1] = arg;
+  return ckpt_raw_clone(flags, top, &t.tid, &t.tid, tls);
+}
+
+}  // namespace
+
 bool raw_thread_start(RawThread& t, void (*fn)(void*), void* arg, size_t stack_size) {
   long p = sys::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (p < 0) return false;
   t.stack = reinterpret_cast<void*>(p);
   t.stack_size = stack_size;
-  constexpr unsigned long kFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
-                                   CLONE_THREAD | CLONE_SYSVSEM | CLONE_PARENT_SETTID |
-                                   CLONE_CHILD_CLEARTID;
-  void* top = static_cast<char*>(t.stack) + stack_size;
-  long tid = ckpt_raw_clone(kFlags, top, &t.tid, &t.tid, fn, arg);
+  long tid = clone_on_stack(t, fn, arg, kThreadFlags, 0);
   if (tid < 0) {
     sys::munmap(t.stack, stack_size);
     t.stack = nullptr;
@@ -60,6 +70,13 @@ bool raw_thread_start(RawThread& t, void (*fn)(void*), void* arg, size_t stack_s
   }
   t.id = static_cast<int32_t>(tid);
   add_runtime_tid(t.id);
+  return true;
+}
+
+bool raw_thread_start_with_tls(RawThread& t, void (*fn)(void*), void* arg, uint64_t tls) {
+  long tid = clone_on_stack(t, fn, arg, kThreadFlags | CLONE_SETTLS, tls);
+  if (tid < 0) return false;
+  t.id = static_cast<int32_t>(tid);
   return true;
 }
 

@@ -19,6 +19,11 @@ struct RawThread {
 
 bool raw_thread_start(RawThread& t, void (*fn)(void*), void* arg, size_t stack_size = 256 * 1024);
 void raw_thread_join(RawThread& t);
+// Starts a thread on t.stack (mapped by the caller, reused from one thread to
+// the next once the previous one is gone) with `tls` as its thread pointer:
+// a TLS block of its own lets it call libc. The thread itself registers its
+// tid as the runtime's (add_runtime_tid). Async-signal-safe.
+bool raw_thread_start_with_tls(RawThread& t, void (*fn)(void*), void* arg, uint64_t tls);
 
 // CPUs this process may run on (sched_getaffinity), at least 1.
 int usable_cpus();

@@ -10,12 +10,19 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "app_critical.h"
+#include "app_requests.h"
 #include "checkpoint_deferral.h"
 #include "checkpoint_thread.h"
 #include "ckpt/protocol.h"
 #include "ckpt/sys.h"
+#include "common/hex.h"
+#include "coordinator_client.h"
 #include "exec_identity.h"
 #include "fork_fence.h"
+#include "forked_writer.h"
+#include "incremental_image.h"
+#include "lazy_fill.h"
 #include "log.h"
 #include "plugins/mpi/mpi_rank.h"
 #include "preempt.h"
@@ -61,24 +68,7 @@ void accept_suspend_signal() {
 }
 
 bool parse_secret(const char* hex, uint8_t out[16]) {
-  if (!hex || strlen(hex) != 32) return false;
-  for (int i = 0; i < 16; i++) {
-    unsigned v = 0;
-    for (int j = 0; j < 2; j++) {
-      char c = hex[2 * i + j];
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        v |= c - 'A' + 10;
-      else
-        return false;
-    }
-    out[i] = static_cast<uint8_t>(v);
-  }
-  return true;
+  return hex && strlen(hex) == 32 && decode_hex(hex, out, 16);
 }
 
 bool resolve_coordinator(Runtime& rt) {
@@ -149,20 +139,31 @@ void on_fork_child() {
   rt.coord_fd = -1;
   if (rt.event_fd >= 0) sys::close(rt.event_fd);
   rt.event_fd = -1;
+  coordinator_forget_in_child();  // a parent's thread may have been sending at the fork
+  forget_parent_suspend();        // or stopping its threads for a checkpoint
   for (auto& e : rt.tids) {
     e.vtid.store(0);
     e.tid_addr.store(0);
   }
+  // fork(2) keeps the signal mask: the owned signals the application blocked
+  // must still read back blocked in the child.
+  uint64_t owned_blocked = t_state.owned_blocked;
   t_state = ThreadLocalState{};
+  t_state.owned_blocked = owned_blocked;
+  forget_app_requests();  // the parent's
+  keep_critical_section_in_child(rt);
+  forget_incremental_state();  // the parent's images and write tracking are not ours
+  drop_parent_writer();        // forked during the parent's Write phase: its writer
   init_events(rt);
   start_checkpoint_thread(rt);
 }
 
 __attribute__((constructor)) void ckpt_runtime_init() {
   Runtime& rt = g_runtime;
-  if (const char* v = getenv("CKPT_VERBOSE"); v && *v == '1') set_log_level(LogLevel::kInfo);
   resolve_real_functions();
   init_identity(rt);
+  set_log_host(rt.host);
+  set_log_level_from_env(getenv("CKPT_LOG"), getenv("CKPT_VERBOSE"));
   adopt_exec_identity(rt);
   remember_preload();
   rt.have_secret = parse_secret(getenv("CKPT_SECRET"), rt.secret);
@@ -181,13 +182,17 @@ __attribute__((constructor)) void ckpt_runtime_init() {
   if (const char* v = getenv("CKPT_PREEMPT_SIGNALS"); v && *v) install_preempt_signals(rt, v);
   rt.ready = true;
   pthread_atfork(fork_fence_prepare, fork_fence_parent, on_fork_child);
+  // Registered last, so it runs first: after a lazy restart, glibc's fork()
+  // (daemon() too) waits until every page is in (lazy_fill.h).
+  pthread_atfork(lazy_fill_wait_before_fork, nullptr, nullptr);
   start_checkpoint_thread(rt);
 }
 
 // exit(): a process resumed while its image is still being written (forked
-// writes) stays until the checkpoint is over, so that its image counts.
+// writes) stays until the checkpoint is over, so that its image counts;
+// then it tells the coordinator it exits on its own.
 __attribute__((destructor)) void ckpt_runtime_fini() {
-  if (g_runtime.ready) wait_checkpoint_idle(g_runtime, 60000);
+  if (g_runtime.ready) announce_exit(g_runtime);
 }
 
 }  // namespace

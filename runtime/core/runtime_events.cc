@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 
 #include "ckpt/sys.h"
+#include "on_demand_server.h"
 
 namespace ckpt {
 
@@ -24,6 +25,7 @@ void post_event(Runtime& rt, uint32_t events) {
   rt.pending_events.fetch_or(events);
   uint64_t one = 1;
   if (rt.event_fd >= 0) sys::write(rt.event_fd, &one, sizeof(one));
+  wake_on_demand_server();  // no thread polls the eventfd between checkpoints
 }
 
 uint32_t take_events(Runtime& rt) {

@@ -11,6 +11,7 @@ namespace ckpt {
 
 enum RuntimeEvent : uint32_t {
   kEventPreempt = 1,
+  kEventCheckpointRequest = 2,  // the application asked for a checkpoint (app_requests.h)
 };
 
 bool init_events(Runtime& rt);  // creates rt.event_fd (again, after a restart)

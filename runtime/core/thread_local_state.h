@@ -21,6 +21,10 @@ struct ThreadLocalState {
   // Runtime-owned signals the application believes it blocked (bit s-1):
   // they stay unblocked, but masks read back show them blocked.
   uint64_t owned_blocked = 0;
+  // The stop attempt (thread_suspend.cc) this thread last stopped for: a
+  // second suspend signal of the same attempt, or one left pending from an
+  // attempt that was undone, is ignored.
+  uint32_t suspend_attempt = 0;
 };
 
 extern thread_local ThreadLocalState t_state __attribute__((tls_model("initial-exec")));

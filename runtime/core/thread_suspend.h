@@ -14,6 +14,11 @@
 namespace ckpt {
 
 void install_suspend_handler();
+// The calling thread cannot be stopped until restore_signal_mask(old): for
+// a thread that holds something the checkpoint thread needs. Returns the
+// mask before (raw, the kernel's).
+uint64_t block_suspend_signal();
+void restore_signal_mask(uint64_t old);
 // Stop every thread except the runtime's own. On failure (a thread that
 // does not stop), resumes those that did and explains in err.
 bool suspend_all_threads(Runtime& rt, MessageString& err);
@@ -29,5 +34,8 @@ void register_task_state(const Runtime& rt, uint64_t fs_base);
 // Runtime worker threads are not application threads.
 void add_runtime_tid(int32_t tid);
 void remove_runtime_tid(int32_t tid);
+// In a fork child: the parent may have been stopping its threads at the
+// fork (one of them in its suspend handler); none of that is the child's.
+void forget_parent_suspend();
 
 }  // namespace ckpt

@@ -106,6 +106,31 @@ void map_files(RestoreArgs* a) {
     sys::call1(kShmdt, static_cast<long>(a->shm_detach[i]));
 }
 
+// Lazy restart: the regions just moved into place are still empty; register
+// them with the filler's userfaultfd (missing mode) so that a first touch
+// waits for the filler, then tell the filler it may start.
+void register_lazy(RestoreArgs* a) {
+  if (!a->n_lazy) return;
+  constexpr long kIoctl = 16;
+  constexpr unsigned long kUffdioRegister = 0xc020aa00;  // _IOWR(0xAA, 0, uffdio_register)
+  constexpr uint64_t kModeMissing = 1;
+  struct {
+    uint64_t start, len, mode, ioctls;
+  } reg;
+  for (uint32_t i = 0; i < a->n_lazy && i < ckpt::kMaxLazyRanges; i++) {
+    reg = {a->lazy_ranges[i].start, a->lazy_ranges[i].len, kModeMissing, 0};
+    long r = sys::call3(kIoctl, a->lazy_uffd, static_cast<long>(kUffdioRegister),
+                        reinterpret_cast<long>(&reg));
+    if (failed(r)) fail("cannot register memory for the lazy restart", r);
+  }
+  // The userfaultfd stays open: the restored runtime holds it until the
+  // filler is done (lazy_fill.h), so that the registration outlives a filler
+  // that dies. The filler may start.
+  char go = 'G';
+  sys::write(a->lazy_go_fd, &go, 1);
+  sys::close(a->lazy_go_fd);
+}
+
 void set_mm_layout(RestoreArgs* a) {
   PrctlMmMap map = {a->mm.start_code,  a->mm.end_code,
                     a->mm.start_data,  a->mm.end_data,
@@ -169,6 +194,7 @@ extern "C" [[noreturn]] __attribute__((section(".text.entry"), used)) void resto
     if (failed(r)) fail("cannot protect a memory region", r);
   }
   sys::munmap(reinterpret_cast<void*>(a->temp_area.start), a->temp_area.len);
+  register_lazy(a);
   // 4. Shared file mappings and shared memory objects.
   map_files(a);
   // 5. Signal dispositions (handlers point into the memory just restored).

@@ -53,6 +53,7 @@ void resolve_real_functions() {
   next(g_real.wait3, "wait3");
   next(g_real.wait, "wait");
   next(g_real.waitid, "waitid");
+  next(g_real.pclose, "pclose");
   next(g_real.getpgid, "getpgid");
   next(g_real.getpgrp, "getpgrp");
   next(g_real.getsid, "getsid");

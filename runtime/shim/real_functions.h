@@ -63,6 +63,7 @@ struct RealFunctions {
   pid_t (*wait3)(int*, int, rusage*);
   pid_t (*wait)(int*);
   int (*waitid)(idtype_t, id_t, siginfo_t*, int);
+  int (*pclose)(FILE*);  // a stream popen() did not make here (wrap_shell.cc)
   pid_t (*getpgid)(pid_t);
   pid_t (*getpgrp)();
   pid_t (*getsid)(pid_t);

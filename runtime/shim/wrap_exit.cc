@@ -1,6 +1,7 @@
 // _exit()/_Exit(): like exit() (runtime.cc's destructor), a process that a
 // checkpoint resumed early (forked writes) stays until the checkpoint is
-// over, so that it still reports its image. Shells end their children with
+// over, so that it still reports its image; then it tells the coordinator
+// it exits on its own (announce_exit). Shells end their children with
 // _exit right after a fork.
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@ namespace {
 
 [[noreturn]] void leave(int status) {
   ckpt::Runtime& rt = ckpt::runtime();
-  if (rt.ready) ckpt::wait_checkpoint_idle(rt, 60000);
+  if (rt.ready) ckpt::announce_exit(rt);
   ckpt::sys::exit_group(status);
   __builtin_unreachable();
 }

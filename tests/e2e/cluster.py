@@ -55,6 +55,27 @@ def shared_dir(prefix):
     return tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
 
 
+def kill_stale_daemons():
+    """Ends what an earlier run that was killed before its teardown left:
+    every process started with a path under /var/tmp/ckpt-cluster-* (its
+    sshds, slurmctld, slurmds). Called with the emulated hosts' lock held,
+    so no other run's daemons can be among them."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"/var/tmp/ckpt-cluster-" in cmdline:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def _run(argv, what, timeout=30):
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
     if r.returncode != 0:
@@ -73,6 +94,7 @@ class Cluster:
         self.hosts = dict(hosts or netns_hosts.HOSTS)
         self.dir = None
         self.holders = {}  # host -> Popen of its `unshare` holder
+        self.pid_base = {}  # host -> the pid its processes count from (see _start_holder)
 
     @property
     def ssh_config(self):
@@ -100,6 +122,7 @@ class Cluster:
                                   "(Debian: openssh-server, openssh-client, util-linux)")
         netns_hosts.setup()
         try:
+            kill_stale_daemons()
             self._configure()
             self._add_head_names()
             for host in self.hosts:
@@ -167,7 +190,11 @@ class Cluster:
         keep = shared_tmp_paths()
         hold = [f"mkdir -p {hdir}/keep{i} && mount --bind {p} {hdir}/keep{i} && " for i, p in enumerate(keep)]
         back = [f"mkdir -p {p} && mount --bind {hdir}/keep{i} {p} && " for i, p in enumerate(keep)]
-        script = (f"hostname {host} && {''.join(hold)}mount -t tmpfs -o mode=1777 tmpfs /tmp && "
+        # Where the host's pids start (pid_base: {host: N}); by default every
+        # host counts from 1, so the same pids exist on every host.
+        base = self.pid_base.get(host)
+        start = f"echo {base} > /proc/sys/kernel/ns_last_pid && " if base else ""
+        script = (f"hostname {host} && {start}{''.join(hold)}mount -t tmpfs -o mode=1777 tmpfs /tmp && "
                   f"{''.join(back)}"
                   f"mount -t tmpfs -o mode=1777 tmpfs /dev/shm && mount --bind {self.dir}/hosts /etc/hosts && "
                   f"exec {SSHD} -D -e -f {hdir}/sshd_config")

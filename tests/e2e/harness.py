@@ -462,11 +462,13 @@ class Scenario:
     stdout. first_steps: step lines before the first checkpoint. tree: the
     program runs several processes; every kill ends them all (kill_tree).
     before_restart(job, images): called before each restart (images: the
-    paths the checkpoint committed)."""
+    paths the checkpoint committed). restart_args: options of every
+    ckpt_restart."""
 
     def __init__(self, name, argv, outputs=(), first_steps=3, cycles=2, timeout=300, tree=False,
-                 before_restart=None, after_checkpoint=None):
+                 before_restart=None, after_checkpoint=None, restart_args=()):
         self.name = name
+        self.restart_args = list(restart_args)
         self.after_checkpoint = after_checkpoint  # f(job, cycle) right after each checkpoint
         self.before_restart = before_restart  # f(job, images) before each restart
         self.tree = tree
@@ -532,8 +534,8 @@ def run_cycles(job, sc):
         target = images if cycle % 2 == 1 else [job.ckpt_dir]
         if sc.before_restart:
             sc.before_restart(job, images)
-        proc = job.start([job.bins.restart, *target], job.path(f"restart{cycle}.out"), f"ckpt_restart #{cycle}",
-                         cwd=elsewhere)
+        proc = job.start([job.bins.restart, *sc.restart_args, *target], job.path(f"restart{cycle}.out"),
+                         f"ckpt_restart #{cycle}", cwd=elsewhere)
         if cycle < sc.cycles:
             wait_steps(job, out, n_kill + 1, proc, f"restart {cycle}: progress after the restart", 120)
             log(f"restart {cycle}: progressing ({step_lines(out)} step lines)")
@@ -552,6 +554,14 @@ def run_cycles(job, sc):
     log(f"stdout ({os.path.getsize(out)} bytes) and {len(sc.outputs)} output file(s) equal the uninterrupted run")
 
 
+def in_short(reason):
+    """A failure's first lines and last lines, each cut to 240 characters."""
+    lines = [l[:240] for l in reason.splitlines()]
+    if len(lines) > 12:
+        lines = lines[:5] + ["..."] + lines[-6:]
+    return "\n    ".join(lines)
+
+
 def main(name, body):
     """Runs body(job, bins) with diagnostics and cleanup; exits 0, 1 or 77."""
     make_subreaper()
@@ -559,6 +569,7 @@ def main(name, body):
     job = Job(name, bins)
     log(f"{name}: temp dir {job.root}, coordinator port {job.port}")
     ok = False
+    reason = ""
     try:
         for tool in ("launch", "command", "restart", "info"):
             getattr(bins, tool)  # fail at once when a command is missing
@@ -568,13 +579,17 @@ def main(name, body):
             raise TestFailure("contract violations:\n  " + "\n  ".join(problems))
         ok = True
     except TestFailure as e:
+        reason = str(e)
         print(f"\nFAIL {name}: {e}\n", flush=True)
         print(f"binaries:\n{bins.describe()}\n{job.diagnostics()}", flush=True)
     except Exception:  # a harness bug: say so plainly
+        reason = "harness exception: " + traceback.format_exc().strip().splitlines()[-1]
         print(f"\nERROR {name}: harness exception\n{traceback.format_exc()}", flush=True)
         print(f"binaries:\n{bins.describe()}\n{job.diagnostics()}", flush=True)
     finally:
         job.cleanup(keep=not ok and os.environ.get("CKPT_E2E_KEEP") == "1")
+    if not ok:  # again after the diagnostics: a log's tail is often all a CI report shows
+        print(f"FAIL {name} (again, in short): {in_short(reason)}", flush=True)
     print(f"{'PASS' if ok else 'FAIL'} {name}", flush=True)
     sys.exit(0 if ok else 1)
 

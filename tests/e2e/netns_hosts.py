@@ -12,15 +12,22 @@ make bridges or namespaces (no root, no CAP_NET_ADMIN, no bridge module).
     python3 netns_hosts.py up|down|check     (by hand: build, remove, test)
 """
 
+import fcntl
 import os
 import subprocess
 import sys
+import time
 
 BRIDGE = "ckbr0"
 HEAD = "10.77.0.1"
 PREFIX = 24
 HOSTS = {"ckh1": "10.77.0.11", "ckh2": "10.77.0.12", "ckh3": "10.77.0.13"}
 RSH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "netns_rsh")
+# One emulated cluster per machine: a second test run (another build dir, a
+# bench) waits here until the first one's teardown.
+LOCK = "/run/lock/ckpt-emulated-hosts.lock"
+LOCK_WAIT_S = 900
+_lock_fd = None
 
 
 class Unavailable(Exception):
@@ -39,7 +46,39 @@ def _ip(*args, check=True):
     return r.returncode, r.stdout.decode("utf-8", "replace"), err
 
 
+def _lock():
+    global _lock_fd
+    if _lock_fd is not None:
+        return
+    os.makedirs(os.path.dirname(LOCK), exist_ok=True)
+    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise Unavailable(f"the emulated hosts stayed in use by another run for {LOCK_WAIT_S}s ({LOCK})")
+            time.sleep(1)
+    _lock_fd = fd
+
+
+def _unlock():
+    global _lock_fd
+    if _lock_fd is not None:
+        os.close(_lock_fd)
+        _lock_fd = None
+
+
 def teardown():
+    """Removes the emulated cluster and lets another run have it."""
+    _remove()
+    _unlock()
+
+
+def _remove():
     """Removes the namespaces, their veths and the bridge; silent about what is
     already gone. Processes still in a namespace keep it alive until they end,
     but its name is gone, so a later setup() starts afresh."""
@@ -60,7 +99,8 @@ def setup():
     for tool in ("unshare", "hostname"):
         if not any(os.access(os.path.join(d, tool), os.X_OK) for d in os.environ.get("PATH", "").split(":")):
             raise Unavailable(f"no `{tool}` command (netns_rsh needs it)")
-    teardown()
+    _lock()
+    _remove()
     try:
         _ip("link", "add", BRIDGE, "type", "bridge")
         _ip("addr", "add", f"{HEAD}/{PREFIX}", "dev", BRIDGE)
@@ -77,6 +117,28 @@ def setup():
     except Unavailable:
         teardown()
         raise
+
+
+def run_test(name, fixture, body, what="network namespaces"):
+    """The main of an e2e test on emulated hosts: fixture (this module, or a
+    cluster.Cluster) is set up and checked, harness.main(name, body) runs,
+    and the fixture is torn down. SKIP (77) when the hosts cannot be made
+    here, FAIL when they are made but do not work."""
+    import harness
+    try:
+        fixture.setup()
+        problem = fixture.check()
+    except Unavailable as e:
+        fixture.teardown()
+        print(f"SKIP {name}: cannot emulate hosts with {what} here: {e}", flush=True)
+        sys.exit(harness.SKIP_EXIT)
+    try:
+        if problem:
+            print(f"FAIL {name}: the emulated cluster does not work: {problem}", flush=True)
+            sys.exit(1)
+        harness.main(name, body)
+    finally:
+        fixture.teardown()
 
 
 def check(timeout=10):

@@ -4,7 +4,8 @@ small machine) under `ckpt_launch mpirun`: checkpoints at random points
 final checksum and every step line must equal an uninterrupted run's.
 Before each checkpoint `ckpt_command --status` must name ranks 0-3, and the
 images of the ranks must be ckpt_mpi_heat_r<rank>_<vpid>.img.
-SKIPs (exit 77) while ckpt cannot checkpoint sockets yet (mpi_common.py)."""
+SKIPs (exit 77) only when the job holds a resource ckpt reports as
+unsupported (mpi_common.py)."""
 
 import harness
 import mpi_common

@@ -4,8 +4,8 @@ transport defaults of ckpt_launch (MPIR_CVAR_NOLOCAL, UCX over TCP on lo)
 apply. Two checkpoint/kill/restart cycles at random points; output equal to
 an uninterrupted run's; `ckpt_command --status` names ranks 0-3; images are
 ckpt_mpi_heat_mpich_r<rank>_<vpid>.img.
-SKIPs (exit 77) without MPICH (scripts/setup.sh installs it), and while ckpt
-cannot checkpoint sockets yet (mpi_common.py)."""
+SKIPs (exit 77) without MPICH (scripts/setup.sh installs it), and when the
+job holds a resource ckpt reports as unsupported (mpi_common.py)."""
 
 import harness
 import mpi_common

@@ -49,8 +49,7 @@ RANKS = 4
 # Each restart's --hosts (old=new): in place (then a host dies during a
 # checkpoint, and the restart after it goes back to the checkpoint before);
 # then moved to two other hosts, where the job runs to its end. Two old hosts
-# onto one new host is not tested here: it restarts, but the job then hangs
-# in some runs (docs/mpi.md, "Across nodes").
+# onto one new host: test_mpi_multinode_pack.py (OpenMpiPacked below).
 CYCLES = ("ckh1=ckh1,ckh2=ckh2", "ckh1=ckh2,ckh2=ckh3")
 DYING = "ckh2"  # the host that dies during checkpoint 3
 PHASE_LIMIT = 8  # seconds each checkpoint phase may take (CKPT_TIMEOUT)
@@ -61,6 +60,8 @@ class OpenMpi:
     name = "mpi_multinode"
     program = "mpi_ring_tcp"
     layout = ({0: "ckh1", 1: "ckh1", 2: "ckh2", 3: "ckh2"})
+    cycles = CYCLES
+    faults = True  # a host dies during checkpoint 3; a restart onto an unknown host
 
     def __init__(self, bins, cl):
         self.prog = harness.e2e_program(bins, self.program)
@@ -79,6 +80,23 @@ class OpenMpi:
     @staticmethod
     def missing():
         return None if shutil.which("mpirun") else "mpirun is not on PATH"
+
+
+PACKING_PID_BASE = {"ckh1": 1000, "ckh2": 3000, "ckh3": 5000}
+
+
+class OpenMpiPacked(OpenMpi):
+    """Two old hosts onto one (ckh1=ckh3,ckh2=ckh3), then checkpoint 1 again
+    back onto the original hosts."""
+    name = "mpi_multinode_pack"
+    cycles = ("ckh1=ckh3,ckh2=ckh3", ("ckh1=ckh1,ckh2=ckh2", "first"))
+    # Processes of two old hosts on one new host must have different pids
+    # (ckpt_restart refuses else, in one line): each host counts from its own base.
+    pid_base = PACKING_PID_BASE
+    faults = False
+
+    def argv(self):
+        return ["mpirun", "-np", str(RANKS), "--host", "ckh1:2,ckh2:2", self.prog, "90", "30000"]
 
 
 class Mpich(OpenMpi):
@@ -181,10 +199,11 @@ def kill(job, coord, proc, label):
     harness.log(f"{label}: {out.strip()}; the launching command ended (status {proc.returncode})")
 
 
-def restart(job, cl, mapping, cycle):
+def restart(job, cl, mapping, cycle, source=None):
     env = {k: v for k, v in job.env.items() if k != "CKPT_COORD_HOST"}  # ckpt_restart picks the address
     env["CKPT_TIMEOUT"] = str(PHASE_LIMIT)  # the coordinator it starts gives up on a silent host
-    argv = [job.bins.restart, "--dir", job.ckpt_dir, "--hosts", mapping, "--rsh", cl.rsh_string(), job.ckpt_dir]
+    argv = [job.bins.restart, "--dir", job.ckpt_dir, "--hosts", mapping, "--rsh", cl.rsh_string(),
+            source or job.ckpt_dir]
     return job.start(argv, job.path(f"restart{cycle}.out"), f"ckpt_restart --hosts {mapping}", env=env,
                      cwd=job.path())
 
@@ -217,11 +236,18 @@ def body(job, bins, cl, flavor_class):
 
     head = "127.0.0.1"  # ckpt_restart starts the coordinator on the head node
     where = dict(flavor.layout)  # rank -> host it runs on now
-    for cycle, mapping in enumerate(CYCLES, 1):
-        last = cycle == len(CYCLES)
+    first = os.path.realpath(os.path.join(job.ckpt_dir, "ckpt_latest"))  # checkpoint 1
+    for cycle, mapping in enumerate(flavor.cycles, 1):
+        last = cycle == len(flavor.cycles)
+        source = None
+        if isinstance(mapping, tuple):  # (mapping, "first"): checkpoint 1 again
+            mapping, source = mapping[0], first
+            where = dict(flavor.layout)
+            harness.log(f"restart {cycle}: checkpoint 1 ({source}) again")
         n_kill = harness.step_lines(out)
-        proc = restart(job, cl, mapping, cycle)
-        harness.wait_steps(job, out, n_kill + 1, proc, f"restart {cycle} ({mapping}): progress", 120)
+        proc = restart(job, cl, mapping, cycle, source)
+        harness.wait_steps(job, out, min(n_kill, harness.step_lines(out)) + 1, proc,
+                           f"restart {cycle} ({mapping}): progress", 120)
         moved = dict(pair.split("=") for pair in mapping.split(","))
         where = {r: moved[h] for r, h in where.items()}
         # --status names the host each process runs on now.
@@ -232,8 +258,10 @@ def body(job, bins, cl, flavor_class):
         images = checkpoint(job, head, f"checkpoint {cycle + 1}", sorted(set(where.values())))
         n = harness.step_lines(out)
         harness.wait_steps(job, out, n + 2, proc, f"checkpoint {cycle + 1}: the job must keep running", 60)
-        if cycle == 1:  # the next restart goes back to this checkpoint
+        if cycle == 1 and flavor.faults:  # the next restart goes back to this checkpoint
             host_dies(job, cl, head, proc, DYING, images, flavor)
+        if flavor.faults is False and cycle == 1:
+            cannot_split(job, cl, sorted(set(where.values())))
         kill(job, head, proc, f"kill {cycle + 1}")
     try:
         rc = proc.wait(timeout=job.remaining(180))
@@ -244,7 +272,8 @@ def body(job, bins, cl, flavor_class):
                                   f"{harness.tail(job.path(f'restart{cycle}.err'))}")
     harness.compare_files(out, ref, "mpirun's stdout")
     harness.log(f"stdout ({os.path.getsize(out)} bytes) equals the uninterrupted run's")
-    unreachable_host(job, cl, flavor)
+    if flavor.faults:
+        unreachable_host(job, cl, flavor)
 
 
 def host_dies(job, cl, coord, proc, host, images, flavor):
@@ -273,6 +302,23 @@ def host_dies(job, cl, coord, proc, host, images, flavor):
         raise harness.TestFailure(f"the failed checkpoint changed the images: {sorted(job.images())}")
     for img in images:
         job.verify_image(img, "the checkpoint before the failed one")
+
+
+def cannot_split(job, cl, hosts):
+    """A checkpoint whose old hosts were packed onto one host cannot be split
+    across hosts again: one line saying why, the checkpoint intact."""
+    if len(hosts) != 1:
+        return
+    env = {k: v for k, v in job.env.items() if k != "CKPT_COORD_HOST"}
+    mapping = f"{hosts[0]}=ckh1,{hosts[0]}=ckh2"
+    argv = [job.bins.restart, "--dir", job.ckpt_dir, "--hosts", mapping, "--rsh", cl.rsh_string(), job.ckpt_dir]
+    rc, _, err = job.run(argv, timeout=60, env=env, label="ckpt_restart splitting one host")
+    lines = err.strip().splitlines()
+    if rc == 0 or len(lines) != 1 or hosts[0] not in lines[0]:
+        raise harness.TestFailure(f"--hosts {mapping}: wanted one line and a non-zero exit, got {rc}: {err}")
+    harness.log(f"--hosts {mapping}: status {rc}: {lines[0]}")
+    for img in job.images():
+        job.verify_image(img, "after the refused split")
 
 
 def unreachable_host(job, cl, flavor):
@@ -306,20 +352,8 @@ def main(flavor=OpenMpi):
         print(f"SKIP {name}: {flavor.missing()}", flush=True)
         sys.exit(harness.SKIP_EXIT)
     cl = cluster.Cluster()
-    try:
-        cl.setup()
-        problem = cl.check()
-    except cluster.Unavailable as e:
-        cl.teardown()
-        print(f"SKIP {name}: cannot emulate hosts with namespaces and sshd here: {e}", flush=True)
-        sys.exit(harness.SKIP_EXIT)
-    try:
-        if problem:
-            print(f"FAIL {name}: the emulated cluster does not work: {problem}", flush=True)
-            sys.exit(1)
-        harness.main(name, lambda job, bins: body(job, bins, cl, flavor))
-    finally:
-        cl.teardown()
+    cl.pid_base = dict(getattr(flavor, "pid_base", {}))
+    netns_hosts.run_test(name, cl, lambda job, bins: body(job, bins, cl, flavor), "namespaces and sshd")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ blocking MPI_Recv (and rank 0 in its sleep or its own MPI_Recv) when the
 checkpoint comes. Two checkpoint/kill/restart cycles; the message contents
 are checked on receipt and the output must equal an uninterrupted run's;
 `ckpt_command --status` names ranks 0-2.
-SKIPs (exit 77) while ckpt cannot checkpoint sockets yet (mpi_common.py)."""
+SKIPs (exit 77) only when the job holds a resource ckpt reports as
+unsupported (mpi_common.py)."""
 
 import harness
 import mpi_common

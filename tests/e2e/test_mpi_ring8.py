@@ -3,7 +3,8 @@ messages around the ring every step, each word checked on receipt; two
 checkpoint/kill/restart cycles at random points, output equal to an
 uninterrupted run's; `ckpt_command --status` names ranks 0-7; images are
 ckpt_mpi_ring_r<rank>_<vpid>.img.
-SKIPs (exit 77) while ckpt cannot checkpoint sockets yet (mpi_common.py)."""
+SKIPs (exit 77) only when the job holds a resource ckpt reports as
+unsupported (mpi_common.py)."""
 
 import harness
 import mpi_common

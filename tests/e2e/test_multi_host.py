@@ -258,20 +258,7 @@ def bad_restarts(job, bins):
 
 
 def main():
-    try:
-        netns_hosts.setup()
-        problem = netns_hosts.check()
-    except netns_hosts.Unavailable as e:
-        netns_hosts.teardown()
-        print(f"SKIP multi_host: cannot emulate hosts with network namespaces here: {e}", flush=True)
-        sys.exit(harness.SKIP_EXIT)
-    try:
-        if problem:
-            print(f"FAIL multi_host: the emulated cluster does not work: {problem}", flush=True)
-            sys.exit(1)
-        harness.main("multi_host", body)
-    finally:
-        netns_hosts.teardown()
+    netns_hosts.run_test("multi_host", netns_hosts, body)
 
 
 if __name__ == "__main__":

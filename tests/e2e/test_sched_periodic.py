@@ -1,6 +1,7 @@
 """e2e: periodic checkpoints. A program runs ~6 s under `ckpt_launch
---interval 1 --keep 2`: afterwards exactly two committed generations remain
-and each one, restarted explicitly (ckpt_restart $CKPT_DIR/.ckpt_gen_N),
+--interval 1 --keep 2`: afterwards the last two committed generations
+remain, with the older ones their incremental images need (and no other),
+and each of the two, restarted explicitly (ckpt_restart $CKPT_DIR/.ckpt_gen_N),
 finishes with exactly the output of an uninterrupted run. Then a checkpoint
 of a ~1 GiB program is killed halfway (SIGKILL while it writes its image):
 it is discarded, and the previous checkpoint restarts and finishes right."""
@@ -23,6 +24,21 @@ def generations(ckpt_dir):
 
 def latest(ckpt_dir):
     return os.readlink(os.path.join(ckpt_dir, "ckpt_latest"))
+
+
+def with_ancestors(job, gens):
+    """`gens` and every generation their images name as parent (ckpt_info's
+    lineage of incremental images), sorted."""
+    needed, todo = set(gens), list(gens)
+    while todo:
+        gen = todo.pop()
+        for img in glob.glob(os.path.join(job.ckpt_dir, f".ckpt_gen_{gen}", "ckpt_*.img")):
+            text = subprocess.run([job.bins.info, img], capture_output=True, text=True).stdout
+            for parent in map(int, re.findall(r"parent\s+generation (\d+)", text)):
+                if parent not in needed:
+                    needed.add(parent)
+                    todo.append(parent)
+    return sorted(needed)
 
 
 def coordinator_log(job):
@@ -70,12 +86,16 @@ def periodic(job, bins):
         raise TestFailure(f"only {len(commits)} periodic checkpoints committed in ~6 s with --interval 1")
     gens = generations(job.ckpt_dir)
     log(f"{len(commits)} periodic checkpoints committed; generation dirs left: {gens}")
-    if len(gens) != 2:
-        raise TestFailure(f"--keep 2 left {len(gens)} generation dirs: {gens}")
-    if latest(job.ckpt_dir) != f".ckpt_gen_{gens[1]}" or gens[1] != int(commits[-1]):
+    # The last two, and the generations their incremental images need.
+    kept = [int(c) for c in commits[-2:]]
+    needed = with_ancestors(job, kept)
+    if gens != needed:
+        raise TestFailure(f"--keep 2 left generation dirs {gens}, expected {needed} (the last two, "
+                          f"{kept}, and their parents)")
+    if latest(job.ckpt_dir) != f".ckpt_gen_{gens[-1]}" or gens[-1] != int(commits[-1]):
         raise TestFailure(f"ckpt_latest -> {latest(job.ckpt_dir)}, last commit {commits[-1]}, dirs {gens}")
     # Oldest first, so each restart must cut the output back (file rollback).
-    for gen in gens:
+    for gen in kept:
         target = os.path.join(job.ckpt_dir, f".ckpt_gen_{gen}")
         harness.Job.verify_image(job, glob.glob(os.path.join(target, "ckpt_*.img"))[0], f"generation {gen}")
         restart_and_finish(job, target, out, ref_out, f"generation {gen}")

@@ -43,11 +43,14 @@ runs={root}/runs.log
 echo "run ${{SLURM_RESTART_COUNT:-0}} of job $SLURM_JOB_ID started $(date +%T)" >>$runs
 trap 'echo "batch shell: SIGTERM $(date +%T)" >>$runs' TERM
 trap 'echo "batch shell: SIGUSR1 $(date +%T)" >>$runs' USR1
-{launch} --restart-if-exists --preempt-signals USR1,TERM --requeue {program} >>{out} 2>>{err} &
+# (in a subshell that notes the status: bash 5.2's wait can lose it when a trap runs)
+( trap : USR1 TERM
+  {launch} --restart-if-exists --preempt-signals USR1,TERM --requeue {program} >>{out} 2>>{err}
+  echo $? >{root}/status ) &
 pid=$!
 while kill -0 $pid 2>/dev/null; do wait $pid; done
-wait $pid
-rc=$?
+rc=$(cat {root}/status 2>/dev/null || echo "unknown")
+rm -f {root}/status
 echo "run ${{SLURM_RESTART_COUNT:-0}} ended with status $rc $(date +%T)" >>$runs
 exit $rc
 """

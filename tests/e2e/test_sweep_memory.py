@@ -11,7 +11,7 @@ import re
 
 import harness
 
-COPIED_RE = re.compile(rb"ckpt\[(\d+)\]: image writer forked, (\d+) MiB copied first")
+COPIED_RE = re.compile(rb"\[ckpt (\d+)@[^\]]*\] image writer forked, (\d+) MiB copied first")
 
 
 def copied_by(job, pid):

@@ -64,6 +64,10 @@ bool eventually(Cond cond, int ms = 15000) {
 struct Reply {
   bool ok = false;
   std::string text;
+  uint64_t generation = 0;  // a checkpoint's figures (CmdReply's trailing fields)
+  uint32_t processes = 0;
+  uint64_t bytes = 0;
+  uint64_t duration_ms = 0;
 };
 
 // What the fakes of one test received and sent, in order ("101 got Suspend",
@@ -298,7 +302,8 @@ class CoordinatorTest : public ::testing::Test {
     proto::CmdReply reply;
     if (!frame || frame->type != proto::Msg::kCmdReply || !decode_payload(*frame, &reply))
       return {false, "no reply: " + link.error()};
-    return {reply.ok != 0, std::string(reply.text)};
+    return {reply.ok != 0, std::string(reply.text), reply.generation, reply.processes,
+            reply.bytes,   reply.duration_ms};
   }
 
   static bool send_body(CoordinatorLink& link, proto::Msg type, const ByteWriter& w) {

@@ -114,6 +114,9 @@ TEST_F(CoordinatorTest, CheckpointCommitsGenerations) {
     EXPECT_EQ(
         r.text.rfind("checkpoint " + std::to_string(gen) + " committed: 2 images, 24 bytes", 0), 0u)
         << r.text;
+    EXPECT_EQ(r.generation, gen);
+    EXPECT_EQ(r.processes, 2u);
+    EXPECT_EQ(r.bytes, 24u);
     std::string gen_dir = dir_ + "/.ckpt_gen_" + std::to_string(gen);
     EXPECT_EQ(a.dir, gen_dir);
     EXPECT_TRUE(a.got_resume && b.got_resume);
@@ -125,6 +128,9 @@ TEST_F(CoordinatorTest, CheckpointCommitsGenerations) {
         "generation " + std::to_string(gen) + "\n" + a.image() + "\n" + b.image() + "\n\n";
     EXPECT_EQ(manifest.substr(0, head.size()), head);
     EXPECT_NE(manifest.find("\nscheduler: none\nrestart_count: 0\nhosts: testhost\n"),
+              std::string::npos)
+        << manifest;
+    EXPECT_NE(manifest.find("\nduration_ms: " + std::to_string(r.duration_ms) + "\nbytes: 24\n"),
               std::string::npos)
         << manifest;
     for (FakeProcess* p : {&a, &b}) {
@@ -139,6 +145,59 @@ TEST_F(CoordinatorTest, CheckpointCommitsGenerations) {
   EXPECT_TRUE(fs::exists(dir_ + "/.ckpt_gen_2"));
   Reply st = command(proto::Msg::kCmdStatus);
   EXPECT_NE(st.text.find("generation 3, 2 processes, state idle"), std::string::npos) << st.text;
+  EXPECT_NE(st.text.find("\nlast checkpoint: generation 3 at "), std::string::npos) << st.text;
+  EXPECT_NE(st.text.find(", 2 processes, 24 B, took "), std::string::npos) << st.text;
+  Reply js = command(proto::Msg::kCmdStatus, 1);
+  EXPECT_NE(js.text.find("\"last_checkpoint\": {\"generation\": 3, \"time\": \""),
+            std::string::npos)
+      << js.text;
+}
+
+// A command that asks for progress gets CmdProgress frames (the start, each
+// process stopped, each image written) before its reply.
+TEST_F(CoordinatorTest, CheckpointProgressBeforeTheReply) {
+  FakeProcess a(111, "alpha"), b(112, "beta");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  ASSERT_EQ(b.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one();
+  b.serve_one();
+  CoordinatorLink link;
+  link.set_timeout_ms(20000);
+  ASSERT_EQ(link.open(settings_, secret_, proto::Role::kCommand), LinkStatus::kOk);
+  ASSERT_TRUE(link.send_message(proto::Msg::kCmdCheckpoint,
+                                proto::CmdCheckpoint{proto::kCheckpointProgress}));
+  std::vector<proto::CmdProgress> progress;
+  proto::CmdReply reply;
+  for (;;) {
+    auto frame = link.recv();
+    ASSERT_TRUE(frame) << link.error();
+    if (frame->type == proto::Msg::kCmdReply) {
+      ASSERT_TRUE(decode_payload(*frame, &reply));
+      break;
+    }
+    ASSERT_EQ(frame->type, proto::Msg::kCmdProgress);
+    ASSERT_TRUE(decode_payload(*frame, &progress.emplace_back()));
+  }
+  a.wait();
+  b.wait();
+  ASSERT_EQ(reply.ok, 1) << reply.text;
+  EXPECT_EQ(reply.generation, 1u);
+  ASSERT_GE(progress.size(), 4u);  // start, 2 stopped, (snapshots), 1 written
+  EXPECT_EQ(progress.front().stopped, 0u);
+  EXPECT_EQ(progress.front().phase, proto::ProgressPhase::kSuspending);
+  uint32_t stopped = 0, written = 0;
+  for (const auto& p : progress) {
+    EXPECT_EQ(p.generation, 1u);
+    EXPECT_EQ(p.processes, 2u);
+    EXPECT_GE(p.stopped, stopped);  // never backwards
+    EXPECT_GE(p.written, written);
+    stopped = p.stopped;
+    written = p.written;
+  }
+  EXPECT_EQ(stopped, 2u);
+  EXPECT_EQ(written, 1u);  // the last image is followed by the commit, then the reply
+  EXPECT_EQ(progress.back().bytes, 11u);
+  EXPECT_EQ(progress.back().phase, proto::ProgressPhase::kWriting);
 }
 
 TEST_F(CoordinatorTest, FailingWrittenAbortsAndKeepsPreviousGeneration) {
@@ -193,6 +252,50 @@ TEST_F(CoordinatorTest, DisconnectDuringCheckpointAborts) {
   EXPECT_EQ(a.resume.committed, 0);
   EXPECT_FALSE(fs::exists(dir_ + "/.ckpt_gen_1"));
   EXPECT_FALSE(fs::exists(dir_ + "/ckpt_latest"));
+}
+
+// A process gone before it stopped, without saying it exits (killed, or its
+// host lost): the checkpoint fails rather than commit without it.
+TEST_F(CoordinatorTest, ProcessGoneAtSuspendWithoutExitingFailsTheCheckpoint) {
+  FakeProcess a(311, "alpha"), b(312, "beta");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  ASSERT_EQ(b.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one();
+  b.before_reply = [&](proto::Msg m) {
+    if (m == proto::Msg::kSuspend) b.link_.close();
+    return m != proto::Msg::kSuspend;
+  };
+  b.serve_one();
+  Reply r = command(proto::Msg::kCmdCheckpoint);
+  a.wait();
+  b.wait();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.text,
+            "checkpoint 1 failed: process 312 (beta@testhost): gone before it stopped, without "
+            "exiting (killed by a signal, or its host failed)");
+  EXPECT_FALSE(fs::exists(dir_ + "/ckpt_latest"));
+}
+
+// A process that exits on its own before it stopped is not part of the
+// checkpoint, which commits without it.
+TEST_F(CoordinatorTest, ProcessExitingAtSuspendIsLeftOut) {
+  FakeProcess a(321, "alpha"), b(322, "beta");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  ASSERT_EQ(b.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one();
+  b.before_reply = [&](proto::Msg m) {
+    if (m != proto::Msg::kSuspend) return true;
+    b.link_.send(proto::Msg::kExiting);
+    b.link_.close();
+    return false;
+  };
+  b.serve_one();
+  Reply r = command(proto::Msg::kCmdCheckpoint);
+  a.wait();
+  b.wait();
+  EXPECT_TRUE(r.ok) << r.text;
+  EXPECT_TRUE(fs::exists(dir_ + "/.ckpt_gen_1/" + a.image()));
+  EXPECT_FALSE(fs::exists(dir_ + "/.ckpt_gen_1/" + b.image()));
 }
 
 // A checkpoint requested while one runs waits, then gets its own.
@@ -413,6 +516,65 @@ TEST_F(CoordinatorTest, FailedCheckpointKeepsThePreviousGeneration) {
   EXPECT_EQ(generations(), std::vector<int>{1});
   EXPECT_EQ(latest_target(), ".ckpt_gen_1");
   EXPECT_EQ(read_file(dir_ + "/" + a.image()), good);
+}
+
+// The application's own request (ckpt.h): CheckpointRequest from a process
+// runs a checkpoint of every process, and CheckpointDone{ok, text} goes to
+// the asking process after its Resume.
+TEST_F(CoordinatorTest, ProcessRequestGetsCheckpointDoneAfterResume) {
+  FakeProcess a(301, "alpha"), b(302, "beta");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  ASSERT_EQ(b.connect(settings_, secret_), LinkStatus::kOk);
+  for (uint64_t gen = 1; gen <= 2; gen++) {
+    a.serve_one();
+    b.serve_one(gen == 2 ? "disk full" : "");
+    a.link_.send(proto::Msg::kCheckpointRequest);
+    a.wait();
+    b.wait();
+    EXPECT_EQ(a.resume.committed, gen == 1 ? 1 : 0);
+    auto frame = a.link_.recv();
+    ASSERT_TRUE(frame);
+    ASSERT_EQ(frame->type, proto::Msg::kCheckpointDone);
+    proto::CmdReply done;
+    ASSERT_TRUE(decode_payload(*frame, &done));
+    EXPECT_EQ(done.ok, gen == 1 ? 1 : 0) << done.text;
+    std::string text(done.text);
+    if (gen == 1)
+      EXPECT_EQ(text.rfind("checkpoint 1 committed", 0), 0u) << text;
+    else
+      EXPECT_NE(text.find("disk full"), std::string::npos) << text;
+  }
+  EXPECT_EQ(latest_target(), ".ckpt_gen_1");
+  EXPECT_NE(read_file(log_path()).find("asks for a checkpoint"), std::string::npos);
+}
+
+// A request from a process that the running checkpoint has not suspended yet
+// is served by that checkpoint (its image comes after the request): the
+// ranks of an MPI job asking at once get one checkpoint.
+TEST_F(CoordinatorTest, ProcessRequestJoinsACheckpointThatHasNotSuspendedIt) {
+  FakeProcess a(311, "alpha"), b(312, "beta");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  ASSERT_EQ(b.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one("", false, 1, 600);  // Suspended 600 ms after Suspend
+  b.serve_one();
+  b.link_.send(proto::Msg::kCheckpointRequest);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  a.link_.send(proto::Msg::kCheckpointRequest);
+  a.wait();
+  b.wait();
+  for (FakeProcess* p : {&a, &b}) {
+    auto frame = p->link_.recv();
+    ASSERT_TRUE(frame);
+    ASSERT_EQ(frame->type, proto::Msg::kCheckpointDone);
+    proto::CmdReply done;
+    ASSERT_TRUE(decode_payload(*frame, &done));
+    EXPECT_EQ(done.ok, 1) << done.text;
+    EXPECT_EQ(std::string(done.text).rfind("checkpoint 1 committed", 0), 0u) << done.text;
+  }
+  Reply st = command(proto::Msg::kCmdStatus);
+  EXPECT_NE(st.text.find("generation 1, 2 processes, state idle"), std::string::npos) << st.text;
+  EXPECT_EQ(generations(), std::vector<int>{1});
+  EXPECT_NE(read_file(log_path()).find("served by the one being taken"), std::string::npos);
 }
 
 }  // namespace

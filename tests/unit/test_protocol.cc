@@ -248,13 +248,44 @@ TEST(Protocol, CmdStatus) {
 }
 
 TEST(Protocol, CmdReply) {
-  proto::CmdReply in{1, "checkpoint 3 committed"};
+  proto::CmdReply in{1, "checkpoint 3 committed", 3, 2, 1u << 30, 1234};
   auto bytes = encode(in);
   proto::CmdReply out;
   ASSERT_TRUE(decode(bytes, &out));
   EXPECT_EQ(out.ok, 1);
   EXPECT_EQ(out.text, "checkpoint 3 committed");
-  expect_truncations_fail<proto::CmdReply>(bytes);
+  EXPECT_EQ(out.generation, 3u);
+  EXPECT_EQ(out.processes, 2u);
+  EXPECT_EQ(out.bytes, 1u << 30);
+  EXPECT_EQ(out.duration_ms, 1234u);
+  // A reply of an older coordinator ends after the text: the figures read
+  // as 0. Any other prefix fails.
+  size_t old_size = bytes.size() - 28;
+  std::vector<uint8_t> old(bytes.begin(), bytes.begin() + static_cast<long>(old_size));
+  proto::CmdReply older;
+  ASSERT_TRUE(decode(old, &older));
+  EXPECT_EQ(older.text, "checkpoint 3 committed");
+  EXPECT_EQ(older.generation, 0u);
+  expect_truncations_fail<proto::CmdReply>(old);
+  for (size_t n = old_size + 1; n < bytes.size(); n++) {
+    std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<long>(n));
+    EXPECT_FALSE(decode(prefix, &older)) << "prefix of " << n << " bytes decoded";
+  }
+}
+
+TEST(Protocol, CmdProgress) {
+  proto::CmdProgress in{7, proto::ProgressPhase::kWriting, 4, 4, 3, 123456789, 850};
+  auto bytes = encode(in);
+  proto::CmdProgress out;
+  ASSERT_TRUE(decode(bytes, &out));
+  EXPECT_EQ(out.generation, 7u);
+  EXPECT_EQ(out.phase, proto::ProgressPhase::kWriting);
+  EXPECT_EQ(out.processes, 4u);
+  EXPECT_EQ(out.stopped, 4u);
+  EXPECT_EQ(out.written, 3u);
+  EXPECT_EQ(out.bytes, 123456789u);
+  EXPECT_EQ(out.elapsed_ms, 850u);
+  expect_truncations_fail<proto::CmdProgress>(bytes);
 }
 
 TEST(Protocol, CmdRendezvous) {

@@ -181,8 +181,8 @@ enum class FdKind : uint32_t {
   kTty = 5,     // a terminal: becomes ckpt_restart's own
   kPipe = 6,    // a pipe to outside the computation: ckpt_restart's own
   kSocket = 7,
-  kOther =
-      8,  // no family knows it (fanotify, userfaultfd, ...): never in an image, the capture fails
+  // No family knows it (fanotify, userfaultfd, ...): never in an image, the capture fails.
+  kOther = 8,
   kPipeInside = 9,  // an end of a pipe whose both ends are in the process
   kEventfd = 10,
   kTimerfd = 11,

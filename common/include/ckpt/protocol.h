@@ -17,15 +17,22 @@
 // child, or the new image after an Execing process exec'd) is sent Suspend
 // at once and is part of that checkpoint.
 //
+// The application's own request (ckpt_checkpoint() of ckpt.h), empty payload:
+//   CheckpointRequest -> [a whole checkpoint, as above] -> CheckpointDone
+// CheckpointDone carries CmdReply{ok, text} and follows that checkpoint's
+// Resume on the same connection. The request is served by the checkpoint
+// being taken if that has not suspended the process yet, else by the next.
+//
 // A multi-host restart: each ckpt_restart sends CmdRendezvous and waits for
 // the reply until every old host of the checkpoint has been published.
 //
-// Version 2 added Snapshot/Snapshotted, Execing and Outside; CmdRendezvous
-// and CmdHold came later without a version change (a coordinator that
-// predates them closes the connection on receiving them, as on any unknown
-// command), and so did the trailing fields of a process's Hello
-// (committed_generation, rejoining, nonce: absent means 0) and of Welcome
-// (proof: the coordinator's answer to the process's nonce). A runtime
+// Version 2 added Snapshot/Snapshotted, Execing and Outside; CmdRendezvous,
+// CmdHold and CheckpointRequest/CheckpointDone came later without a version
+// change (a coordinator that predates them closes the connection on
+// receiving them, as on any unknown command), and so did the trailing fields
+// of a process's Hello (committed_generation, rejoining, nonce: absent means
+// 0) and of Welcome (proof: the coordinator's answer to the process's
+// nonce). A runtime
 // refuses a Welcome that does not answer its nonce, so this runtime needs a
 // coordinator of this version.
 //
@@ -68,6 +75,7 @@ enum class Msg : uint16_t {
   kResume = 12,
   kKill = 13,
   kSnapshot = 14,
+  kCheckpointDone = 15,  // the answer to CheckpointRequest (payload: CmdReply)
 
   kSuspended = 20,  // process -> coordinator
   kWritten = 21,
@@ -75,6 +83,11 @@ enum class Msg : uint16_t {
   kSnapshotted = 23,
   kExecing = 24,  // about to execve (empty payload); the new image registers again
   kOutside = 25,  // a process left outside the computation (see Outside)
+  // The application asks for a checkpoint (ckpt.h).
+  kCheckpointRequest = 26,
+  // About to exit on its own (exit, _exit; empty payload): a disconnect
+  // that follows is a clean end, not a process killed or a host lost.
+  kExiting = 27,
 
   kCmdCheckpoint = 30,  // command -> coordinator
   kCmdStatus = 31,
@@ -84,7 +97,8 @@ enum class Msg : uint16_t {
   kCmdRendezvous = 35,  // publish a blob, wait for the other hosts (see CmdRendezvous)
   kCmdHold = 36,        // processes are about to register: do not exit (see CmdHold)
 
-  kCmdReply = 40,  // coordinator -> command
+  kCmdReply = 40,     // coordinator -> command
+  kCmdProgress = 41,  // coordinator -> command, while its checkpoint runs (see CmdProgress)
 };
 
 // kCoordinator only in proofs: the coordinator's, over a process's nonce.
@@ -221,6 +235,9 @@ struct Preempt {
 
 // CmdCheckpoint: an empty payload means flags = 0.
 inline constexpr uint8_t kCheckpointThenKill = 1;
+// The command wants CmdProgress frames until its CmdReply (added later
+// without a version change: an older coordinator ignores the bit).
+inline constexpr uint8_t kCheckpointProgress = 2;
 struct CmdCheckpoint {
   uint8_t flags = 0;
   void encode(ByteWriter& w) const { w.put_u8(flags); }
@@ -306,9 +323,31 @@ bool decode_blob_list(std::string_view text, Each each) {
   return r.ok() && r.remaining() == 0;
 }
 
+// The reply to every command. A checkpoint's reply also carries its
+// figures (trailing fields, added later: absent means 0).
 struct CmdReply {
   uint8_t ok = 0;
   std::string_view text;
+  uint64_t generation = 0;   // the checkpoint's generation
+  uint32_t processes = 0;    // images written
+  uint64_t bytes = 0;        // their total size
+  uint64_t duration_ms = 0;  // from the start of Suspend to the commit
+  void encode(ByteWriter& w) const;
+  bool decode(ByteReader& r);
+};
+
+// CmdProgress: how far the running checkpoint is, sent to a command that
+// asked with kCheckpointProgress each time a process stops or has written
+// its image (and when the checkpoint starts).
+enum class ProgressPhase : uint8_t { kSuspending = 0, kSnapshotting = 1, kWriting = 2 };
+struct CmdProgress {
+  uint64_t generation = 0;
+  ProgressPhase phase = ProgressPhase::kSuspending;
+  uint32_t processes = 0;  // taking part
+  uint32_t stopped = 0;    // answered Suspend
+  uint32_t written = 0;    // answered Write
+  uint64_t bytes = 0;      // written so far
+  uint64_t elapsed_ms = 0;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };

@@ -14,7 +14,7 @@
 
 namespace ckpt {
 
-inline constexpr uint32_t kRestoreArgsVersion = 5;
+inline constexpr uint32_t kRestoreArgsVersion = 6;
 inline constexpr uint32_t kMaxRestoreShm = 512;  // shared memory objects
 // The bounds of the id maps, each its own; ckpt_restart refuses a restart
 // that needs more (restore_jump.cc) rather than drop entries.
@@ -22,6 +22,8 @@ inline constexpr uint32_t kMaxRestorePidMap = 2048;
 inline constexpr uint32_t kMaxRestoreShmIds = 512;
 inline constexpr uint32_t kMaxRestoreSemIds = 512;
 inline constexpr uint32_t kMaxRestoreMsgIds = 512;
+// Lazy restart: the most ranges left empty for the filler (more stay eager).
+inline constexpr uint32_t kMaxLazyRanges = 1024;
 
 // Ids that changed at this restart: virtual (as the application knows them)
 // -> real. Laid out as n, then N virtual ids, then N real ones.
@@ -132,6 +134,18 @@ struct RestoreArgs {
   // Virtual -> real network addresses (address_map.h); n = 0 when nothing
   // moved.
   AddressMap addresses;
+
+  // Lazy restart (launcher/restart/lazy_restart.h); n_lazy = 0: eager. After
+  // phase 3 the restorer registers lazy_ranges (moved there empty) with the
+  // userfaultfd lazy_uffd in missing mode and writes one byte to lazy_go_fd
+  // (then closed): the filler process starts filling. The restored runtime
+  // keeps lazy_uffd and lazy_done_fd (a socket to the filler, which writes
+  // 'D' once every page is in) until the fill is over (lazy_fill.h).
+  uint32_t n_lazy;
+  int32_t lazy_uffd;
+  int32_t lazy_go_fd;
+  int32_t lazy_done_fd;
+  RestoreRange lazy_ranges[kMaxLazyRanges];
 };
 
 inline constexpr uint32_t kRestartNoRollback = 1;

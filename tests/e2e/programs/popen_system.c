@@ -66,9 +66,11 @@ static void run_system(int s) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "n=%d; echo \"sys $n $((n*n+7))\" | tr 0-9 a-j >&%d; exit $((n %% 7))",
            s, SYS_FD);
+  errno = 0;
   int st = system(cmd);
   if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != s % 7)
-    fail("step %d: system() gave status 0x%x, expected exit %d", s, st, s % 7);
+    fail("step %d: system() gave status 0x%x (%s), expected exit %d", s, st,
+         st == -1 ? strerror(errno) : "exited", s % 7);
 }
 
 static uint64_t run_popen(int s, FILE* results) {
