@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ckpt/sys.h"
+#include "itimer_rearm.h"
 #include "posix_timers.h"
 #include "runtime/core/pending_signals.h"
 #include "runtime/core/proc_files.h"
@@ -62,9 +63,10 @@ bool capture_time_state(Runtime& rt, MessageString& err) {
 bool restore_time_state(Runtime& rt, int32_t stopped, MessageString& err) {
   SavedTimeState& st = rt.time_state;
   for (int which = 0; which < 3; which++) {
-    if (!st.itimer[which][1]) continue;
-    int64_t v[4] = {st.itimer[which][0] / 1000000, st.itimer[which][0] % 1000000,
-                    st.itimer[which][1] / 1000000, st.itimer[which][1] % 1000000};
+    int64_t value = itimer_rearm_value(st.itimer[which][0], st.itimer[which][1]);
+    if (!value) continue;
+    int64_t v[4] = {st.itimer[which][0] / 1000000, st.itimer[which][0] % 1000000, value / 1000000,
+                    value % 1000000};
     sys::call3(SYS_setitimer, which, reinterpret_cast<long>(v), 0);
   }
   if (!restore_posix_timers(rt, stopped, err)) return false;
