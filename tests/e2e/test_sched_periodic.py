@@ -119,12 +119,17 @@ def wait_for_partial_image(job, gen_dir, proc, min_bytes=32 << 20, timeout=60):
 
 def killed_halfway(job, bins):
     sub = job.subjob("halfway")
-    argv = lambda work: [bins.example("mixed_memory"), "1024", "24", "50", "5"]
+    # 400 ms between steps: the program must outlast a loaded machine's first
+    # checkpoint of 1 GiB (5 s in one CI run) and most of the second.
+    argv = lambda work: [bins.example("mixed_memory"), "1024", "24", "400", "5"]
     _, ref_out = harness.reference_run(sub, harness.Scenario("halfway", argv))
     work = sub.path("run")
     os.makedirs(work)
     out = sub.path("app.out")
-    proc = sub.start([bins.launch, *argv(work)], out, "ckpt_launch (1 GiB)", cwd=work)
+    # Every image full: the second one is large whatever the program wrote
+    # between the two checkpoints, so it is still being written when killed.
+    proc = sub.start([bins.launch, "--full-every", "1", *argv(work)], out, "ckpt_launch (1 GiB)",
+                     cwd=work)
     harness.wait_steps(sub, out, 3, proc, "after ckpt_launch")
     sub.checkpoint("first checkpoint")
     gen = generations(sub.ckpt_dir)[-1]
