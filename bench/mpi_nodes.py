@@ -17,7 +17,9 @@ killed run never printed (the steps between checkpoint and kill are redone
 first; mpi_heat's steps are slow at this size on a small machine). ssh's own share: the time of `ssh NODE true`
 (what `ckpt_restart --hosts` runs first, once per node, in parallel) and of
 `ssh NODE ckpt_restart --help` (one remote command). Prints a table and the
-targets (checkpoint <= 0.5 s, restart <= 1.0 s).
+targets (checkpoint <= 0.5 s, restart <= 1.0 s). The whole job runs twice, with
+CKPT_WRITE_MODE=auto (the default: mpi_heat rewrites all its memory every
+step, so its ranks copy it during the pause) and =fork (copy-on-write).
 """
 
 import argparse
@@ -108,9 +110,10 @@ def job_args(doc, ranks):
     return a, build, heat, int((a.mib * 2**20 * a.ranks / 16) ** 0.5)
 
 
-def measure(build, ranks=8, mib=64, rounds=2):
-    """Runs the job and returns its figures (a dict; "skipped" when the
-    emulated nodes cannot be made here)."""
+def measure(build, ranks=8, mib=64, rounds=2, write_modes=("auto", "fork")):
+    """Runs the job once per write mode (CKPT_WRITE_MODE) and returns its
+    figures (a dict; "skipped" when the emulated nodes cannot be made
+    here)."""
     heat = os.path.join(build, "examples", "mpi_heat")
     n = int((mib * 2**20 * ranks / 16) ** 0.5)
     cl = cluster.Cluster()
@@ -118,56 +121,66 @@ def measure(build, ranks=8, mib=64, rounds=2):
         cl.setup()
     except cluster.Unavailable as e:
         return {"skipped": str(e)}
-    work = cluster.shared_dir("ckpt-bench-mpi-nodes-")
-    ckpt = os.path.join(work, "ckpt")
-    os.makedirs(ckpt)
-    port = 7000 + os.getpid() % 1000
-    env = dict(os.environ, CKPT_DIR=ckpt, CKPT_COORD_PORT=str(port))
-    env.pop("CKPT_COORD_HOST", None)
-    out = os.path.join(work, "heat.out")
-    rows = []
     try:
-        half = ranks // 2
-        launch_env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-                      "OMPI_MCA_plm_rsh_agent": cl.rsh_string(), "CKPT_DIR": ckpt, "CKPT_COORD_PORT": str(port)}
-        argv = [os.path.join(build, "launcher", "ckpt_launch"), "mpirun", "--oversubscribe", "-np", str(ranks),
-                "--host", f"ckh1:{half},ckh2:{half}", heat, "1000000", str(n), "20"]
-        remote = (f"cd {shlex.quote(work)} && env " + " ".join(shlex.quote(f"{k}={v}") for k, v in launch_env.items())
-                  + " " + " ".join(shlex.quote(x) for x in argv) + f" > {out} 2> {out}.err")
-        proc = subprocess.Popen([*cl.ssh(), "ckh1", remote], stdin=subprocess.DEVNULL)
-        wait_steps(out, 3, proc, "launch", 300)
-        coord = dict(env, CKPT_COORD_HOST=cluster.netns_hosts.HOSTS["ckh1"])
-        plans = ["ckh1=ckh1,ckh2=ckh2"] * rounds + ["ckh1=ckh2,ckh2=ckh3", "ckh2=ckh1,ckh3=ckh2"][:rounds]
-        for i, plan in enumerate(plans):
-            wall, text = command(build, coord, "--checkpoint")
-            m = re.search(r" in ([\d.]+) s \(", text)  # ckpt_command's summary line
-            command(build, coord, "--kill")
-            proc.wait(timeout=60)
-            last = last_step(out)  # the last step the killed run printed
-            t0 = time.monotonic()
-            proc = subprocess.Popen([os.path.join(build, "launcher", "ckpt_restart"), "--dir", ckpt, "--hosts", plan,
-                                     "--rsh", cl.rsh_string(), ckpt], env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"r{i}.err"), "wb"))
-            coord = dict(env, CKPT_COORD_HOST="127.0.0.1")
-            registered = wait_registered(build, coord, ranks + 4, proc, t0)
-            # Every rank progressed: a step the killed run never printed (each
-            # step ends in an MPI_Allreduce of all ranks; the steps between the
-            # checkpoint and the kill are done again first).
-            while last_step(out) <= last:
-                if proc.poll() is not None or time.monotonic() - t0 > 300:
-                    raise RuntimeError(f"restart {plan}: no new step (status {proc.poll()})")
-                time.sleep(0.005)
-            rows.append({"plan": plan, "checkpoint_s": wall, "coordinator_s": float(m.group(1)) if m else None,
-                         "registered_s": registered, "restart_s": time.monotonic() - t0})
+        rows = []
+        for mode in write_modes:
+            rows += [dict(row, write_mode=mode) for row in run_job(cl, build, heat, n, ranks, rounds, mode)]
         ssh_true = min(timed([*cl.ssh(), "ckh2", "true"]) for _ in range(3))
         ssh_cmd = min(timed([*cl.ssh(), "ckh2", os.path.join(build, "launcher", "ckpt_restart"), "--help"])
                       for _ in range(3))
-        command(build, coord, "--kill")
-        proc.wait(timeout=60)
     finally:
         cl.teardown()
     return {"ranks": ranks, "mib_per_rank": mib, "grid_n": n, "rounds": rows, "ssh_true_s": ssh_true,
             "ssh_command_s": ssh_cmd}
+
+
+def run_job(cl, build, heat, n, ranks, rounds, write_mode):
+    """One job under CKPT_WRITE_MODE=write_mode: its checkpoint and restart
+    rows, in place then moved."""
+    work = cluster.shared_dir("ckpt-bench-mpi-nodes-")
+    ckpt = os.path.join(work, "ckpt")
+    os.makedirs(ckpt)
+    port = 7000 + (os.getpid() + len(write_mode)) % 1000
+    env = dict(os.environ, CKPT_DIR=ckpt, CKPT_COORD_PORT=str(port))
+    env.pop("CKPT_COORD_HOST", None)
+    out = os.path.join(work, "heat.out")
+    rows = []
+    half = ranks // 2
+    launch_env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                  "OMPI_MCA_plm_rsh_agent": cl.rsh_string(), "CKPT_DIR": ckpt, "CKPT_COORD_PORT": str(port),
+                  "CKPT_WRITE_MODE": write_mode}
+    argv = [os.path.join(build, "launcher", "ckpt_launch"), "mpirun", "--oversubscribe", "-np", str(ranks),
+            "--host", f"ckh1:{half},ckh2:{half}", heat, "1000000", str(n), "20"]
+    remote = (f"cd {shlex.quote(work)} && env " + " ".join(shlex.quote(f"{k}={v}") for k, v in launch_env.items())
+              + " " + " ".join(shlex.quote(x) for x in argv) + f" > {out} 2> {out}.err")
+    proc = subprocess.Popen([*cl.ssh(), "ckh1", remote], stdin=subprocess.DEVNULL)
+    wait_steps(out, 3, proc, "launch", 300)
+    coord = dict(env, CKPT_COORD_HOST=cluster.netns_hosts.HOSTS["ckh1"])
+    plans = ["ckh1=ckh1,ckh2=ckh2"] * rounds + ["ckh1=ckh2,ckh2=ckh3", "ckh2=ckh1,ckh3=ckh2"][:rounds]
+    for i, plan in enumerate(plans):
+        wall, text = command(build, coord, "--checkpoint")
+        m = re.search(r" in ([\d.]+) s \(", text)  # ckpt_command's summary line
+        command(build, coord, "--kill")
+        proc.wait(timeout=60)
+        last = last_step(out)  # the last step the killed run printed
+        t0 = time.monotonic()
+        proc = subprocess.Popen([os.path.join(build, "launcher", "ckpt_restart"), "--dir", ckpt, "--hosts", plan,
+                                 "--rsh", cl.rsh_string(), ckpt], env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"r{i}.err"), "wb"))
+        coord = dict(env, CKPT_COORD_HOST="127.0.0.1")
+        registered = wait_registered(build, coord, ranks + 4, proc, t0)
+        # Every rank progressed: a step the killed run never printed (each
+        # step ends in an MPI_Allreduce of all ranks; the steps between the
+        # checkpoint and the kill are done again first).
+        while last_step(out) <= last:
+            if proc.poll() is not None or time.monotonic() - t0 > 300:
+                raise RuntimeError(f"restart {plan}: no new step (status {proc.poll()})")
+            time.sleep(0.005)
+        rows.append({"plan": plan, "checkpoint_s": wall, "coordinator_s": float(m.group(1)) if m else None,
+                     "registered_s": registered, "restart_s": time.monotonic() - t0})
+    command(build, coord, "--kill")
+    proc.wait(timeout=60)
+    return rows
 
 
 def report_lines(r):
@@ -178,11 +191,12 @@ def report_lines(r):
         return ["", f"MPI job across nodes: skipped ({r['skipped']})"]
     lines = ["", f"MPI job across nodes: {r['ranks']} ranks of mpi_heat (N={r['grid_n']}, ~{r['mib_per_rank']} MiB "
              f"per rank) on 2 emulated nodes, Open MPI over TCP, ssh launch",
-             f"{'restart plan':24} {'checkpoint s':>13} {'(coordinator)':>14} {'all registered s':>17} "
-             f"{'a new step s':>13}"]
+             f"{'write mode':10} {'restart plan':24} {'checkpoint s':>13} {'(coordinator)':>14} "
+             f"{'all registered s':>17} {'a new step s':>13}"]
     for row in r["rounds"]:
         coord = row["coordinator_s"]
-        lines.append(f"{row['plan']:24} {row['checkpoint_s']:13.2f} {coord if coord is not None else float('nan'):14.2f} "
+        lines.append(f"{row.get('write_mode', 'auto'):10} {row['plan']:24} {row['checkpoint_s']:13.2f} "
+                     f"{coord if coord is not None else float('nan'):14.2f} "
                      f"{row['registered_s']:17.2f} {row['restart_s']:13.2f}")
     lines.append(f"ssh share: `ssh NODE true` {r['ssh_true_s']:.2f} s (the reachability probe, nodes in parallel); "
                  f"one remote command {r['ssh_command_s']:.2f} s")
