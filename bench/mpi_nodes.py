@@ -7,8 +7,12 @@ tests/e2e/cluster.py's nodes (own network, UTS, PID and mount namespaces,
 real sshd; needs root). `ckpt_launch mpirun -np R --host ckh1:R/2,ckh2:R/2
 mpi_heat STEPS N 20` is started on ckh1 through ssh, N chosen so that each
 rank holds about MIB MiB (two N x N/R int64 grids). Then `rounds` times:
-checkpoint (wall clock of `ckpt_command --checkpoint` and the coordinator's
-own figure), kill, restart with `ckpt_restart --hosts` through ssh and time
+a checkpoint while the job runs on (wall clock of `ckpt_command
+--checkpoint` and the coordinator's own figure; the first since the launch
+or restart), two more steps, then the checkpoint that moves the job
+(`ckpt_command --checkpoint --kill`: the last of this run, as a
+preemption's, for which the runtime forks its writers), restart with
+`ckpt_restart --hosts` through ssh and time
 until every rank made progress (rank 0 prints a step line only after an
 MPI_Allreduce of all ranks), first in place (ckh1=ckh1,ckh2=ckh2), then moved
 (ckh1=ckh2,ckh2=ckh3 and back); restart is timed twice: until the
@@ -160,7 +164,9 @@ def run_job(cl, build, heat, n, ranks, rounds, write_mode):
     for i, plan in enumerate(plans):
         wall, text = command(build, coord, "--checkpoint")
         m = re.search(r" in ([\d.]+) s \(", text)  # ckpt_command's summary line
-        command(build, coord, "--kill")
+        wait_steps(out, steps(out) + 2, proc, "after the checkpoint")
+        last_wall, text = command(build, coord, "--checkpoint", "--kill")
+        m_last = re.search(r" in ([\d.]+) s \(", text)
         proc.wait(timeout=60)
         last = last_step(out)  # the last step the killed run printed
         t0 = time.monotonic()
@@ -177,6 +183,8 @@ def run_job(cl, build, heat, n, ranks, rounds, write_mode):
                 raise RuntimeError(f"restart {plan}: no new step (status {proc.poll()})")
             time.sleep(0.005)
         rows.append({"plan": plan, "checkpoint_s": wall, "coordinator_s": float(m.group(1)) if m else None,
+                     "last_checkpoint_s": last_wall,
+                     "last_coordinator_s": float(m_last.group(1)) if m_last else None,
                      "registered_s": registered, "restart_s": time.monotonic() - t0})
     command(build, coord, "--kill")
     proc.wait(timeout=60)
@@ -192,14 +200,18 @@ def report_lines(r):
     lines = ["", f"MPI job across nodes: {r['ranks']} ranks of mpi_heat (N={r['grid_n']}, ~{r['mib_per_rank']} MiB "
              f"per rank) on 2 emulated nodes, Open MPI over TCP, ssh launch",
              f"{'write mode':10} {'restart plan':24} {'checkpoint s':>13} {'(coordinator)':>14} "
-             f"{'all registered s':>17} {'a new step s':>13}"]
+             f"{'--kill s':>9} {'(coordinator)':>14} {'all registered s':>17} {'a new step s':>13}"]
+    nan = float("nan")
     for row in r["rounds"]:
-        coord = row["coordinator_s"]
+        coord, last = row["coordinator_s"], row.get("last_coordinator_s")
         lines.append(f"{row.get('write_mode', 'auto'):10} {row['plan']:24} {row['checkpoint_s']:13.2f} "
-                     f"{coord if coord is not None else float('nan'):14.2f} "
+                     f"{coord if coord is not None else nan:14.2f} {row.get('last_checkpoint_s', nan):9.2f} "
+                     f"{last if last is not None else nan:14.2f} "
                      f"{row['registered_s']:17.2f} {row['restart_s']:13.2f}")
     lines.append(f"ssh share: `ssh NODE true` {r['ssh_true_s']:.2f} s (the reachability probe, nodes in parallel); "
                  f"one remote command {r['ssh_command_s']:.2f} s")
+    lines.append("checkpoint: the job runs on (the first since launch or restart); --kill: "
+                 "`ckpt_command --checkpoint --kill`, which moves the job")
     lines.append("targets: checkpoint <= 0.5 s, restart <= 1.0 s (restart = until every rank made progress)")
     return lines
 

@@ -71,12 +71,14 @@ void Suspend::encode(ByteWriter& w) const {
   w.put_u64(generation);
   w.put_str(dir);
   w.put_u8(name_host);
+  w.put_u8(last);
 }
 
 bool Suspend::decode(ByteReader& r) {
   generation = r.u64();
   dir = r.str();
   name_host = r.u8();
+  last = r.remaining() ? r.u8() : 0;
   return r.ok();
 }
 

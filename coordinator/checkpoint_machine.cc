@@ -30,7 +30,7 @@ PhaseTraits traits(CheckpointMachine::Phase phase) {
 
 }  // namespace
 
-std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now) {
+std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now, bool last) {
   if (active()) return CheckpointResult{false, "a checkpoint is already running"};
   std::vector<Peer*> procs = peers_.processes();
   if (std::string why = gate_ ? gate_() : ""; !why.empty()) {
@@ -50,6 +50,7 @@ std::optional<CheckpointResult> CheckpointMachine::start(Clock::time_point now) 
   many_hosts_ = std::any_of(procs.begin(), procs.end(), [&](const Peer* p) {
     return p->process.host != procs[0]->process.host;
   });
+  last_ = last;
   stopped_ = written_ = 0;
   bytes_ = 0;
   started_ = now;
@@ -70,7 +71,7 @@ void CheckpointMachine::enlist(Peer& peer) {
 
 void CheckpointMachine::suspend(Peer& peer) {
   peer.state = ProcessState::kSuspending;
-  peer.conn.queue_message(proto::Msg::kSuspend, proto::Suspend{gen_, dir_, many_hosts_});
+  peer.conn.queue_message(proto::Msg::kSuspend, proto::Suspend{gen_, dir_, many_hosts_, last_});
 }
 
 void CheckpointMachine::on_registered(Peer& peer) {

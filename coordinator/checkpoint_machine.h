@@ -71,7 +71,8 @@ class CheckpointMachine {
   }
   // Starts a checkpoint. Fails at once (result returned) when there is no
   // process or the generation dir cannot be created; nullopt once started.
-  std::optional<CheckpointResult> start(Clock::time_point now);
+  // `last`: the computation is killed once it commits (proto::Suspend::last).
+  std::optional<CheckpointResult> start(Clock::time_point now, bool last = false);
 
   // A process was welcomed: while suspending, it joins the checkpoint.
   void on_registered(Peer& peer);
@@ -125,6 +126,7 @@ class CheckpointMachine {
   uint64_t gen_ = 0;
   std::string dir_;          // the generation dir, for late joiners' Suspend
   bool many_hosts_ = false;  // image names carry the host
+  bool last_ = false;        // the computation is killed once it commits
   std::vector<Participant> parts_;
   uint32_t stopped_ = 0;  // Suspended ok, this checkpoint
   uint32_t written_ = 0;  // Written ok

@@ -5,18 +5,19 @@
 
 namespace ckpt {
 
-void CheckpointQueue::request(Done done, Clock::time_point now) {
+void CheckpointQueue::request(Done done, Clock::time_point now, bool last) {
   if (machine_.active() || !queued_.empty()) {
     if (machine_.active()) log_line("checkpoint requested while one runs: it will follow");
     queued_.push_back(std::move(done));
+    queued_last_ = queued_last_ || last;
     return;
   }
   running_.push_back(std::move(done));
-  start(now);
+  start(now, last);
 }
 
-void CheckpointQueue::start(Clock::time_point now) {
-  if (auto failed = machine_.start(now)) {
+void CheckpointQueue::start(Clock::time_point now, bool last) {
+  if (auto failed = machine_.start(now, last)) {
     std::vector<Done> waiters = std::move(running_);
     running_.clear();
     deliver(std::move(waiters), *failed);
@@ -37,7 +38,9 @@ void CheckpointQueue::on_tick(Clock::time_point now) {
   if (!machine_.active() && !queued_.empty()) {
     running_ = std::move(queued_);
     queued_.clear();
-    start(now);
+    bool last = queued_last_;
+    queued_last_ = false;
+    start(now, last);
   }
 }
 

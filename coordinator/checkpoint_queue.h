@@ -21,8 +21,10 @@ class CheckpointQueue {
   explicit CheckpointQueue(CheckpointMachine& machine) : machine_(machine) {}
 
   // `done` is called exactly once, from request() itself if the checkpoint
-  // cannot start, else from a later on_tick().
-  void request(Done done, Clock::time_point now);
+  // cannot start, else from a later on_tick(). `last`: the requester kills
+  // the computation once the checkpoint commits (CheckpointMachine::start);
+  // a checkpoint serving several requests is the last if one of them says so.
+  void request(Done done, Clock::time_point now, bool last = false);
   // Served by the running checkpoint (machine active): for a requester the
   // running checkpoint has not captured yet.
   void join_running(Done done) { running_.push_back(std::move(done)); }
@@ -33,12 +35,13 @@ class CheckpointQueue {
   void on_tick(Clock::time_point now);
 
  private:
-  void start(Clock::time_point now);
+  void start(Clock::time_point now, bool last);
   static void deliver(std::vector<Done> waiters, const CheckpointResult& result);
 
   CheckpointMachine& machine_;
   std::vector<Done> running_;  // served by the running checkpoint
   std::vector<Done> queued_;   // served by the next one
+  bool queued_last_ = false;   // one of them kills the computation after it
 };
 
 }  // namespace ckpt

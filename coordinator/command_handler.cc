@@ -90,7 +90,7 @@ void CommandHandler::checkpoint(PeerId command, bool then_kill, bool progress,
             },
             Clock::now());
       },
-      now);
+      now, then_kill);
 }
 
 // To every command that asked, about whichever checkpoint runs (a request

@@ -36,7 +36,7 @@ void Preemption::on_preempt(const Peer& from, uint32_t signo, Clock::time_point 
   block_sigterm(true);
   log_line("preemption: %s from process %s: checkpointing the computation, then ending it",
            sig.c_str(), from.process.label().c_str());
-  queue_.request([this](const CheckpointResult& result) { on_checkpoint_done(result); }, now);
+  queue_.request([this](const CheckpointResult& result) { on_checkpoint_done(result); }, now, true);
 }
 
 void Preemption::on_checkpoint_done(const CheckpointResult& result) {

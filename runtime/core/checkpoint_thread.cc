@@ -167,7 +167,8 @@ uint64_t copy_budget() {
 // copied instead of sharing every page copy-on-write (copy_first.h).
 bool wants_dirty_copy() {
   const WriteModeInput& in = g_write_mode.input;
-  if (g_write_mode.mode != WriteMode::kFork || in.setting != WriteModeSetting::kAuto) return false;
+  if (g_write_mode.mode != WriteMode::kFork || in.setting != WriteModeSetting::kAuto || in.last)
+    return false;
   DirtyCopySetting s = dirty_copy_setting();
   return s == DirtyCopySetting::kAlways ||
          (s == DirtyCopySetting::kAuto && in.copy_bytes >= kMinCopyBytes);
@@ -218,7 +219,7 @@ void handle_suspend(Runtime& rt, ByteReader& in) {
   // After a lazy restart, the memory must be complete before it is saved.
   lazy_fill_wait_before_checkpoint();
   // Sample the application and prepare a copy while it still runs.
-  g_write_mode = forked_writes_enabled() ? choose_write_mode_now() : WriteModeChoice{};
+  g_write_mode = forked_writes_enabled() ? choose_write_mode_now(msg.last != 0) : WriteModeChoice{};
   check_parent_image();  // reads the previous image while the application runs
   if (g_write_mode.mode == WriteMode::kCopy)
     prepare_copy_buffer(copy_budget());

@@ -63,12 +63,14 @@ int g_sample_age = -1;  // -1: never sampled
 
 }  // namespace
 
-WriteModeChoice choose_write_mode_now() {
+WriteModeChoice choose_write_mode_now(bool last) {
   WriteModeChoice c;
   WriteModeInput& in = c.input;
   in.setting = parse_write_mode(getenv("CKPT_WRITE_MODE"));
   in.copy_limit = copy_limit_from_env();
+  in.last = last;
   if (in.setting == WriteModeSetting::kFork) return c;
+  if (last && in.setting == WriteModeSetting::kAuto) return c;  // fork, nothing to sample
   // The kernel's counter (smaps_rollup's Anonymous: would walk every page
   // table: 15-20 ms per GiB at each checkpoint).
   if (!read_fields("/proc/self/status", "RssAnon:", &in.copy_bytes)) return c;

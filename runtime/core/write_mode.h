@@ -3,8 +3,9 @@
 // a process with enough private memory samples how fast it touches it
 // (clear the pages' referenced bits, wait kTouchSampleMs, count them again in
 // /proc/self/smaps_rollup) at its first checkpoint and every
-// kResampleEvery-th one after. Runs on the checkpoint thread while the
-// application still runs; malloc-free.
+// kResampleEvery-th one after (not for the last checkpoint, which forks in
+// auto mode). Runs on the checkpoint thread while the application still
+// runs; malloc-free.
 #pragma once
 
 #include "write_mode_policy.h"
@@ -19,6 +20,7 @@ struct WriteModeChoice {
   WriteModeInput input;
 };
 
-WriteModeChoice choose_write_mode_now();
+// `last`: proto::Suspend::last.
+WriteModeChoice choose_write_mode_now(bool last);
 
 }  // namespace ckpt

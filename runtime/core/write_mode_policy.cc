@@ -39,7 +39,7 @@ WriteMode choose_write_mode(const WriteModeInput& in) {
   if (in.setting == WriteModeSetting::kFork || !copy_fits(in)) return WriteMode::kFork;
   if (in.setting == WriteModeSetting::kCopy)
     return in.copy_bytes ? WriteMode::kCopy : WriteMode::kFork;
-  if (in.copy_bytes < kMinCopyBytes) return WriteMode::kFork;
+  if (in.last || in.copy_bytes < kMinCopyBytes) return WriteMode::kFork;
   return fork_cost_s(in) > copy_cost_s(in) ? WriteMode::kCopy : WriteMode::kFork;
 }
 

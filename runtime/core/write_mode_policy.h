@@ -9,8 +9,11 @@
 //     of that memory (~0.1 s per GiB) and the process needs that much more
 //     memory until the image is written, but it takes no fault afterwards.
 // The choice compares the two costs from the rate at which the process
-// touched its memory just before the checkpoint. Pure functions: the unit
-// tests run them as they are.
+// touched its memory just before the checkpoint; for the last checkpoint of
+// a computation (it is killed once it commits: a preemption, `ckpt_command
+// --checkpoint --kill`) nothing the application loses afterwards counts and
+// the shortest commit wins: fork. Pure functions: the unit tests run them
+// as they are.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,7 @@ struct WriteModeInput {
   uint64_t touched_per_s = 0;   // bytes of memory the process touched per second (sampled)
   uint64_t mem_available = 0;   // MemAvailable
   uint64_t copy_limit = ~0ull;  // CKPT_COPY_MAX_MIB, in bytes
+  bool last = false;            // the computation is killed once this checkpoint commits
 };
 
 // Below this, both ways cost little: fork, and do not sample.

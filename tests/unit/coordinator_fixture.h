@@ -149,7 +149,8 @@ class FakeProcess {
   bool answer_snapshot = true;  // false: never answer Snapshot
   EventLog* events = nullptr;
 
-  std::string dir;  // from Suspend
+  std::string dir;                 // from Suspend
+  std::vector<bool> suspend_last;  // each Suspend's `last`
   uint64_t snapshot_generation = 0;
   bool got_resume = false;
   proto::Resume resume;
@@ -190,6 +191,7 @@ class FakeProcess {
         proto::Suspend s;
         decode_payload(*frame, &s);
         dir = std::string(s.dir);
+        suspend_last.push_back(s.last != 0);
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
         if (!answer(frame->type)) return false;
         reply(proto::Msg::kSuspended, proto::Suspended{1, ""});

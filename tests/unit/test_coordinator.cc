@@ -447,6 +447,16 @@ TEST_F(CoordinatorTest, CheckpointThenKill) {
   ASSERT_TRUE(a.kill_status.has_value());
   EXPECT_EQ(*a.kill_status, -1);  // SIGKILL, as --kill
   EXPECT_EQ(latest_target(), ".ckpt_gen_1");
+  EXPECT_EQ(a.suspend_last, std::vector<bool>{true});  // the shortest commit wins
+}
+
+TEST_F(CoordinatorTest, APlainCheckpointIsNotTheLast) {
+  FakeProcess a(915, "alpha");
+  ASSERT_EQ(a.connect(settings_, secret_), LinkStatus::kOk);
+  a.serve_one();
+  ASSERT_TRUE(command(proto::Msg::kCmdCheckpoint).ok);
+  a.wait();
+  EXPECT_EQ(a.suspend_last, std::vector<bool>{false});
 }
 
 TEST_F(CoordinatorTest, CheckpointThenKillDoesNotKillWhenTheCheckpointFails) {
@@ -486,6 +496,8 @@ TEST_F(CoordinatorTest, PreemptFromTwoProcessesCheckpointsOnceThenExits143) {
   ASSERT_TRUE(a.kill_status && b.kill_status);
   EXPECT_EQ(*a.kill_status, proto::kPreemptExitStatus);
   EXPECT_EQ(*b.kill_status, proto::kPreemptExitStatus);
+  EXPECT_EQ(a.suspend_last, std::vector<bool>{true});
+  EXPECT_EQ(b.suspend_last, std::vector<bool>{true});
   EXPECT_EQ(generations(), std::vector<int>{1});
   EXPECT_EQ(latest_target(), ".ckpt_gen_1");
   EXPECT_EQ(read_file(marker), "requeued\n");

@@ -162,13 +162,19 @@ TEST(Protocol, TextMsg) {
 }
 
 TEST(Protocol, Suspend) {
-  proto::Suspend in{5, "/data/.ckpt_gen_5"};
+  proto::Suspend in{5, "/data/.ckpt_gen_5", 1, 1};
   auto bytes = encode(in);
   proto::Suspend out;
   ASSERT_TRUE(decode(bytes, &out));
   EXPECT_EQ(out.generation, 5u);
   EXPECT_EQ(out.dir, "/data/.ckpt_gen_5");
-  expect_truncations_fail<proto::Suspend>(bytes);
+  EXPECT_EQ(out.name_host, 1);
+  EXPECT_EQ(out.last, 1);
+  // Without its last byte: an older sender's Suspend, not the last one.
+  std::vector<uint8_t> older(bytes.begin(), bytes.end() - 1);
+  ASSERT_TRUE(decode(older, &out));
+  EXPECT_EQ(out.last, 0);
+  expect_truncations_fail<proto::Suspend>(older);
 }
 
 TEST(Protocol, Resume) {

@@ -71,6 +71,15 @@ TEST(WriteMode, ForksWhenMemoryIsShort) {
   EXPECT_EQ(choose_write_mode(in), WriteMode::kFork);
 }
 
+TEST(WriteMode, TheLastCheckpointForks) {
+  // Killed once it commits: the faults after the fork cost nothing.
+  auto sweeper = input(kGiB, 128 * kGiB);
+  sweeper.last = true;
+  EXPECT_EQ(choose_write_mode(sweeper), WriteMode::kFork);
+  sweeper.setting = WriteModeSetting::kCopy;  // unless the user says copy
+  EXPECT_EQ(choose_write_mode(sweeper), WriteMode::kCopy);
+}
+
 TEST(WriteMode, OverrideWins) {
   auto sweeper = input(kGiB, 128 * kGiB);
   sweeper.setting = WriteModeSetting::kFork;

@@ -161,6 +161,11 @@ struct Suspend {
   // The computation spans several hosts: image names carry the host, as
   // pids of different hosts may be equal.
   uint8_t name_host = 0;
+  // The computation is killed once this checkpoint commits (a preemption,
+  // `ckpt_command --checkpoint --kill`): the shortest commit wins, what the
+  // application would lose afterwards does not count. Absent (a sender
+  // older than this field): 0.
+  uint8_t last = 0;
   void encode(ByteWriter& w) const;
   bool decode(ByteReader& r);
 };
