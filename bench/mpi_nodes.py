@@ -30,6 +30,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -188,6 +189,7 @@ def run_job(cl, build, heat, n, ranks, rounds, write_mode):
                      "registered_s": registered, "restart_s": time.monotonic() - t0})
     command(build, coord, "--kill")
     proc.wait(timeout=60)
+    shutil.rmtree(work, ignore_errors=True)
     return rows
 
 

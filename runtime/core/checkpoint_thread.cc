@@ -326,9 +326,12 @@ void handle_resume(Runtime& rt, ByteReader& in) {
     log_line(LogLevel::kDebug, line.view());
   }
   abandon_checkpoint(rt);  // after a commit: nothing left to drop
-  // The application runs again: make the next dirty copy's buffer ready
-  // now rather than in the next checkpoint.
-  if (wants_dirty_copy()) prepare_dirty_copy(copy_budget());
+  // The application runs again: make the buffer the next checkpoint's copy
+  // (or dirty copy) wants ready now rather than in that checkpoint.
+  if (g_write_mode.prepare_after && msg.committed)
+    prepare_copy_buffer(copy_budget());
+  else if (wants_dirty_copy())
+    prepare_dirty_copy(copy_budget());
 }
 
 enum class Wait { kMessage, kIdle, kGone };

@@ -68,6 +68,7 @@ uint8_t* g_buffer = nullptr;
 uint64_t g_buffer_len = 0;
 long g_buffer_pid = 0;
 bool g_buffer_fresh = false;  // never written: all zero
+uint64_t g_buffer_ready = 0;  // bytes of it known populated
 
 // A mapping whose pages only the application writes: private, anonymous
 // (not the brk heap, where the runtime's own start-up allocations live),
@@ -216,6 +217,7 @@ void unmap_buffer() {
   if (own_buffer()) sys::munmap(g_buffer, g_buffer_len);
   g_buffer = nullptr;
   g_buffer_len = 0;
+  g_buffer_ready = 0;
 }
 
 bool keep_buffer() {
@@ -239,7 +241,9 @@ bool ensure_buffer(uint64_t span, bool dense, bool* fresh) {
   g_buffer_pid = sys::getpid();
   sys::call3(sys::kMadvise, p, static_cast<long>(len), MADV_DONTFORK);
   // One populate call costs less than a fault per page during the copy.
-  if (dense) sys::call3(sys::kMadvise, p, static_cast<long>(span), kMadvPopulateWrite);
+  g_buffer_ready = 0;
+  if (dense && sys::call3(sys::kMadvise, p, static_cast<long>(span), kMadvPopulateWrite) == 0)
+    g_buffer_ready = span;
   *fresh = g_buffer_fresh = true;
   return true;
 }
@@ -273,6 +277,8 @@ void prepare_copy_buffer(uint64_t budget) {
   g_count = 0;
 }
 
+uint64_t copy_buffer_ready_bytes() { return own_buffer() ? g_buffer_ready : 0; }
+
 bool copy_before_fork(uint64_t budget, uint64_t* copied_bytes) {
   *copied_bytes = 0;
   uint64_t resident = 0;
@@ -296,6 +302,7 @@ bool copy_before_fork(uint64_t budget, uint64_t* copied_bytes) {
   sys::call3(sys::kMadvise, reinterpret_cast<long>(g_buffer), static_cast<long>(g_buffer_len),
              MADV_DOFORK);
   *copied_bytes = resident;
+  if (g_buffer_ready < resident) g_buffer_ready = resident;  // as many pages written
   return true;
 }
 
@@ -702,6 +709,7 @@ void forget_copy() {
   g_runs = nullptr;    // not in the image either
   g_buffer = nullptr;  // not in the image
   g_buffer_len = 0;
+  g_buffer_ready = 0;
 }
 
 }  // namespace ckpt

@@ -25,6 +25,8 @@ inline constexpr int kMaxCopiedRegions = 256;
 // buffer the next copy_before_fork will need (the first touch of new memory
 // costs 0.5-0.8 s per GiB here, more under load).
 void prepare_copy_buffer(uint64_t budget);
+// Bytes of this process's buffer, mapped and populated (0: none yet).
+uint64_t copy_buffer_ready_bytes();
 // Copies what fits in `budget` bytes of resident pages. False if nothing was
 // copied (the writer then forks as usual). Memory holding the calling
 // thread's stack or the runtime's data is never copied.

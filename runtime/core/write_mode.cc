@@ -9,7 +9,9 @@
 
 #include "ckpt/byte_codec.h"
 #include "ckpt/sys.h"
+#include "copy_first.h"
 #include "fork_fence.h"
+#include "log.h"
 #include "proc_files.h"
 
 namespace ckpt {
@@ -57,6 +59,27 @@ uint64_t copy_limit_from_env() {
   return mib << 20;
 }
 
+// With CKPT_VERBOSE: the choice and what it rested on.
+void log_choice(const WriteModeChoice& c) {
+  if (!log_enabled(LogLevel::kInfo)) return;
+  const WriteModeInput& in = c.input;
+  MessageString line;
+  line.append(c.mode == WriteMode::kCopy ? "write mode copy: " : "write mode fork: ");
+  if (in.last) {
+    line.append("the computation is killed once this checkpoint commits");
+  } else {
+    line.append_uint(in.copy_bytes >> 20).append(" MiB anonymous, touched ");
+    line.append_uint(in.touched_per_s >> 20).append(" MiB/s; faults would cost ");
+    line.append_uint(static_cast<uint64_t>(fork_cost_s(in) * 1000)).append(" ms, a copy ");
+    line.append_uint(static_cast<uint64_t>(copy_cost_s(in) * 1000)).append(" ms");
+    uint64_t missing = in.buffer_ready < in.copy_bytes ? in.copy_bytes - in.buffer_ready : 0;
+    if (missing >= 1ull << 20)
+      line.append(" (with ").append_uint(missing >> 20).append(" MiB of buffer to make)");
+    if (c.prepare_after) line.append("; the buffer is made after this checkpoint");
+  }
+  log_line(LogLevel::kInfo, line.view());
+}
+
 // The last sampled rate and how many checkpoints ago it was taken.
 uint64_t g_touched_per_s = 0;
 int g_sample_age = -1;  // -1: never sampled
@@ -70,7 +93,10 @@ WriteModeChoice choose_write_mode_now(bool last) {
   in.copy_limit = copy_limit_from_env();
   in.last = last;
   if (in.setting == WriteModeSetting::kFork) return c;
-  if (last && in.setting == WriteModeSetting::kAuto) return c;  // fork, nothing to sample
+  if (last && in.setting == WriteModeSetting::kAuto) {  // fork, nothing to sample
+    log_choice(c);
+    return c;
+  }
   // The kernel's counter (smaps_rollup's Anonymous: would walk every page
   // table: 15-20 ms per GiB at each checkpoint).
   if (!read_fields("/proc/self/status", "RssAnon:", &in.copy_bytes)) return c;
@@ -87,7 +113,10 @@ WriteModeChoice choose_write_mode_now(bool last) {
     }
     in.touched_per_s = g_touched_per_s;
   }
+  in.buffer_ready = copy_buffer_ready_bytes();
   c.mode = choose_write_mode(in);
+  c.prepare_after = copy_wins_once_ready(in);
+  if (in.setting == WriteModeSetting::kAuto && in.copy_bytes >= kMinCopyBytes) log_choice(c);
   return c;
 }
 

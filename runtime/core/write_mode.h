@@ -18,6 +18,7 @@ inline constexpr int kResampleEvery = 8;
 struct WriteModeChoice {
   WriteMode mode = WriteMode::kFork;
   WriteModeInput input;
+  bool prepare_after = false;  // copy_wins_once_ready: make the buffer after the resume
 };
 
 // `last`: proto::Suspend::last.

@@ -32,7 +32,9 @@ double fork_cost_s(const WriteModeInput& in) {
 }
 
 double copy_cost_s(const WriteModeInput& in) {
-  return static_cast<double>(in.copy_bytes) / kCopyBytesPerS;
+  uint64_t missing = in.copy_bytes > in.buffer_ready ? in.copy_bytes - in.buffer_ready : 0;
+  return static_cast<double>(in.copy_bytes) / kCopyBytesPerS +
+         static_cast<double>(missing) / kPopulateBytesPerS;
 }
 
 WriteMode choose_write_mode(const WriteModeInput& in) {
@@ -41,6 +43,14 @@ WriteMode choose_write_mode(const WriteModeInput& in) {
     return in.copy_bytes ? WriteMode::kCopy : WriteMode::kFork;
   if (in.last || in.copy_bytes < kMinCopyBytes) return WriteMode::kFork;
   return fork_cost_s(in) > copy_cost_s(in) ? WriteMode::kCopy : WriteMode::kFork;
+}
+
+bool copy_wins_once_ready(const WriteModeInput& in) {
+  if (in.setting != WriteModeSetting::kAuto || in.last) return false;
+  if (choose_write_mode(in) != WriteMode::kFork) return false;
+  WriteModeInput ready = in;
+  ready.buffer_ready = in.copy_bytes;
+  return choose_write_mode(ready) == WriteMode::kCopy;
 }
 
 }  // namespace ckpt

@@ -45,14 +45,17 @@ TEST(WriteMode, LowDirtyRateForks) {
 }
 
 TEST(WriteMode, BreakEven) {
-  // Copy when the faults cost more than one copy: touched pages x fault
-  // cost > bytes / copy bandwidth, with the write lasting bytes / writer rate.
+  // Copy when the faults cost more than one copy into the ready buffer:
+  // touched pages x fault cost > bytes / copy bandwidth, with the write
+  // lasting bytes / writer rate.
   uint64_t bytes = kGiB;
   double write_s = static_cast<double>(bytes) / kWriterBytesPerS;
   double pages_even = (static_cast<double>(bytes) / kCopyBytesPerS) / kCowFaultS;
   auto rate_even = static_cast<uint64_t>(pages_even * 4096 / write_s);
-  EXPECT_EQ(choose_write_mode(input(bytes, rate_even / 2)), WriteMode::kFork);
-  EXPECT_EQ(choose_write_mode(input(bytes, rate_even * 2)), WriteMode::kCopy);
+  auto below = input(bytes, rate_even / 2), above = input(bytes, rate_even * 2);
+  below.buffer_ready = above.buffer_ready = bytes;
+  EXPECT_EQ(choose_write_mode(below), WriteMode::kFork);
+  EXPECT_EQ(choose_write_mode(above), WriteMode::kCopy);
 }
 
 TEST(WriteMode, SmallProcessesFork) {
@@ -78,6 +81,27 @@ TEST(WriteMode, TheLastCheckpointForks) {
   EXPECT_EQ(choose_write_mode(sweeper), WriteMode::kFork);
   sweeper.setting = WriteModeSetting::kCopy;  // unless the user says copy
   EXPECT_EQ(choose_write_mode(sweeper), WriteMode::kCopy);
+}
+
+TEST(WriteMode, MakingTheBufferCounts) {
+  // 64 MiB, touched at 300 MiB/s: the faults (~50 ms) cost more than a copy
+  // into a ready buffer (~34 ms), less than making that buffer first.
+  auto in = input(64 * kMiB, 300 * kMiB);
+  EXPECT_EQ(choose_write_mode(in), WriteMode::kFork);
+  EXPECT_NEAR(copy_cost_s(in), 64.0 * kMiB / kCopyBytesPerS + 64.0 * kMiB / kPopulateBytesPerS,
+              1e-9);
+  EXPECT_TRUE(copy_wins_once_ready(in));  // made after this checkpoint
+  in.buffer_ready = 64 * kMiB;
+  EXPECT_EQ(choose_write_mode(in), WriteMode::kCopy);
+  EXPECT_FALSE(copy_wins_once_ready(in));  // copy already chosen
+  // A sweeper copies at once, buffer or not.
+  auto sweeper = input(kGiB, 128 * kGiB);
+  EXPECT_EQ(choose_write_mode(sweeper), WriteMode::kCopy);
+  // Neither for the last checkpoint, nor when a copy would never win.
+  in.buffer_ready = 0;
+  in.last = true;
+  EXPECT_FALSE(copy_wins_once_ready(in));
+  EXPECT_FALSE(copy_wins_once_ready(input(64 * kMiB, 1 * kMiB)));
 }
 
 TEST(WriteMode, OverrideWins) {
