@@ -25,7 +25,26 @@ uint64_t realtime_ns() {
 
 }  // namespace
 
+void ImageWriter::keep_tail(const void* a, size_t an, const void* b, size_t bn) {
+  const size_t keep = bytes_ % kPageSize;  // bytes_ counts a and b already
+  auto* out = tail_ + keep;
+  auto take = [&out](const void* p, size_t n, size_t want) {
+    const size_t k = n < want ? n : want;
+    out -= k;
+    std::memcpy(out, static_cast<const uint8_t*>(p) + n - k, k);
+    return want - k;
+  };
+  // Fill tail_ backwards: the end of b, then of a, then what it held (which
+  // stays where it is: a and b did not cross a block boundary then).
+  take(a, an, take(b, bn, keep));
+}
+
 bool ImageWriter::write_all(const void* a, size_t an, const void* b, size_t bn) {
+  if (sink_) {
+    if (!sink_->append(a, an, b, bn)) return fail(sink_->error() ? sink_->error() : -EIO);
+    bytes_ += an + bn;
+    return true;
+  }
   struct iovec iov[2] = {{const_cast<void*>(a), an}, {const_cast<void*>(b), bn}};
   int first = 0;
   const int count = bn ? 2 : 1;
@@ -45,6 +64,7 @@ bool ImageWriter::write_all(const void* a, size_t an, const void* b, size_t bn) 
       iov[first].iov_len -= left;
     }
   }
+  keep_tail(a, an, b, bn);
   behind_.wrote_up_to(bytes_);
   return true;
 }
@@ -63,6 +83,7 @@ bool ImageWriter::write_header(uint64_t generation) {
   h.created_ns = realtime_ns();
   h.generation = generation;
   h.header_crc = crc32c(&h, offsetof(FileHeader, header_crc));
+  link_crc_ = crc32c(&h, sizeof(h));
   header_written_ = true;
   return write_all(&h, sizeof(h), nullptr, 0);
 }
@@ -94,6 +115,7 @@ bool ImageWriter::add_section(Tag tag, const void* payload, size_t n) {
   s.tag = static_cast<uint32_t>(tag);
   s.size = n;
   s.crc = crc32c(payload, n);
+  link_crc_ = crc32c(&s, sizeof(s), link_crc_);
   end_.sections++;
   return write_all(&s, sizeof(s), payload, n);
 }
@@ -108,8 +130,11 @@ bool ImageWriter::finish() {
   s.tag = static_cast<uint32_t>(Tag::kEnd);
   s.size = w.size();
   s.crc = crc32c(w.data(), w.size());
+  link_crc_ = crc32c(&s, sizeof(s), link_crc_);
   finished_ = true;
-  return write_all(&s, sizeof(s), w.data(), w.size());
+  if (!write_all(&s, sizeof(s), w.data(), w.size())) return false;
+  if (sink_ && !sink_->finish()) return fail(sink_->error() ? sink_->error() : -EIO);
+  return true;
 }
 
 }  // namespace ckpt::image

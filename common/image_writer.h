@@ -17,6 +17,21 @@
 
 namespace ckpt::image {
 
+// Where an ImageWriter's bytes go instead of its fd's write(2) (a sink that
+// writes the image with direct I/O, runtime/core/direct_image_sink.h).
+// append() takes the next bytes of the file, a then b; finish() puts every
+// byte taken on the file (before the caller's fsync). error(): the first
+// failure's -errno, 0 if none.
+class ImageSink {
+ public:
+  virtual bool append(const void* a, size_t an, const void* b, size_t bn) = 0;
+  virtual bool finish() = 0;
+  virtual int error() const = 0;
+
+ protected:
+  ~ImageSink() = default;
+};
+
 class ImageWriter {
  public:
   explicit ImageWriter(int fd) : fd_(fd), behind_(fd) {}
@@ -48,9 +63,19 @@ class ImageWriter {
   // The End section with the counts of everything written before it.
   bool finish();
 
+  // From now on the bytes go to `sink` (finish() finishes it too). The bytes
+  // already written end with partial_block(): the last bytes_written() % 4096
+  // of them, for a sink that writes whole 4 KiB blocks.
+  void redirect(ImageSink* sink) { sink_ = sink; }
+  const uint8_t* partial_block() const { return tail_; }
+
   // -errno of the first failure, 0 if none.
   int error() const { return error_; }
   uint64_t bytes_written() const { return bytes_; }
+  // The image's link checksum (image_lineage.h: the header and every section
+  // header), as image_link_crc() would read it back from the file.
+  uint32_t link_crc() const { return link_crc_; }
+  int fd() const { return fd_; }
   const EndRecord& counts() const { return end_; }
 
  private:
@@ -60,14 +85,18 @@ class ImageWriter {
   }
   bool write_all(const void* a, size_t an, const void* b, size_t bn);
   bool account(Tag tag, const void* payload, size_t n);
+  void keep_tail(const void* a, size_t an, const void* b, size_t bn);
 
   int fd_;
   int error_ = 0;
   bool header_written_ = false;
   bool finished_ = false;
   uint64_t bytes_ = 0;
+  uint32_t link_crc_ = 0;
   EndRecord end_;
   WriteBehind behind_;  // the disk writes while the image is still being made
+  ImageSink* sink_ = nullptr;
+  uint8_t tail_[kPageSize] = {};  // the file's last bytes_ % kPageSize bytes
 };
 
 }  // namespace ckpt::image

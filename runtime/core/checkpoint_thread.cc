@@ -280,7 +280,7 @@ void handle_write(Runtime& rt) {
     ok = g_suspended && write_image(rt, g_job, err);
     if (!g_suspended) err.append("threads are not suspended");
   }
-  if (ok) note_image_written(g_job.generation, g_job.out.bytes);
+  if (ok) note_image_written(g_job.generation, g_job.out.bytes, g_job.out.identity);
   uint8_t buf[1024];
   ByteWriter out(buf, sizeof(buf));
   proto::Written msg;

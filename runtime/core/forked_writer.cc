@@ -24,6 +24,7 @@ struct WriterResult {
   int32_t done;
   int32_t ok;
   uint64_t bytes;
+  ImageIdentity identity;
   char error[512];
   uint32_t n_huge;
   Range huge[200];  // regions backed by transparent huge pages
@@ -88,6 +89,7 @@ void pace_writer(int nice_delta) {
   bool ok = write_image(rt, job, err);
   g_result->ok = ok;
   g_result->bytes = job.out.bytes;
+  g_result->identity = job.out.identity;
   size_t n = err.size() < sizeof(g_result->error) - 1 ? err.size() : sizeof(g_result->error) - 1;
   std::memcpy(g_result->error, err.c_str(), n);
   g_result->error[n] = 0;
@@ -151,6 +153,7 @@ bool finish_forked_writer(ImageJob& job, MessageString& err) {
   if (g_result->done) collapse_huge_pages(*g_result);
   if (ok) {
     job.out.bytes = g_result->bytes;
+    job.out.identity = g_result->identity;
   } else if (g_result->done) {
     err.append(g_result->error);
   } else {

@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "ckpt/maps.h"
 #include "ckpt/sys.h"
 #include "common/image_writer.h"
 #include "copy_first.h"
+#include "direct_image_sink.h"
 #include "dirty_tracking.h"
 #include "incremental_image.h"
 #include "log.h"
@@ -43,7 +45,8 @@ bool write_error(const image::ImageWriter& w, MessageString& err) {
   return false;
 }
 
-bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageString& err) {
+bool write_sections(Runtime& rt, image::ImageWriter& w, DirectImageSink& sink, ImageJob& job,
+                    MessageString& err) {
   ByteWriter section;
   // 1. Header.
   if (!w.write_header(job.generation)) return write_error(w, err);
@@ -84,7 +87,7 @@ bool write_sections(Runtime& rt, image::ImageWriter& w, ImageJob& job, MessageSt
   MemoryPlan plan;
   bool ok = plan_memory(plan, err) && write_shm_objects(w, err);
   shm_capture_end();
-  ok = ok && write_memory(plan, w, compression_level(), err);
+  ok = ok && write_memory(plan, w, compression_level(), sink, err);
   finish_memory(plan);
   if (!ok) return false;
   // 11. End, with the counts a reader checks against.
@@ -130,6 +133,7 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
   if (rt.rank >= 0) job.out.name.append('r').append_int(rt.rank).append('_');
   job.out.name.append_int(rt.vpid).append(".img");
   job.out.bytes = 0;
+  job.out.identity = ImageIdentity{};
   job.path.clear();
   job.path.append(dir).append('/').append(job.out.name.view());
   job.tmp.clear();
@@ -166,30 +170,47 @@ bool prepare_image(Runtime& rt, ImageJob& job, std::string_view dir, MessageStri
 
 namespace {
 
-// CKPT_VERBOSE: how long making the image and its final fsync took.
-void log_write_times(const image::ImageWriter& w, int64_t t0, int64_t t1, int64_t t2) {
+// CKPT_VERBOSE: how the image was written, how long making it and its final
+// fsync took.
+void log_write_times(const image::ImageWriter& w, const DirectImageSink& sink, int64_t t0,
+                     int64_t t1, int64_t t2) {
   if (!log_enabled(LogLevel::kInfo)) return;
   MessageString msg;
-  msg.append("image ").append_int(static_cast<long>(w.bytes_written() >> 20));
-  msg.append(" MiB: sections ").append_int((t1 - t0) / 1000000).append(" ms, final fsync ");
+  msg.append("image ").append_int(static_cast<long>(w.bytes_written() >> 20)).append(" MiB");
+  if (sink.started())
+    msg.append(sink.refused() ? " (direct I/O refused: page cache)" : " (direct I/O)");
+  msg.append(": sections ").append_int((t1 - t0) / 1000000).append(" ms, final fsync ");
   msg.append_int((t2 - t1) / 1000000).append(" ms");
   log_line(LogLevel::kInfo, msg.view());
+}
+
+// The file as written, for the next checkpoint's check of its parent.
+void note_identity(int fd, const image::ImageWriter& w, ImageIdentity& id) {
+  struct stat st;
+  id.known = sys::call2(sys::kFstat, fd, reinterpret_cast<long>(&st)) == 0 &&
+             static_cast<uint64_t>(st.st_size) == w.bytes_written();
+  id.link_crc = w.link_crc();
+  id.ino = st.st_ino;
+  id.size = static_cast<uint64_t>(st.st_size);
+  id.mtime_ns = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + st.st_mtim.tv_nsec;
 }
 
 }  // namespace
 
 bool write_image(Runtime& rt, ImageJob& job, MessageString& err) {
   image::ImageWriter w(job.fd);
+  DirectImageSink sink;  // big images: write_memory() hands the writer over to it
   const int64_t t0 = monotonic_ns();
-  bool ok = write_sections(rt, w, job, err);
+  bool ok = write_sections(rt, w, sink, job, err);
   const int64_t t1 = monotonic_ns();
   if (ok) {
     long r = sys::fsync(job.fd);
-    log_write_times(w, t0, t1, monotonic_ns());
+    log_write_times(w, sink, t0, t1, monotonic_ns());
     if (r < 0) {
       err.append("cannot sync ").append(job.tmp.view()).append(": ").append(errno_name(-r));
       ok = false;
     }
+    note_identity(job.fd, w, job.out.identity);
   }
   if (ok) {
     long r = sys::rename(job.tmp.c_str(), job.path.c_str());

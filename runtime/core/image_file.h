@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "fixed_string.h"
+#include "incremental_image.h"
 #include "plugins/fd/fd_capture.h"
 #include "runtime.h"
 
@@ -19,6 +20,7 @@ namespace ckpt {
 struct WrittenImage {
   FixedString<256> name;  // file name inside the generation directory
   uint64_t bytes = 0;
+  ImageIdentity identity;  // the file as written (incremental_image.h)
 };
 
 struct ImageJob {

@@ -36,6 +36,7 @@ struct Link {
   uint64_t bytes = 0;        // its size
   uint64_t full_bytes = 0;   // the size of its chain's full image
   uint64_t delta_bytes = 0;  // the incremental images' sizes since then, this one included
+  ImageIdentity identity;    // as written (unknown after a restart)
 };
 
 Link g_committed;  // the last image of this process in a committed generation
@@ -147,6 +148,18 @@ bool map_pages(const RegionRecord* regions, int count) {
 
 }  // namespace
 
+namespace {
+
+// The file is the one this process wrote, unchanged since.
+bool as_written(const ImageIdentity& id, const struct stat& st) {
+  const uint64_t mtime_ns =
+      static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + st.st_mtim.tv_nsec;
+  return id.known && id.ino == st.st_ino && id.size == static_cast<uint64_t>(st.st_size) &&
+         id.mtime_ns == mtime_ns;
+}
+
+}  // namespace
+
 void check_parent_image() {
   g_parent_checked_generation = 0;
   if (!g_committed.generation) return;
@@ -158,9 +171,14 @@ void check_parent_image() {
   uint64_t generation = 0;
   uint32_t crc = 0;
   struct stat st;
-  if (image::image_link_crc(static_cast<int>(fd), &crc, &generation) &&
-      generation == g_committed.generation &&
-      sys::call2(sys::kFstat, fd, reinterpret_cast<long>(&st)) == 0) {
+  bool stat_ok = sys::call2(sys::kFstat, fd, reinterpret_cast<long>(&st)) == 0;
+  if (stat_ok && as_written(g_committed.identity, st)) {
+    crc = g_committed.identity.link_crc;
+    generation = g_committed.generation;
+  } else if (!stat_ok || !image::image_link_crc(static_cast<int>(fd), &crc, &generation)) {
+    generation = 0;
+  }
+  if (generation && generation == g_committed.generation) {
     g_parent_checked_generation = generation;
     g_parent_crc = crc;
     if (!g_committed.bytes) {  // restored from it: its size was not known
@@ -175,7 +193,8 @@ void check_parent_image() {
 }
 
 // CKPT_VERBOSE: what the scan found and how long it took (in the pause).
-void log_scan(uint64_t start_ns) {
+// Pages the last scan found written, in every tracked mapping.
+uint64_t scanned_written_pages(int* mappings) {
   const TrackedVma* vmas;
   int n = scanned_vmas(&vmas);
   uint64_t written = 0;
@@ -184,6 +203,13 @@ void log_scan(uint64_t start_ns) {
       const PageRange& r = scan_ranges()[vmas[i].written + k];
       written += (r.end - r.start) / kPage;
     }
+  if (mappings) *mappings = n;
+  return written;
+}
+
+void log_scan(uint64_t start_ns) {
+  int n = 0;
+  uint64_t written = scanned_written_pages(&n);
   MessageString msg;
   msg.append("dirty-page scan: ").append_int(n).append(" mappings, ").append_int(written);
   msg.append(" pages written since the last one, ").append_int((monotonic_ns() - start_ns) / 1000);
@@ -230,6 +256,8 @@ void plan_incremental(uint64_t generation, std::string_view image_path) {
 }
 
 bool incremental_planned() { return g_delta; }
+
+uint64_t delta_bytes_planned() { return g_delta ? scanned_written_pages(nullptr) * kPage : 0; }
 
 bool write_lineage(image::ImageWriter& w, MessageString& err) {
   image::LineageRecord rec;
@@ -306,10 +334,11 @@ void release_delta_pages() {
   g_maps = nullptr;
 }
 
-void note_image_written(uint64_t generation, uint64_t bytes) {
+void note_image_written(uint64_t generation, uint64_t bytes, const ImageIdentity& identity) {
   if (g_planned.generation != generation) return;
   g_pending = g_planned;
   g_pending.bytes = bytes;
+  g_pending.identity = identity;
   bool delta = g_pending.chain_length > 1;
   if (!delta) g_pending.full_bytes = bytes;
   if (delta) g_pending.delta_bytes += bytes;

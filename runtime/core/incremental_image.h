@@ -26,10 +26,23 @@ class ImageWriter;
 
 namespace ckpt {
 
+// An image file as its writer left it: its link checksum (image_lineage.h)
+// and the file's inode, size and modification time after the final fsync.
+// The next checkpoint checks its parent against it with one fstat instead of
+// reading every section header back (from the disk, after a direct write).
+struct ImageIdentity {
+  bool known = false;
+  uint32_t link_crc = 0;
+  uint64_t ino = 0, size = 0, mtime_ns = 0;
+};
+
 void check_parent_image();
 void plan_incremental(uint64_t generation, std::string_view image_path);
 // Whether the image being taken is incremental (after plan_incremental).
 bool incremental_planned();
+// The memory an incremental image stores at most: the pages written since
+// its parent (0 for a full image).
+uint64_t delta_bytes_planned();
 bool write_lineage(image::ImageWriter& w, MessageString& err);
 // Marks a region kContentDelta when this image is incremental and the
 // region was tracked since the parent.
@@ -42,7 +55,7 @@ bool delta_chunk_pages(uint32_t region, uint64_t first_page, uint32_t pages, uin
 // After write_memory: frees the writer's page maps.
 void release_delta_pages();
 
-void note_image_written(uint64_t generation, uint64_t bytes);
+void note_image_written(uint64_t generation, uint64_t bytes, const ImageIdentity& identity);
 void note_generation_committed(uint64_t generation);
 
 // A forked child of the application: no image of its own yet.

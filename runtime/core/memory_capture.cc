@@ -14,6 +14,7 @@
 #include "common/chunk_codec.h"
 #include "common/image_writer.h"
 #include "copy_first.h"
+#include "direct_image_sink.h"
 #include "futex.h"
 #include "incremental_image.h"
 #include "plugins/shm/shm_capture.h"
@@ -58,6 +59,20 @@ bool embed_files() {
     g_embed_files = v && *v == '1';
   }
   return g_embed_files;
+}
+
+// Images with at least this much memory to store are written with direct
+// I/O (direct_image_sink.h): below it the slots' 8 MiB would be a large
+// share of what the process holds, and the page cache is quick enough.
+constexpr uint64_t kDirectIoMinBytes = 32ull << 20;
+int g_direct_io = -1;
+
+bool direct_io_allowed() {
+  if (g_direct_io < 0) {
+    const char* v = getenv("CKPT_DIRECT_IO");
+    g_direct_io = !(v && *v == '0');
+  }
+  return g_direct_io;
 }
 
 void by_reference(const MapEntry& e, RegionRecord& r) {
@@ -429,7 +444,31 @@ void mark_huge_regions(MemoryPlan& plan) {
 
 }  // namespace
 
-void read_memory_settings() { embed_files(); }
+void read_memory_settings() {
+  embed_files();
+  direct_io_allowed();
+}
+
+namespace {
+
+// Memory of the regions stored whole, and the pages written since the
+// parent image in the delta regions.
+uint64_t content_bytes(const MemoryPlan& plan) {
+  uint64_t n = delta_bytes_planned();
+  for (int i = 0; i < plan.count; i++) {
+    const RegionRecord& r = plan.regions[i];
+    if (r.has_content && r.has_content != image::kContentDelta) n += r.end - r.start;
+  }
+  return n;
+}
+
+void maybe_write_direct(const MemoryPlan& plan, image::ImageWriter& writer, DirectImageSink& sink) {
+  if (!direct_io_allowed() || content_bytes(plan) < kDirectIoMinBytes) return;
+  if (sink.start(writer.fd(), writer.bytes_written(), writer.partial_block()))
+    writer.redirect(&sink);
+}
+
+}  // namespace
 
 int huge_regions(const image::RegionRecord** regions, const uint32_t** indices) {
   *regions = g_regions;
@@ -437,7 +476,8 @@ int huge_regions(const image::RegionRecord** regions, const uint32_t** indices) 
   return g_n_huge;
 }
 
-bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, MessageString& err) {
+bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, DirectImageSink& sink,
+                  MessageString& err) {
   mark_huge_regions(plan);
   ByteWriter scratch;
   if (!writer.add_records(image::Tag::kMemRegions, plan.regions, plan.count, scratch)) {
@@ -445,6 +485,7 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Messa
     return false;
   }
   if (!write_kept_pages(plan.regions, plan.count, writer, err)) return false;
+  maybe_write_direct(plan, writer, sink);
   WorkShared w;
   w.plan = &plan;
   w.n_tasks = count_tasks(plan);

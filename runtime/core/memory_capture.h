@@ -14,6 +14,8 @@ class ImageWriter;
 
 namespace ckpt {
 
+class DirectImageSink;
+
 inline constexpr int kMaxRegions = 16384;
 
 struct MemoryPlan {
@@ -30,8 +32,12 @@ int cut_excluded(const MapEntry& e, MapEntry* parts);
 void read_memory_settings();
 // Snapshot the address space. `exclude`: ranges owned by the runtime.
 bool plan_memory(MemoryPlan& plan, MessageString& err);
-// MemRegions section, then every chunk. `level`: zstd level, 0 = raw.
-bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, MessageString& err);
+// MemRegions section, then every chunk. `level`: zstd level, 0 = raw. The
+// chunks of a big image go to the disk directly through `sink`
+// (direct_image_sink.h; CKPT_DIRECT_IO=0: never), which the writer's
+// finish() finishes.
+bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, DirectImageSink& sink,
+                  MessageString& err);
 // Undo temporary protections.
 void finish_memory(MemoryPlan& plan);
 // Regions the last plan found backed by transparent huge pages.
