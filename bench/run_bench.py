@@ -128,7 +128,7 @@ def run_parts(args, bins, workdir, results):
                                        args.soak_interval)),
         ("lazy", lambda: lazy.run_lazy(bins, workdir, 256 if quick else 1024, args.reps or (1 if quick else 3))),
         ("incremental", lambda: incremental.run_incremental(bins, workdir, 256 if quick else 1024, 10,
-                                                            2 if quick else 3)),
+                                                            2 if quick else 5)),
         ("nodes", lambda: mpi_nodes.measure(os.path.abspath(args.build), 8, 16 if quick else 64,
                                             1 if quick else 2)),
     ]

@@ -30,6 +30,7 @@ void ImageWriter::keep_tail(const void* a, size_t an, const void* b, size_t bn) 
   auto* out = tail_ + keep;
   auto take = [&out](const void* p, size_t n, size_t want) {
     const size_t k = n < want ? n : want;
+    if (k == 0) return want;  // p may be null (no second part)
     out -= k;
     std::memcpy(out, static_cast<const uint8_t*>(p) + n - k, k);
     return want - k;

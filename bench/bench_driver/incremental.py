@@ -192,7 +192,7 @@ def medians(runs):
             for k in keys}
 
 
-def run_incremental(bins, workdir, mib=1024, percent=10, rounds=3):
+def run_incremental(bins, workdir, mib=1024, percent=10, rounds=5):
     on = run_sequence(bins, workdir, mib, percent, rounds, True)
     off = run_sequence(bins, workdir, mib, percent, rounds, False)
     result = {"mib": mib, "percent": percent, "rounds": rounds, "tracking": on, "no_tracking": off}

@@ -45,7 +45,7 @@ def run_floors(bins, workdir, sizes_mib):
                            job.path("floors.json"), 600)
     finally:
         job.cleanup()
-    out = {"write_fsync_bps": {}}
+    out = {"write_fsync_bps": {}, "write_direct_bps": {}}
     for r in rows:
         name, bps = r["name"], r.get("bytes_per_second")
         if name.startswith("BM_memcpy"):
@@ -59,6 +59,9 @@ def run_floors(bins, workdir, sizes_mib):
         elif name.startswith("BM_write_fsync/"):
             mib = int(name.split("/")[1]) >> 20
             out["write_fsync_bps"][str(mib)] = bps
+        elif name.startswith("BM_write_direct/") and bps:
+            mib = int(name.split("/")[1]) >> 20
+            out["write_direct_bps"][str(mib)] = bps
     return out
 
 

@@ -85,6 +85,7 @@ def floors_for(floors, mib):
     return {
         "memcpy_s": t(floors.get("memcpy_bps")),
         "write_fsync_s": t(floors.get("write_fsync_bps", {}).get(str(mib))),
+        "write_direct_s": t(floors.get("write_direct_bps", {}).get(str(mib))),
         "zstd-1_s": t(floors.get("zstd-1_bps")),
         "zstd1_s": t(floors.get("zstd1_bps")),
         "unzstd-1_s": t(floors.get("unzstd-1_bps")),
@@ -239,6 +240,7 @@ def memory_table(results):
     row("extra memory, restart (MiB)", "restart_extra_mib", 0, crit["restart_extra_mib"])
     fl = [floors_for(floors, c["mib"]) for c in cases]
     for key, label, d in (("memcpy_s", "floor: memcpy (s)", 3), ("write_fsync_s", "floor: write+fsync raw (s)", 3),
+                          ("write_direct_s", "floor: O_DIRECT write raw (s)", 3),
                           ("zstd-1_s", "floor: zstd -1, 1 core (s)", 3), ("zstd1_s", "floor: zstd 1, 1 core (s)", 3),
                           ("unzstd-1_s", "floor: unzstd -1, 1 core (s)", 3),
                           ("unzstd1_s", "floor: unzstd 1, 1 core (s)", 3),
