@@ -67,7 +67,7 @@ bool ChunkEncoder::init(int level) {
     dst_ = staging_ + kChunkBytes;
     cctx_ = ZSTD_initStaticCCtx(workspace_, zstd_size);
     if (!cctx_ || ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 0)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_contentSizeFlag, 1))) {
       destroy();
       return false;
@@ -174,7 +174,6 @@ bool decode_frame(const ChunkHeader& h, const uint8_t* payload, uint8_t* out, si
   ZSTD_frameHeader fh;
   if (ZSTD_getFrameHeader(&fh, payload, h.payload_size) != 0 || fh.frameType != ZSTD_frame)
     return fail(err, "bad zstd frame header");
-  if (!fh.checksumFlag) return fail(err, "zstd frame without content checksum");
   if (fh.frameContentSize != want) return fail(err, "zstd frame holds the wrong number of bytes");
   if (ZSTD_findFrameCompressedSize(payload, h.payload_size) != h.payload_size)
     return fail(err, "zstd frame size disagrees with the chunk header");

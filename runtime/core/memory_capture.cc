@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -172,6 +173,7 @@ struct WorkShared {
   std::atomic<int> error{0};  // -errno
   int pagemap;
   int level;
+  int idle_worker = -1;  // the worker that runs SCHED_IDLE, if any
   // Addresses in memory that changes while it is written: the writer's own
   // stack and the runtime's data. Chunks there are copied before encoding.
   uint64_t volatile_addrs[4];
@@ -191,8 +193,16 @@ uint8_t* map_scratch() {
   return p < 0 ? nullptr : reinterpret_cast<uint8_t*>(p);
 }
 
-void chunk_worker(void* arg) {
-  auto& w = *static_cast<WorkShared*>(arg);
+// SCHED_IDLE (a worker that takes only a CPU nothing else wants) or back to
+// the ordinary policy: a worker holding the write lock must not wait behind
+// the application for a CPU while the others wait for it.
+void set_idle(bool idle) {
+  struct sched_param param = {};
+  sys::call3(SYS_sched_setscheduler, 0, idle ? SCHED_IDLE : SCHED_OTHER,
+             reinterpret_cast<long>(&param));
+}
+
+void encode_chunks(WorkShared& w, bool idle) {
   image::ChunkEncoder enc;
   if (!enc.init(w.level)) {
     w.error.store(-ENOMEM);
@@ -250,9 +260,11 @@ void chunk_worker(void* arg) {
       w.error.store(-ENOMEM);
       break;
     }
+    if (idle) set_idle(false);
     w.write_lock.lock();
     bool ok = w.writer->add_section(image::Tag::kMemChunk, out);
     w.write_lock.unlock();
+    if (idle) set_idle(true);
     if (!ok) {
       w.error.store(w.writer->error() ? w.writer->error() : -EIO);
       break;
@@ -260,6 +272,14 @@ void chunk_worker(void* arg) {
   }
   if (scratch) sys::munmap(scratch, kScratchBytes);
   enc.destroy();
+}
+
+void chunk_worker(void* arg) { encode_chunks(*static_cast<WorkShared*>(arg), false); }
+
+// A worker that encodes only on a CPU the application leaves idle.
+void idle_chunk_worker(void* arg) {
+  set_idle(true);
+  encode_chunks(*static_cast<WorkShared*>(arg), true);
 }
 
 size_t count_tasks(const MemoryPlan& plan) {
@@ -510,14 +530,15 @@ bool write_memory(MemoryPlan& plan, image::ImageWriter& writer, int level, Direc
   // (a few chunks) is written by the checkpoint thread alone.
   int n_workers = usable_cpus();
   if (n_workers > 8) n_workers = 8;
-  // Copy-first: the application runs on meanwhile and has nothing to wait
-  // for; leave it a CPU.
-  if (full_copy_in_use() && n_workers > 1) n_workers--;
   map_copy_in_writer();
   if (static_cast<size_t>(n_workers) > w.n_tasks / 8 + 1)
     n_workers = static_cast<int>(w.n_tasks / 8 + 1);
+  // Copy-first: the application runs on meanwhile and has nothing to wait
+  // for; the last worker takes only a CPU it leaves idle (SCHED_IDLE).
+  if (full_copy_in_use() && n_workers > 1) w.idle_worker = n_workers - 1;
   RawThread workers[8];
-  for (int i = 1; i < n_workers; i++) raw_thread_start(workers[i], chunk_worker, &w);
+  for (int i = 1; i < n_workers; i++)
+    raw_thread_start(workers[i], i == w.idle_worker ? idle_chunk_worker : chunk_worker, &w);
   chunk_worker(&w);
   for (int i = 1; i < n_workers; i++) raw_thread_join(workers[i]);
   if (w.pagemap >= 0) sys::close(w.pagemap);

@@ -21,6 +21,7 @@
 #include "common/image_reader.h"
 #include "common/image_writer.h"
 #include "gtest/gtest.h"
+#include "zstd.h"
 
 namespace ckpt::image {
 namespace {
@@ -351,6 +352,36 @@ TEST(ChunkEncoder, ChoosesRawZstdOrNothing) {
   EXPECT_LT(h.payload_size, 1000u);
   EXPECT_FALSE(enc.encode(0, 0, m.data, kChunkPages + 1, nullptr, out));
   EXPECT_FALSE(enc.init(1000));
+}
+
+// Frames carry no XXH64 since 2026-12-07 (the section's CRC32C covers
+// them, checked by every reader first); older images' frames do, and still
+// decode, their checksum checked by zstd.
+TEST(ChunkDecoder, ReadsFramesWithAndWithoutContentChecksum) {
+  std::vector<uint8_t> pages(4 * kPageSize);
+  for (size_t i = 0; i < pages.size(); i++) pages[i] = static_cast<uint8_t>(i % 7 + i / 4096);
+  ChunkHeader h;
+  h.page_count = 4;
+  h.stored_pages = 4;
+  h.bitmap[0] = 0xf;
+  for (int with : {0, 1}) {
+    ZSTD_CCtx* c = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, with);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1);
+    std::vector<uint8_t> frame(ZSTD_compressBound(pages.size()));
+    size_t n = ZSTD_compress2(c, frame.data(), frame.size(), pages.data(), pages.size());
+    ZSTD_freeCCtx(c);
+    ASSERT_FALSE(ZSTD_isError(n));
+    h.payload_size = n;
+    std::vector<uint8_t> back(pages.size());
+    std::string err;
+    ASSERT_TRUE(decode_chunk(h, frame.data(), back.data(), &err)) << with << ": " << err;
+    EXPECT_TRUE(back == pages);
+    if (with) {  // zstd checks the content checksum of a frame that has one
+      frame[n - 1] ^= 1;
+      EXPECT_FALSE(decode_chunk(h, frame.data(), back.data(), &err));
+    }
+  }
 }
 
 TEST(ImageWriter, ReportsTheFirstErrno) {
