@@ -115,6 +115,10 @@ def job_args(doc, ranks):
     return a, build, heat, int((a.mib * 2**20 * a.ranks / 16) ** 0.5)
 
 
+# Runtime settings the bench passes on to the job when they are set.
+FORWARDED = ("CKPT_DIRECT_IO", "CKPT_COMPRESS_LEVEL")
+
+
 def measure(build, ranks=8, mib=64, rounds=2, write_modes=("auto", "fork")):
     """Runs the job once per write mode (CKPT_WRITE_MODE) and returns its
     figures (a dict; "skipped" when the emulated nodes cannot be made
@@ -154,6 +158,8 @@ def run_job(cl, build, heat, n, ranks, rounds, write_mode):
     launch_env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                   "OMPI_MCA_plm_rsh_agent": cl.rsh_string(), "CKPT_DIR": ckpt, "CKPT_COORD_PORT": str(port),
                   "CKPT_WRITE_MODE": write_mode}
+    # Settings to compare runs with, from the caller's environment.
+    launch_env.update({k: os.environ[k] for k in FORWARDED if k in os.environ})
     argv = [os.path.join(build, "launcher", "ckpt_launch"), "mpirun", "--oversubscribe", "-np", str(ranks),
             "--host", f"ckh1:{half},ckh2:{half}", heat, "1000000", str(n), "20"]
     remote = (f"cd {shlex.quote(work)} && env " + " ".join(shlex.quote(f"{k}={v}") for k, v in launch_env.items())
