@@ -18,7 +18,9 @@
 namespace ckpt {
 namespace {
 
-// The /proc/self/maps entry of the mapping at `addr`, classified.
+// The /proc/self/maps entry holding `addr`, classified (the kernel may have
+// merged a private anonymous mapping with a neighbour: its entry then
+// starts lower).
 bool classify(void* addr, std::string* path) {
   std::ifstream in("/proc/self/maps");
   std::stringstream text;
@@ -26,7 +28,8 @@ bool classify(void* addr, std::string* path) {
   std::string maps = text.str();
   bool found = false, shm = false;
   for_each_map(maps, [&](const MapEntry& e) {
-    if (e.start == reinterpret_cast<uint64_t>(addr)) {
+    const auto at = reinterpret_cast<uint64_t>(addr);
+    if (e.start <= at && at < e.end) {
       found = true;
       shm = is_shm_mapping(e);
       *path = std::string(e.path);
