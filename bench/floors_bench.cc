@@ -92,12 +92,14 @@ void BM_zstd_decompress(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kSampleBytes));
 }
 
-// Writes `bytes` of mixed data to a new file in `dir`, then fsync + close.
-void BM_write_fsync(benchmark::State& state, std::string dir, size_t bytes) {
+// Writes `bytes` of mixed data to a new file in `dir` opened with `flags`
+// (O_DIRECT or none), in 8 MiB writes from the page-aligned sample, then
+// fsync + close.
+void write_floor(benchmark::State& state, const std::string& dir, size_t bytes, int flags) {
   const char* src = mixed_sample();
   std::string path = dir + "/ckpt_floor_write.tmp";
   for (auto _ : state) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | flags, 0600);
     if (fd < 0) return state.SkipWithError(("cannot create " + path).c_str());
     bool ok = true;
     for (size_t done = 0; ok && done < bytes;) {
@@ -115,27 +117,12 @@ void BM_write_fsync(benchmark::State& state, std::string dir, size_t bytes) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
 }
 
-// The same with O_DIRECT, from the page-aligned sample, in 8 MiB writes.
+void BM_write_fsync(benchmark::State& state, std::string dir, size_t bytes) {
+  write_floor(state, dir, bytes, 0);
+}
+
 void BM_write_direct(benchmark::State& state, std::string dir, size_t bytes) {
-  const char* src = mixed_sample();
-  std::string path = dir + "/ckpt_floor_direct.tmp";
-  for (auto _ : state) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
-    if (fd < 0) return state.SkipWithError(("no O_DIRECT file in " + dir).c_str());
-    bool ok = true;
-    for (size_t done = 0; ok && done < bytes;) {
-      size_t n = std::min(kWriteBlock, bytes - done);
-      ok = ::write(fd, src + done % kSampleBytes, n) == static_cast<ssize_t>(n);
-      done += n;
-    }
-    ok = ok && ::fsync(fd) == 0;
-    ::close(fd);
-    state.PauseTiming();
-    ::unlink(path.c_str());
-    state.ResumeTiming();
-    if (!ok) return state.SkipWithError(("cannot write " + path + " with O_DIRECT").c_str());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  write_floor(state, dir, bytes, O_DIRECT);
 }
 
 std::vector<size_t> parse_sizes(const char* text) {
